@@ -1,0 +1,39 @@
+# One command per chore; CI runs `make test` through .ci/run.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_CORE := $(VENV)/.core-installed
+STAMP_DEV := $(VENV)/.dev-installed
+
+.PHONY: demo test lint typecheck bench setup clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev,train]"
+	touch $@ $(STAMP_CORE)
+
+setup: $(STAMP_DEV)
+
+demo: $(STAMP_CORE)
+	$(BIN)/hakaru demo
+
+test: $(STAMP_DEV)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+bench: $(STAMP_DEV)
+	$(BIN)/python benchmarks/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) .hakaru build *.egg-info

@@ -1,0 +1,67 @@
+"""hakaru (測る, "to measure"): count every LLM primitive an agent system spends.
+
+The public API is exactly ``__all__`` (a test guards it). Heavy libraries (torch, ray, scipy,
+matplotlib) are imported lazily by the modules that need them.
+"""
+
+from hakaru.backends.base import Backend, available_backends, create_backend, register_backend
+from hakaru.costs import aalp_cost, register_cost_model
+from hakaru.errors import (
+    BackendError,
+    BackendTimeout,
+    BadResponse,
+    BudgetExceeded,
+    CapabilityError,
+    ConfigError,
+    ConnectionFailed,
+    ContextOverflow,
+    HakaruError,
+    RateLimited,
+    RedFlag,
+    ReplayMiss,
+    RequestRejected,
+    ServerError,
+    StepFailed,
+    StoreError,
+)
+from hakaru.ledger import Ledger, WorkSpan, work_span
+from hakaru.tokenizer import count_tokens
+from hakaru.types import CallRecord, Message, ModelSpec, Request, Response, Task, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendTimeout",
+    "BadResponse",
+    "BudgetExceeded",
+    "CallRecord",
+    "CapabilityError",
+    "ConfigError",
+    "ConnectionFailed",
+    "ContextOverflow",
+    "HakaruError",
+    "Ledger",
+    "Message",
+    "ModelSpec",
+    "RateLimited",
+    "RedFlag",
+    "ReplayMiss",
+    "Request",
+    "RequestRejected",
+    "Response",
+    "ServerError",
+    "StepFailed",
+    "StoreError",
+    "Task",
+    "Usage",
+    "WorkSpan",
+    "aalp_cost",
+    "available_backends",
+    "count_tokens",
+    "create_backend",
+    "register_backend",
+    "register_cost_model",
+    "work_span",
+]

@@ -1,0 +1,73 @@
+"""The one interface every backend implements, and the registry that names them.
+
+A backend is anything with ``async complete(request) -> Response``. Built-in backends register
+themselves here exactly as a third party's would (``register_backend("mine", factory)``); the
+session never special-cases a provider. ``model_spec(name)`` lets a backend describe the models it
+knows (size, window, prices, capabilities); backends that know nothing return ``None`` and the
+session falls back to the specs the user gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from hakaru.errors import ConfigError
+from hakaru.types import ModelSpec, Request, Response
+
+__all__ = ["Backend", "available_backends", "create_backend", "register_backend"]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An LLM provider behind one method."""
+
+    async def complete(self, request: Request) -> Response:
+        """Answer one request, or raise a :class:`hakaru.errors.BackendError`."""
+        ...
+
+    def model_spec(self, name: str) -> ModelSpec | None:
+        """The spec of a model this backend knows, else ``None``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+BackendFactory = Callable[..., Backend]
+_REGISTRY: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make ``create_backend(name, **options)`` build a backend with ``factory(**options)``."""
+    _REGISTRY[name] = factory
+
+
+def _load_builtins() -> None:
+    # Importing the modules runs their register_backend() calls; deferred so that importing
+    # hakaru stays cheap.
+    import hakaru.backends.openai
+    import hakaru.backends.replay
+    import hakaru.backends.sim  # noqa: F401
+
+
+def available_backends() -> list[str]:
+    """Names accepted by :func:`create_backend`."""
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def create_backend(name: str, **options: Any) -> Backend:
+    """Build a registered backend by name.
+
+    >>> backend = create_backend("sim", seed=1)
+    """
+    _load_builtins()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown backend '{name}'. Choose one of: {', '.join(sorted(_REGISTRY))}."
+        ) from None
+    return factory(**options)

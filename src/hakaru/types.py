@@ -1,0 +1,280 @@
+"""The data that flows through hakaru: models, requests, responses, usage and call records.
+
+These are plain slotted dataclasses rather than pydantic models because millions of them are made
+in one MDAP run; validation happens where users supply values (``ModelSpec.__post_init__``, the
+CLI, config loaders). Token counts are integers, times are seconds, prices are USD per 1M tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from hakaru.errors import ConfigError
+
+__all__ = [
+    "CallRecord",
+    "CallStatus",
+    "Message",
+    "ModelSpec",
+    "Request",
+    "Response",
+    "Task",
+    "Usage",
+    "UsageSource",
+]
+
+UsageSource = Literal["reported", "estimated"]
+CallStatus = Literal["ok", "error", "cached", "flagged"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What hakaru needs to know about a model to count and price its calls.
+
+    ``size`` is the paper's m (Def. 2.2): parameters in billions, or any relative weight — only
+    ratios matter for the AALP cost. ``capabilities`` is the paper's capability set C_M (Def. 2.3):
+    task kinds the model performs reliably, optionally bounded as ``"kind:limit"`` (for example
+    ``"sum:4"`` — it adds at most 4 numbers per call). A bare ``"*"`` means any task.
+
+    >>> ModelSpec("tiny", size=1.0, context_window=4096, capabilities=frozenset({"sum:4"})).can("sum", 3)
+    True
+    """
+
+    name: str
+    size: float = 1.0  # relative model size m (e.g. billions of parameters)
+    context_window: int = 8192  # tokens
+    price_in: float = 0.0  # USD per 1M input tokens
+    price_out: float = 0.0  # USD per 1M output tokens
+    capabilities: frozenset[str] = frozenset({"*"})
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("A model needs a name. Give ModelSpec a non-empty name.")
+        if not self.size > 0:
+            raise ConfigError(
+                f"Model '{self.name}' has size {self.size}. Give a positive size (the paper's m)."
+            )
+        if self.context_window <= 0:
+            raise ConfigError(
+                f"Model '{self.name}' has context window {self.context_window}. "
+                "Give a positive number of tokens."
+            )
+        if self.price_in < 0 or self.price_out < 0:
+            raise ConfigError(
+                f"Model '{self.name}' has a negative price. Prices are USD per 1M tokens, >= 0."
+            )
+        if not isinstance(self.capabilities, frozenset):
+            object.__setattr__(self, "capabilities", frozenset(self.capabilities))
+
+    def capability_limit(self, kind: str) -> int | None:
+        """The most items of ``kind`` the model handles per call; ``None`` for no bound.
+
+        Raises ``KeyError`` when the model lacks the capability altogether.
+        """
+        best: int | None = -1
+        for cap in self.capabilities:
+            name, _, limit = cap.partition(":")
+            if name in (kind, "*"):
+                if not limit:
+                    return None
+                value = int(limit)
+                best = value if best is None or best < 0 else max(best, value)
+        if best == -1:
+            raise KeyError(kind)
+        return best
+
+    def can(self, kind: str, items: int | None = None) -> bool:
+        """Whether the model may perform ``kind`` on ``items`` items in one call."""
+        try:
+            limit = self.capability_limit(kind)
+        except KeyError:
+            return False
+        return limit is None or items is None or items <= limit
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelSpec:
+        """Build from a mapping (a config file); unknown keys are an error, not ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown model key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}."
+            )
+        values = dict(data)
+        if "capabilities" in values:
+            values["capabilities"] = frozenset(values["capabilities"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message, as in the OpenAI API."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A structured description of what a call must do.
+
+    The simulated backend answers from it (it knows the ground truth of each kind); parsers and
+    capability checks use ``kind`` and ``items``. Real backends ignore it and read the messages.
+    ``payload`` must be JSON-serialisable.
+    """
+
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    items: int | None = None  # how many items the call handles (checked against capabilities)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """One LLM call as the caller asks for it.
+
+    ``budget`` is a reasoning budget in tokens (see ``hakaru.budgets``); ``max_tokens`` caps the
+    output; ``sample`` is set by the session: the occurrence index of an identical request, so that
+    repeated samples (votes) are distinct cache and replay keys.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    task: Task | None = None
+    role: str = "default"  # which agent makes the call (for cost per role)
+    budget: int | None = None  # reasoning tokens
+    max_tokens: int | None = None  # output tokens
+    temperature: float = 0.0
+    seed: int | None = None
+    step: int | None = None  # MDAP step or workload stage id, for the ledger
+    vote: int | None = None  # vote id within a step, for the ledger
+    sample: int = 0
+
+    @classmethod
+    def chat(cls, model: str, prompt: str, *, system: str | None = None, **kw: Any) -> Request:
+        """A request with one user message (and an optional system message)."""
+        msgs = (Message("system", system),) if system else ()
+        return cls(model=model, messages=(*msgs, Message("user", prompt)), **kw)
+
+    def prompt_text(self) -> str:
+        """All message contents joined, as the tokenizer sees them."""
+        return "\n".join(m.content for m in self.messages)
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-ready form with sorted keys; equal requests give equal forms."""
+        task = None
+        if self.task is not None:
+            task = {"kind": self.task.kind, "payload": self.task.payload, "items": self.task.items}
+        return {
+            "model": self.model,
+            "messages": [[m.role, m.content] for m in self.messages],
+            "task": task,
+            "budget": self.budget,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+
+    def key(self) -> str:
+        """Canonical hash of the request without its sample index (hex SHA-256)."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call. ``source`` says whether the server reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0  # counted inside output_tokens
+    cached_tokens: int = 0  # counted inside input_tokens
+    source: UsageSource = "reported"
+
+
+@dataclass(slots=True)
+class Response:
+    """What a backend returns. ``latency`` is seconds (simulated on ``sim``, measured elsewhere).
+
+    ``call_id`` and ``parsed`` are filled in by the session: the id of the record of the attempt
+    that produced it, and what the call's validator returned.
+    """
+
+    text: str
+    usage: Usage
+    model: str = ""
+    finish_reason: str = "stop"  # "stop" | "length"
+    latency: float = 0.0  # seconds
+    reasoning: str = ""
+    call_id: int = -1
+    parsed: Any = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One attempt at an LLM call: failed, retried, cached and red-flagged attempts included.
+
+    ``parents`` are the ids of the calls whose results the caller had awaited before making this
+    one (happens-before). ``status``: ``ok`` (answered and accepted), ``error`` (the backend
+    failed), ``cached`` (served from the response cache — no primitive executed), ``flagged``
+    (answered, then rejected by a validator). Times: ``started``/``ended`` are wall seconds since
+    the session began; ``sim_start``/``sim_end`` are seconds on the critical path of simulated
+    latency (``sim_end = sim_start + latency``).
+    """
+
+    id: int
+    parents: tuple[int, ...]
+    role: str
+    model: str
+    attempt: int = 1
+    status: CallStatus = "ok"
+    error_kind: str = ""
+    error: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    usage_source: UsageSource = "reported"
+    size: float = 1.0  # model size m at the time of the call
+    price_in: float = 0.0  # USD per 1M input tokens
+    price_out: float = 0.0  # USD per 1M output tokens
+    latency: float = 0.0  # seconds (simulated on sim)
+    started: float = 0.0
+    ended: float = 0.0
+    sim_start: float = 0.0
+    sim_end: float = 0.0
+    step: int | None = None
+    vote: int | None = None
+    candidate: str = ""
+    finish_reason: str = ""
+    budget: int | None = None
+    run_id: str = ""
+
+    @property
+    def executed(self) -> bool:
+        """Whether the backend really ran this attempt to the end (it costs primitives)."""
+        return self.status in ("ok", "flagged")
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["parents"] = list(self.parents)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["parents"] = tuple(values.get("parents", ()))
+        return cls(**values)
+
+
+def messages_from(items: Iterable[Mapping[str, str]]) -> tuple[Message, ...]:
+    """Messages from OpenAI-style dicts (``{"role": …, "content": …}``)."""
+    return tuple(Message(str(m["role"]), str(m.get("content") or "")) for m in items)
