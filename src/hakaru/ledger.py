@@ -12,14 +12,14 @@ figures offline from any list of records, for any cost model; tests check that b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hakaru.costs import COST_MODELS, CostModel, cost_model
 from hakaru.types import CallRecord
 
-__all__ = ["Ledger", "WorkSpan", "work_span"]
+__all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
 _TOKENS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
@@ -186,8 +186,8 @@ def work_span(records: Iterable[CallRecord], cost: str | CostModel = "forward_pa
     return WorkSpan(work, best[0], int(best[1]))
 
 
-def totals_of(records: Iterable[CallRecord], parents: Mapping[int, Sequence[float]] | None = None) -> dict[str, Any]:
-    """Ledger totals of stored records (online span recomputed from their parent links)."""
+def totals_of(records: Iterable[CallRecord]) -> dict[str, Any]:
+    """Ledger totals of stored records (span recomputed from their parent links)."""
     ledger = Ledger(keep_records=False)
     finish: dict[int, tuple[float, ...]] = {}
     for rec in sorted(records, key=lambda r: r.id):

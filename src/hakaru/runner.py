@@ -1,0 +1,160 @@
+"""Run one workload instance on a backend, in a session, and collect what it cost.
+
+This is what ``hakaru run`` does, and what sweeps and the demo repeat for every point: build the
+backend (the simulated LLM with the workload's models, or an OpenAI-compatible server standing in
+for all of its roles), open a :class:`~hakaru.session.Session` (optionally persisted in the run
+store), run the workload, and return the ledger totals next to the analytic prediction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hakaru.backends.base import Backend, create_backend
+from hakaru.errors import ConfigError
+from hakaru.session import Session
+from hakaru.workloads.base import WorkloadResult, get_workload
+
+__all__ = ["RunOutcome", "run_workload"]
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """Totals of one run, its answer, and the analytic prediction for comparison."""
+
+    workload: str
+    variant: str
+    params: dict[str, int]
+    seed: int
+    totals: dict[str, Any]
+    result: WorkloadResult
+    analytic: dict[str, float]
+    by_role: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_model: dict[str, dict[str, float]] = field(default_factory=dict)
+    run_id: str = ""
+    backend: str = "sim"
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` object of ``hakaru run``."""
+        return {
+            **self.totals,
+            "correct": self.result.correct,
+            "answer": self.result.answer,
+            "expected": self.result.expected,
+            "workload": self.workload,
+            "variant": self.variant,
+            "params": self.params,
+            "seed": self.seed,
+            "analytic": self.analytic,
+            "by_role": self.by_role,
+            "run_id": self.run_id,
+            "backend": self.backend,
+        }
+
+
+async def run_workload(
+    name: str,
+    *,
+    variant: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    backend: str | Backend = "sim",
+    backend_options: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    seed: int = 0,
+    sim_error: float | None = None,
+    store: Any = None,
+    session_options: Mapping[str, Any] | None = None,
+) -> RunOutcome:
+    """Run workload ``name`` once and return its ledger totals.
+
+    On the ``sim`` backend the workload's own simulated models are used; ``sim_error`` sets
+    their base error rate (wrong answers per call on an empty context). On any other backend,
+    ``model`` (or the backend's default) plays every role.
+
+    >>> import asyncio
+    >>> out = asyncio.run(run_workload("tree-sum", params={"n": 64, "fan_in": 4}, sim_error=0))
+    >>> out.totals["calls"], out.totals["depth"], out.result.correct
+    (21, 3, True)
+    """
+    workload = get_workload(name)
+    variant, values = workload.resolve(variant, params or {})
+    if sim_error is not None and not 0.0 <= sim_error <= 1.0:
+        raise ConfigError(f"--sim-error is {sim_error}. Give a probability in [0, 1]")
+    backend_name = backend if isinstance(backend, str) else type(backend).__name__
+    roles: dict[str, str] | None = None
+    if isinstance(backend, str):
+        options = dict(backend_options or {})
+        if backend == "sim":
+            sims = workload.sim_models(variant, values)
+            if sim_error is not None:
+                sims = [
+                    dataclasses.replace(
+                        m,
+                        base_error=sim_error,
+                        max_error=max(sim_error, m.ceiling),
+                        malformed_rate=m.malformed_rate if sim_error else 0.0,
+                        overlong_rate=m.overlong_rate if sim_error else 0.0,
+                    )
+                    for m in sims
+                ]
+            options.setdefault("seed", seed)
+            options["models"] = [*options.get("models", []), *sims]
+            if model:
+                roles = _all_roles(model)
+        else:
+            if model:
+                options.setdefault("model", model)
+            roles = _all_roles(model or "")
+        backend_obj = create_backend(backend, **options)
+    else:
+        backend_obj = backend
+        roles = _all_roles(model) if model else None
+    session = Session(
+        backend_obj,
+        store=store,
+        run_kind="run",
+        run_name=f"{workload.name}/{variant}",
+        run_params={"params": values, "seed": seed, "backend": backend_name},
+        **dict(session_options or {}),
+    )
+    try:
+        async with session:
+            result = await workload.run(session, variant, values, seed=seed, models=roles)
+    finally:
+        if isinstance(backend, str):
+            await backend_obj.aclose()
+    return RunOutcome(
+        workload=workload.name,
+        variant=variant,
+        params=values,
+        seed=seed,
+        totals=session.totals(),
+        result=result,
+        analytic=workload.analytic(variant, values),
+        by_role=session.ledger.group_by("role"),
+        by_model=session.ledger.group_by("model"),
+        run_id=session.run_id,
+        backend=backend_name,
+    )
+
+
+class _AllRoles(dict[str, str]):
+    """A role → model mapping that sends every role to one model."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self.model
+
+    def __missing__(self, key: str) -> str:
+        return self.model
+
+
+def _all_roles(model: str) -> dict[str, str]:
+    return _AllRoles(model)

@@ -1,0 +1,148 @@
+"""What a workload is, and the registry that names them.
+
+A workload is a problem of a size (``n``, ``k``, …) with several *variants* — decompositions of
+the same problem into LLM calls — and an analytic cost model (calls, depth, … as formulas of its
+parameters) to compare measurements with. It runs on any backend through a :class:`Session`, so
+every primitive it spends is counted. Workloads declare the simulated models they need (with the
+capability sets of the paper's Def. 2.3); on a real backend the user's model stands in for them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hakaru.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hakaru.backends.sim import SimModel
+    from hakaru.session import Session
+
+__all__ = [
+    "Param",
+    "Workload",
+    "WorkloadResult",
+    "available_workloads",
+    "get_workload",
+    "register_workload",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One integer parameter of a workload."""
+
+    name: str
+    default: int
+    help: str
+    minimum: int = 1
+
+
+@dataclass(slots=True)
+class WorkloadResult:
+    """The outcome of one run: whether the answer is right, and workload-specific details."""
+
+    correct: bool
+    answer: Any = None
+    expected: Any = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Workload(ABC):
+    """Base class: set ``name``, ``variants``, ``params``; implement ``run`` and ``analytic``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    variants: ClassVar[tuple[str, ...]]
+    params: ClassVar[tuple[Param, ...]]
+
+    @property
+    def default_variant(self) -> str:
+        return self.variants[0]
+
+    def resolve(self, variant: str | None, values: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
+        """Check the variant and parameters; fill defaults. Errors say what is valid."""
+        variant = variant or self.default_variant
+        if variant not in self.variants:
+            raise ConfigError(
+                f"Workload '{self.name}' has no variant '{variant}'. "
+                f"Choose one of: {', '.join(self.variants)}"
+            )
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"Workload '{self.name}' has no parameter {', '.join(map(repr, unknown))}. "
+                f"Its parameters: {', '.join(known)}"
+            )
+        out: dict[str, int] = {}
+        for p in self.params:
+            raw = values.get(p.name, p.default)
+            try:
+                value = int(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"Parameter {p.name} of '{self.name}' must be an integer, not {raw!r}"
+                ) from None
+            if value < p.minimum:
+                raise ConfigError(
+                    f"Parameter {p.name} of '{self.name}' is {value}; it must be at least "
+                    f"{p.minimum}"
+                )
+            out[p.name] = value
+        return variant, out
+
+    @abstractmethod
+    def sim_models(self, variant: str, params: Mapping[str, int]) -> list[SimModel]:
+        """The simulated models this variant uses (added to the sim backend)."""
+
+    @abstractmethod
+    def model_for(self, variant: str, params: Mapping[str, int], role: str) -> str:
+        """The simulated model name that plays ``role``."""
+
+    @abstractmethod
+    async def run(
+        self,
+        session: Session,
+        variant: str,
+        params: Mapping[str, int],
+        *,
+        seed: int = 0,
+        models: Mapping[str, str] | None = None,
+    ) -> WorkloadResult:
+        """Solve one instance (drawn from ``seed``). ``models`` maps role → model name."""
+
+    @abstractmethod
+    def analytic(self, variant: str, params: Mapping[str, int]) -> dict[str, float]:
+        """Predicted figures (at least ``calls`` and ``depth``) with no errors."""
+
+
+_REGISTRY: dict[str, type[Workload]] = {}
+
+
+def register_workload(cls: type[Workload]) -> type[Workload]:
+    """Class decorator: make a workload available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_builtins() -> None:
+    import hakaru.workloads.tree_sum  # noqa: F401
+
+
+def available_workloads() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get_workload(name: str) -> Workload:
+    """A workload by name; unknown names give the list of known ones."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise ConfigError(
+            f"Unknown workload '{name}'. Choose one of: {', '.join(sorted(_REGISTRY))}"
+        ) from None
