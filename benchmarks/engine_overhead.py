@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import operator
 import statistics
@@ -90,10 +91,11 @@ def main() -> None:
     args = parser.parse_args()
     reqs = requests(args.calls)
     times: dict[str, list[float]] = {"bare": [], "session": [], "langgraph": []}
+    runners = {"bare": bare, "session": session, "langgraph": langgraph}
     for _ in range(args.repeats):  # interleaved, so drift hits all three alike
-        times["bare"].append(asyncio.run(bare(reqs)))
-        times["session"].append(asyncio.run(session(reqs)))
-        times["langgraph"].append(asyncio.run(langgraph(reqs)))
+        for name, fn in runners.items():
+            gc.collect()  # start each run with the same collector state
+            times[name].append(asyncio.run(fn(reqs)))
     rate = {k: args.calls / statistics.median(v) for k, v in times.items()}
     result = {
         "calls": args.calls,

@@ -13,7 +13,9 @@ figures offline from any list of records, for any cost model; tests check that b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import add as _add
+from operator import attrgetter
 from typing import Any
 
 from hakaru.costs import COST_MODELS, CostModel, cost_model
@@ -22,6 +24,28 @@ from hakaru.types import CallRecord
 __all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
+_snapshot = attrgetter(*(f.name for f in fields(CallRecord)))
+_STATUS_INDEX = {"ok": 1, "error": 2, "cached": 3, "flagged": 4}
+_BUILTIN_NAMES = tuple(COST_MODELS)  # calls, forward_passes, aalp, linear, dollars, latency
+_BUILTIN_FNS = tuple(COST_MODELS.values())
+
+
+def _builtin_costs(r: CallRecord) -> list[float]:
+    """All built-in cost models of one record at once (the same formulas as hakaru.costs)."""
+    status = r.status
+    if status == "cached":
+        return [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    if status == "error":
+        return [1.0, 0.0, 0.0, 0.0, 0.0, r.latency]
+    n, o, m = r.input_tokens, r.output_tokens, r.size
+    return [
+        1.0,
+        float(o),
+        m * (o * n + o * (o - 1) / 2),
+        m * (n + o),
+        (n * r.price_in + o * r.price_out) / 1e6,
+        r.latency,
+    ]
 _TOKENS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
 
 
@@ -51,11 +75,18 @@ class Ledger:
         self.names: tuple[str, ...] = tuple(cost_models or COST_MODELS)
         self._fns: tuple[CostModel, ...] = tuple(cost_model(n) for n in self.names)
         self.keep_records = keep_records
-        self.records: list[CallRecord] = []
+        # Records are kept as plain tuples: the garbage collector stops tracking tuples of
+        # atomic values, so a million kept records cost no collection time. ``records``
+        # rebuilds CallRecord objects on demand.
+        self._rows: list[tuple[Any, ...]] = []
+        self._materialised: list[CallRecord] = []
         self._width = len(_COUNTS) + len(_TOKENS) + len(self.names)
         self._groups: dict[tuple[str, str], list[float]] = {}
         self._span = [0.0] * len(self.names)
         self._zero = (0.0,) * len(self.names)
+        self._builtin = self.names == _BUILTIN_NAMES and all(
+            COST_MODELS[n] is f for n, f in zip(self.names, _BUILTIN_FNS, strict=True)
+        )
 
     @property
     def zero(self) -> tuple[float, ...]:
@@ -67,30 +98,31 @@ class Ledger:
 
         Returns the record's own finish vector: ``start + cost(record)`` per cost model.
         """
-        costs = [fn(record) for fn in self._fns]
-        if start is None:
-            finish = tuple(costs)
-        else:
-            finish = tuple(s + c for s, c in zip(start, costs, strict=True))
-        span = self._span
-        for i, f in enumerate(finish):
-            if f > span[i]:
-                span[i] = f
-        group = self._groups.get((record.role, record.model))
+        costs = _builtin_costs(record) if self._builtin else [fn(record) for fn in self._fns]
+        finish = tuple(costs) if start is None else tuple(map(_add, start, costs))
+        self._span = list(map(max, self._span, finish))
+        key = (record.role, record.model)
+        group = self._groups.get(key)
         if group is None:
-            group = self._groups[(record.role, record.model)] = [0.0] * self._width
+            group = self._groups[key] = [0.0] * self._width
         group[0] += 1
-        status_index = {"ok": 1, "error": 2, "cached": 3, "flagged": 4}[record.status]
-        group[status_index] += 1
+        group[_STATUS_INDEX[record.status]] += 1
         group[5] += record.input_tokens
         group[6] += record.output_tokens
         group[7] += record.reasoning_tokens
         group[8] += record.cached_tokens
-        for i, c in enumerate(costs):
-            group[9 + i] += c
+        group[9:] = map(_add, group[9:], costs)
         if self.keep_records:
-            self.records.append(record)
+            self._rows.append(_snapshot(record))
         return finish
+
+    @property
+    def records(self) -> list[CallRecord]:
+        """The kept records, in arrival order (empty when ``keep_records=False``)."""
+        done = self._materialised
+        if len(done) < len(self._rows):
+            done.extend(CallRecord(*row) for row in self._rows[len(done) :])
+        return done
 
     # -- reading -----------------------------------------------------------------------------
 

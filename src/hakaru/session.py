@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextvars import ContextVar, copy_context
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -33,7 +33,7 @@ from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy
 from hakaru.tasks import check_capability
 from hakaru.tokenizer import count_tokens
-from hakaru.types import CallRecord, ModelSpec, Request, Response
+from hakaru.types import CallRecord, ModelSpec, Request, Response, Task
 
 if TYPE_CHECKING:
     from hakaru.cache import ResponseCache
@@ -46,10 +46,46 @@ U = TypeVar("U")
 Validator = Callable[[Response], Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Frontier:
-    ids: tuple[int, ...]
-    finish: tuple[float, ...]  # per cost model of the ledger
+# The happens-before frontier: ids of the calls awaited so far, and their largest finish time
+# per cost model of the ledger. A plain tuple: it is rebuilt on every call.
+_Frontier = tuple[tuple[int, ...], tuple[float, ...]]
+_UNCHECKED = object()
+
+
+class _Slots:
+    """A counting semaphore whose uncontended take costs no await (the hot path)."""
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_take(self) -> bool:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.give()  # the slot was handed to us as we were cancelled: pass it on
+            else:
+                self.waiters.remove(fut)
+            raise
+
+    def give(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)  # hand the slot over directly
+                return
+        self.free += 1
 
 
 class Session:
@@ -87,7 +123,7 @@ class Session:
         retry: RetryPolicy | None = None,
         budget: Budget | None = None,
         cache: ResponseCache | str | Path | None = None,
-        store: RunStore | str | Path | None = None,
+        store: RunStore | str | Path | bool | None = None,
         run_kind: str = "session",
         run_name: str = "",
         run_params: dict[str, Any] | None = None,
@@ -104,9 +140,10 @@ class Session:
         self.backend: Backend = create_backend(backend) if isinstance(backend, str) else backend
         self._owns_backend = isinstance(backend, str)
         self._specs: dict[str, ModelSpec] = {m.name: m for m in models}
-        self._sem = asyncio.Semaphore(concurrency)
+        self._slots = _Slots(concurrency)
         self._per_model = per_model
-        self._model_sems: dict[str, asyncio.Semaphore] = {}
+        self._model_slot_map: dict[str, _Slots] = {}
+        self._caps: dict[tuple[str, str], object] = {}
         self._rpm = RateLimiter(rpm, what="requests") if rpm else None
         self._tpm = RateLimiter(tpm, what="tokens") if tpm else None
         self.timeout = timeout
@@ -125,11 +162,10 @@ class Session:
         self.max_tokens = max_tokens
         self.input_margin = input_margin
         self._frontier: ContextVar[_Frontier] = ContextVar(
-            "hakaru_frontier", default=_Frontier((), self.ledger.zero)
+            "hakaru_frontier", default=((), self.ledger.zero)
         )
         self._next_id = 1
-        self._recent: dict[int, tuple[float, ...]] = {}  # finish vectors of the last 65,536 calls
-        self._occurrences: OrderedDict[Any, int] = OrderedDict()
+        self._occurrences: dict[int, int] = {}
         self._t0 = time.perf_counter()
         self._closed = False
 
@@ -149,11 +185,14 @@ class Session:
 
     def open(self) -> None:
         """Open the run store (if any) and start a run; ``async with`` does this for you."""
-        if self._store_arg is not None and self.store is None:
+        if self._store_arg not in (None, False) and self.store is None:
             from hakaru.store import CallSink, RunStore
 
             store = self._store_arg
-            self.store = store if isinstance(store, RunStore) else RunStore(store)
+            if isinstance(store, RunStore):
+                self.store = store
+            else:  # a path, or True for the default $HAKARU_HOME/hakaru.db
+                self.store = RunStore(None if store is True else store)
             kind, name, params = self._run
             self.run_id = self.store.new_run(kind, name, params)
             self._sink = CallSink(self.store, self.run_id)
@@ -199,15 +238,21 @@ class Session:
             request = Request.chat(fields.pop("model", ""), request, **fields)
         elif fields:
             request = replace(request, **fields)
-        spec = self.spec(request.model)
-        if request.task is not None:
-            check_capability(spec, request.task)
+        model = request.model
+        spec = self._specs.get(model) or self.spec(model)
+        task = request.task
+        if task is not None:
+            self._check_capability(spec, task)
         if request.max_tokens is None and self.max_tokens is not None:
             request = replace(request, max_tokens=self.max_tokens)
-        request = replace(request, sample=self._occurrence(request))
+        sample = self._occurrence(request)
+        if sample != request.sample:
+            request = replace(request, sample=sample)
 
         frontier = self._frontier.get()
         if self.guard is None:
+            if self.cache is None:
+                return await self._attempts(request, spec, frontier, validate, None)
             return await self._serve(request, spec, frontier, validate, None)
         reservation = self._reserve(request, spec)
         spend = _Spend()
@@ -227,8 +272,8 @@ class Session:
         if self.cache is not None:
             hit = self.cache.get(request)
             if hit is not None:
-                rec = self._record(request, spec, frontier.ids, 1, "cached", response=hit)
-                await self._commit(rec, frontier.finish, spend)
+                rec = self._record(request, spec, frontier[0], 1, "cached", response=hit)
+                hit.finish = await self._commit(rec, frontier[1], spend)
                 hit.call_id = rec.id
                 return hit
         return await self._attempts(request, spec, frontier, validate, spend)
@@ -241,17 +286,41 @@ class Session:
         validate: Validator | None,
         spend: _Spend | None,
     ) -> Response:
-        parents, start = frontier.ids, frontier.finish
-        sems = [self._sem]
-        model_sem = self._model_sem(request.model)
-        if model_sem is not None:
-            sems.append(model_sem)
+        parents, start = frontier
+        model_slots = self._model_slots(request.model) if self._per_model is not None else None
         attempt = 1
         while True:
             began = time.perf_counter()
-            response, error = await self._invoke(request, sems)
+            response: Response | None = None
+            error: BaseException | None = None
+            slots = self._slots
+            if not slots.try_take():
+                await slots.take()
+            try:
+                if model_slots is not None and not model_slots.try_take():
+                    await model_slots.take()
+                try:
+                    if self._rpm is not None or self._tpm is not None:
+                        await self._rate_limit(request)
+                    if self.timeout is None:
+                        response = await self.backend.complete(request)
+                    else:
+                        async with asyncio.timeout(self.timeout):
+                            response = await self.backend.complete(request)
+                finally:
+                    if model_slots is not None:
+                        model_slots.give()
+            except TimeoutError:
+                error = BackendTimeout(
+                    f"No answer from model '{request.model}' within {self.timeout:g} s. "
+                    "Raise the timeout or check the server"
+                )
+            except (Exception, asyncio.CancelledError) as exc:
+                error = exc
+            finally:
+                slots.give()
+
             if response is not None:
-                status = "ok"
                 if validate is not None:
                     try:
                         response.parsed = validate(response)
@@ -263,8 +332,8 @@ class Session:
                         await self._commit(rec, start, spend)
                         response.call_id = rec.id
                         raise
-                rec = self._record(request, spec, parents, attempt, status, response=response)
-                await self._commit(rec, start, spend)
+                rec = self._record(request, spec, parents, attempt, "ok", response=response)
+                response.finish = await self._commit(rec, start, spend)
                 response.call_id = rec.id
                 if self.cache is not None:
                     self.cache.put(request, response)
@@ -280,34 +349,22 @@ class Session:
             parents = (rec.id,)
             attempt += 1
 
-    async def _invoke(
-        self, request: Request, sems: list[asyncio.Semaphore]
-    ) -> tuple[Response | None, BaseException | None]:
-        """One attempt under the concurrency and rate limits; never raises (but re-raises
-        cancellation after the caller recorded it)."""
-        for sem in sems:
-            await sem.acquire()
-        try:
-            await self._rate_limit(request)
-            if self.timeout is None:
-                return await self.backend.complete(request), None
-            async with asyncio.timeout(self.timeout):
-                return await self.backend.complete(request), None
-        except TimeoutError:
-            return None, BackendTimeout(
-                f"No answer from model '{request.model}' within {self.timeout:g} s. "
-                "Raise the timeout or check the server"
-            )
-        except (Exception, asyncio.CancelledError) as exc:
-            return None, exc
-        finally:
-            for sem in sems:
-                sem.release()
-
     # -- helpers of the chokepoint -------------------------------------------------------------
 
+    def _check_capability(self, spec: ModelSpec, task: Task) -> None:
+        # Memoise the model's bound per task kind; the full check (and its message) runs only
+        # the first time and whenever the bound is passed.
+        key = (spec.name, task.kind)
+        bound = self._caps.get(key, _UNCHECKED)
+        if bound is _UNCHECKED:
+            check_capability(spec, task)
+            self._caps[key] = spec.capability_limit(task.kind)
+        elif bound is not None and task.items is not None and task.items > bound:
+            check_capability(spec, task)
+
     def _occurrence(self, request: Request) -> int:
-        """The index of this request among identical ones (bounded memory: LRU of 65,536)."""
+        """The index of this request among identical ones (memory bounded: the table is
+        cleared after 2^20 distinct requests; identical samples come close together)."""
         task = request.task
         ident = (
             request.model,
@@ -318,33 +375,30 @@ class Session:
             request.seed,
             None if task is None else (task.kind, repr(task.payload)),
         )
+        key = hash(ident)  # an int key: the table holds no objects for the collector to scan
         occ = self._occurrences
-        n = occ.get(ident, 0)
-        occ[ident] = n + 1
-        if n:
-            occ.move_to_end(ident)
-        elif len(occ) > 65_536:
-            occ.popitem(last=False)
+        n = occ.get(key, 0)
+        if not n and len(occ) >= 1 << 20:
+            occ.clear()
+        occ[key] = n + 1
         return n
 
-    def _model_sem(self, model: str) -> asyncio.Semaphore | None:
+    def _model_slots(self, model: str) -> _Slots | None:
         limit = self._per_model
-        if limit is None:
-            return None
-        n = limit if isinstance(limit, int) else limit.get(model)
+        n = limit if isinstance(limit, int) else (limit or {}).get(model)
         if n is None:
             return None
-        sem = self._model_sems.get(model)
-        if sem is None:
-            sem = self._model_sems[model] = asyncio.Semaphore(n)
-        return sem
+        slots = self._model_slot_map.get(model)
+        if slots is None:
+            slots = self._model_slot_map[model] = _Slots(n)
+        return slots
 
     def _worst_output(self, request: Request, spec: ModelSpec, n_in: int) -> int:
         if request.max_tokens is not None:
             return request.max_tokens
         return max(spec.context_window - n_in, 0)
 
-    async def _rate_limit(self, request: Request) -> None:
+    async def _rate_limit(self, request: Request) -> None:  # noqa: RUF029
         if self._rpm is not None:
             await self._rpm.acquire(1)
         if self._tpm is not None:
@@ -421,14 +475,10 @@ class Session:
         self, rec: CallRecord, start: Sequence[float], spend: _Spend | None
     ) -> tuple[float, ...]:
         """Account a record: ledger, happens-before frontier, budget actuals, store."""
-        rec.sim_start = start[self._lat]
+        rec.sim_start = sim_start = start[self._lat]
+        rec.sim_end = sim_start if rec.status == "cached" else sim_start + rec.latency
         finish = self.ledger.add(rec, start)
-        rec.sim_end = finish[self._lat]
-        self._frontier.set(_Frontier((rec.id,), finish))
-        recent = self._recent
-        recent[rec.id] = finish
-        if len(recent) > 65_536:
-            del recent[next(iter(recent))]
+        self._frontier.set(((rec.id,), finish))
         if spend is not None:
             spend.add(rec)
         if self._sink is not None:
@@ -445,22 +495,25 @@ class Session:
         Like ``asyncio.gather``; on the first exception the others are cancelled (their
         finished calls stay recorded) and the exception propagates.
         """
+        # Each child runs in its own copy of the context; reading the frontier from that copy
+        # after the child finished gives what the child awaited, with no wrapper coroutine.
         var = self._frontier
-
-        async def child(aw: Awaitable[T]) -> tuple[T, _Frontier]:
-            result = await aw
-            return result, var.get()
-
-        tasks = [asyncio.ensure_future(child(aw)) for aw in aws]
+        loop = asyncio.get_running_loop()
+        contexts = [copy_context() for _ in aws]
+        tasks = [
+            loop.create_task(_as_coroutine(aw), context=ctx)
+            for aw, ctx in zip(aws, contexts, strict=True)
+        ]
         try:
-            pairs = await asyncio.gather(*tasks)
+            results = await asyncio.gather(*tasks)
         except BaseException:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        self._merge([f for _, f in pairs])
-        return [r for r, _ in pairs]
+        here = var.get()
+        self._merge([ctx.get(var, here) for ctx in contexts])
+        return results
 
     async def map(
         self,
@@ -483,14 +536,14 @@ class Session:
     def _merge(self, frontiers: Sequence[_Frontier]) -> None:
         if not frontiers:
             return
+        if len(frontiers) == 1:
+            self._frontier.set(frontiers[0])
+            return
         ids: set[int] = set()
-        finish = list(frontiers[0].finish)
         for f in frontiers:
-            ids.update(f.ids)
-            for i, v in enumerate(f.finish):
-                if v > finish[i]:
-                    finish[i] = v
-        self._frontier.set(_Frontier(tuple(sorted(ids)), tuple(finish)))
+            ids.update(f[0])
+        finish = tuple(map(max, *(f[1] for f in frontiers)))
+        self._frontier.set((tuple(sorted(ids)), finish))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -506,8 +559,7 @@ class Session:
     def after(self, *responses: Response) -> None:
         """Declare that the next calls depend on these responses (for code that forked
         with bare ``asyncio.gather``). Replaces the current frontier."""
-        ids = tuple(sorted({r.call_id for r in responses if r.call_id > 0}))
-        self._merge([_Frontier((i,), self._recent.get(i, self.ledger.zero)) for i in ids])
+        self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
 
 
 class _Spend:
@@ -531,6 +583,16 @@ class _Spend:
 
     def amount(self) -> Amount:
         return Amount(self.calls, self.tokens, self.dollars, self.primitives)
+
+
+def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:
+    if asyncio.iscoroutine(aw):
+        return aw
+
+    async def wrap() -> T:
+        return await aw
+
+    return wrap()
 
 
 def _candidate(parsed: Any) -> str:

@@ -199,8 +199,9 @@ class Usage:
 class Response:
     """What a backend returns. ``latency`` is seconds (simulated on ``sim``, measured elsewhere).
 
-    ``call_id`` and ``parsed`` are filled in by the session: the id of the record of the attempt
-    that produced it, and what the call's validator returned.
+    ``call_id``, ``parsed`` and ``finish`` are filled in by the session: the id of the record of
+    the attempt that produced it, what the call's validator returned, and where the call ends on
+    the critical path of each cost model.
     """
 
     text: str
@@ -211,6 +212,7 @@ class Response:
     reasoning: str = ""
     call_id: int = -1
     parsed: Any = None
+    finish: tuple[float, ...] = ()  # the call's finish time per cost model (Session.after)
 
     @property
     def truncated(self) -> bool:

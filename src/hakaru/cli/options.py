@@ -1,0 +1,65 @@
+"""Options shared by several commands: backend selection, the run store, workload parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from hakaru.errors import ConfigError
+from hakaru.workloads.base import Workload
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def backend_options(fn: F) -> F:
+    """``--backend``, ``--base-url``, ``--model``, ``--api-key``."""
+    fn = click.option(
+        "--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored."
+    )(fn)
+    fn = click.option("--model", default=None, help="Model name (every role uses it).")(fn)
+    fn = click.option(
+        "--base-url", default=None, help="OpenAI-compatible URL, e.g. http://127.0.0.1:8000/v1."
+    )(fn)
+    fn = click.option(
+        "--backend",
+        type=click.Choice(["sim", "openai"]),
+        default="sim",
+        show_default=True,
+        help="Simulated LLM or an OpenAI-compatible server.",
+    )(fn)
+    return fn
+
+
+def store_option(fn: F) -> F:
+    """``--store PATH`` and ``--no-store``."""
+    fn = click.option("--no-store", is_flag=True, help="Do not record the run.")(fn)
+    fn = click.option(
+        "--store", default=None, metavar="PATH", help="Run store (default: $HAKARU_HOME/hakaru.db)."
+    )(fn)
+    return fn
+
+
+def workload_values(
+    workload: Workload, n: int | None, params: Sequence[str], extra: Sequence[str]
+) -> dict[str, str]:
+    """Collect workload parameters from --n, --param NAME=VALUE and --name VALUE options."""
+    values: dict[str, str] = {}
+    if n is not None:
+        values["n"] = str(n)
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param '{item}' is not NAME=VALUE. Write e.g. --param fan_in=4")
+        values[name.strip().replace("-", "_")] = value.strip()
+    args = list(extra)
+    while args:
+        flag = args.pop(0)
+        if not flag.startswith("--") or not args:
+            known = ", ".join("--" + p.name.replace("_", "-") for p in workload.params)
+            raise ConfigError(
+                f"Unexpected argument '{flag}'. Workload '{workload.name}' takes: {known}"
+            )
+        values[flag[2:].replace("-", "_")] = args.pop(0)
+    return values

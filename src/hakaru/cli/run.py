@@ -1,0 +1,84 @@
+"""``hakaru run WORKLOAD`` — run one instance on the simulated LLM (or a real server)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+
+from hakaru.cli.main import echo_json
+from hakaru.cli.options import backend_options, store_option, workload_values
+from hakaru.errors import ConfigError
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="Workload parameters are options too, e.g. 'hakaru run tree-sum --n 64 --fan-in 4'. "
+    "List them with 'hakaru run WORKLOAD --params'.",
+)
+@click.argument("workload")
+@click.option("--n", "n", type=int, default=None, help="Problem size n.")
+@click.option("--variant", default=None, help="Which decomposition to run.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A workload parameter.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Instance and sim seed.")
+@click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
+@backend_options
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    workload: str,
+    n: int | None,
+    variant: str | None,
+    params: tuple[str, ...],
+    seed: int,
+    sim_error: float | None,
+    backend: str,
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    store: str | None,
+    no_store: bool,
+    as_json: bool,
+) -> None:
+    """Run WORKLOAD once and print its ledger (calls, tokens, forward passes, AALP cost, $)."""
+    from hakaru.report.terminal import print_ledger
+    from hakaru.runner import run_workload
+    from hakaru.workloads.base import get_workload
+
+    spec = get_workload(workload)
+    values = workload_values(spec, n, params, ctx.args)
+    options: dict[str, Any] = {}
+    if backend == "openai":
+        options = {"base_url": base_url, "api_key": api_key}
+    elif base_url or api_key:
+        raise ConfigError("--base-url and --api-key need --backend openai. Add --backend openai")
+    outcome = asyncio.run(
+        run_workload(
+            workload,
+            variant=variant,
+            params=values,
+            backend=backend,
+            backend_options=options,
+            model=model,
+            seed=seed,
+            sim_error=sim_error,
+            store=None if no_store else (store or True),
+        )
+    )
+    if as_json:
+        echo_json(outcome.as_json())
+        return
+    shown = " ".join(f"{k}={v}" for k, v in outcome.params.items())
+    verdict = "correct" if outcome.result.correct else "WRONG"
+    title = (
+        f"{outcome.workload}/{outcome.variant} {shown} seed={seed} on {outcome.backend}: "
+        f"{verdict} (answer {outcome.result.answer}, expected {outcome.result.expected})"
+    )
+    print_ledger(outcome.totals, outcome.by_role, title=title)
+    predicted = ", ".join(f"{k} {v:g}" for k, v in outcome.analytic.items())
+    click.echo(f"analytic (no errors): {predicted}")
+    if outcome.run_id:
+        click.echo(f"stored as run {outcome.run_id} (hakaru runs show {outcome.run_id})")

@@ -1,0 +1,1 @@
+"""Reports: terminal tables (rich) now; the self-contained HTML report joins them later."""
