@@ -110,8 +110,12 @@ def main() -> None:
     print(f"{args.calls} simulated calls, median of {args.repeats} interleaved runs")
     for k in ("bare", "session", "langgraph"):
         print(f"  {k:<10} {rate[k]:>10,.0f} calls/s")
-    print(f"  Session is {result['bare_over_session']:.2f}x slower than the bare loop (target <= 1.5)")
-    print(f"  Session is {result['session_over_langgraph']:.1f}x faster than LangGraph (target >= 20)")
+    print(
+        f"  Session is {result['bare_over_session']:.2f}x slower than the bare loop (target <= 1.5)"
+    )
+    print(
+        f"  Session is {result['session_over_langgraph']:.1f}x faster than LangGraph (target >= 20)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from hakaru.ledger import Ledger, totals_of, work_span
 from hakaru.types import CallRecord
 
 
-def rec(i: int, parents: tuple[int, ...] = (), out: int = 1, inp: int = 10, **kw: object) -> CallRecord:
+def rec(
+    i: int, parents: tuple[int, ...] = (), out: int = 1, inp: int = 10, **kw: object
+) -> CallRecord:
     return CallRecord(i, parents, "r", "m", input_tokens=inp, output_tokens=out, **kw)  # type: ignore[arg-type]
 
 
@@ -95,13 +97,23 @@ def dags(draw: st.DrawFn) -> list[CallRecord]:
     n = draw(st.integers(1, 40))
     out = []
     for i in range(1, n + 1):
-        parents = tuple(sorted(set(draw(st.lists(st.integers(1, max(i - 1, 1)), max_size=3))))) if i > 1 else ()
+        parents = (
+            tuple(sorted(set(draw(st.lists(st.integers(1, max(i - 1, 1)), max_size=3)))))
+            if i > 1
+            else ()
+        )
         status = draw(st.sampled_from(["ok", "ok", "ok", "error", "cached", "flagged"]))
         out.append(
             CallRecord(
-                i, parents, "r", "m", status=status,  # type: ignore[arg-type]
-                input_tokens=draw(st.integers(0, 50)), output_tokens=draw(st.integers(0, 20)),
-                size=draw(st.sampled_from([1.0, 2.0, 7.0])), latency=draw(st.floats(0, 3)),
+                i,
+                parents,
+                "r",
+                "m",
+                status=status,  # type: ignore[arg-type]
+                input_tokens=draw(st.integers(0, 50)),
+                output_tokens=draw(st.integers(0, 20)),
+                size=draw(st.sampled_from([1.0, 2.0, 7.0])),
+                latency=draw(st.floats(0, 3)),
             )
         )
     return out
@@ -111,7 +123,11 @@ def dags(draw: st.DrawFn) -> list[CallRecord]:
 @settings(max_examples=150, deadline=None)
 def test_online_totals_equal_offline_work_span(records: list[CallRecord]) -> None:
     totals = totals_of(records)
-    for name, key in [("forward_passes", "forward_passes"), ("aalp", "aalp_cost"), ("latency", "latency")]:
+    for name, key in [
+        ("forward_passes", "forward_passes"),
+        ("aalp", "aalp_cost"),
+        ("latency", "latency"),
+    ]:
         ws = work_span(records, name)
         assert totals[key] == pytest.approx(ws.work)
         assert totals[f"span_{name}"] == pytest.approx(ws.span)

@@ -7,10 +7,9 @@ import random
 import time
 
 import pytest
-from fakes import ScriptedBackend
 
+from fakes import ScriptedBackend
 from hakaru import (
-    BackendTimeout,
     BudgetExceeded,
     CapabilityError,
     ModelSpec,

@@ -5,6 +5,8 @@ matplotlib) are imported lazily by the modules that need them.
 """
 
 from hakaru.backends.base import Backend, available_backends, create_backend, register_backend
+from hakaru.budget import Budget
+from hakaru.cache import ResponseCache
 from hakaru.costs import aalp_cost, register_cost_model
 from hakaru.errors import (
     BackendError,
@@ -25,6 +27,9 @@ from hakaru.errors import (
     StoreError,
 )
 from hakaru.ledger import Ledger, WorkSpan, work_span
+from hakaru.limits import RetryPolicy
+from hakaru.session import Session
+from hakaru.sync import SyncSession
 from hakaru.tokenizer import count_tokens
 from hakaru.types import CallRecord, Message, ModelSpec, Request, Response, Task, Usage
 
@@ -35,6 +40,7 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BadResponse",
+    "Budget",
     "BudgetExceeded",
     "CallRecord",
     "CapabilityError",
@@ -51,9 +57,13 @@ __all__ = [
     "Request",
     "RequestRejected",
     "Response",
+    "ResponseCache",
+    "RetryPolicy",
     "ServerError",
+    "Session",
     "StepFailed",
     "StoreError",
+    "SyncSession",
     "Task",
     "Usage",
     "WorkSpan",

@@ -46,6 +46,8 @@ def _builtin_costs(r: CallRecord) -> list[float]:
         (n * r.price_in + o * r.price_out) / 1e6,
         r.latency,
     ]
+
+
 _TOKENS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
 
 
@@ -128,7 +130,7 @@ class Ledger:
 
     def _row(self, values: Sequence[float]) -> dict[str, float]:
         keys = (*_COUNTS, *_TOKENS, *self.names)
-        return {k: (int(v) if k in _COUNTS or k in _TOKENS else v) for k, v in zip(keys, values)}
+        return {k: (int(v) if k in _COUNTS or k in _TOKENS else v) for k, v in zip(keys, values, strict=True)}
 
     def group_by(self, key: str = "role") -> dict[str, dict[str, float]]:
         """Per-role or per-model totals (``key`` is ``"role"`` or ``"model"``)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hakaru.backends.base import Backend, create_backend
@@ -149,7 +148,7 @@ class _AllRoles(dict[str, str]):
         super().__init__()
         self.model = model
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self.model
 
     def __missing__(self, key: str) -> str:

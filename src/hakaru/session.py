@@ -192,7 +192,7 @@ class Session:
             if isinstance(store, RunStore):
                 self.store = store
             else:  # a path, or True for the default $HAKARU_HOME/hakaru.db
-                self.store = RunStore(None if store is True else store)
+                self.store = RunStore(None if isinstance(store, bool) else store)
             kind, name, params = self._run
             self.run_id = self.store.new_run(kind, name, params)
             self._sink = CallSink(self.store, self.run_id)
@@ -204,8 +204,7 @@ class Session:
         self._closed = True
         if self._sink is not None and self.store is not None:
             self._sink.flush()
-            status = "failed" if failed else "done"
-            self.store.finish_run(self.run_id, status, self.totals())
+            self.store.finish_run(self.run_id, "failed" if failed else "done", self.totals())
             if self.store is not self._store_arg:  # opened from a path: ours to close
                 self.store.close()
         if self._owns_backend:
@@ -326,7 +325,12 @@ class Session:
                         response.parsed = validate(response)
                     except RedFlag as flag:
                         rec = self._record(
-                            request, spec, parents, attempt, "flagged", response=response,
+                            request,
+                            spec,
+                            parents,
+                            attempt,
+                            "flagged",
+                            response=response,
                             error=flag,
                         )
                         await self._commit(rec, start, spend)
@@ -359,7 +363,7 @@ class Session:
         if bound is _UNCHECKED:
             check_capability(spec, task)
             self._caps[key] = spec.capability_limit(task.kind)
-        elif bound is not None and task.items is not None and task.items > bound:
+        elif isinstance(bound, int) and task.items is not None and task.items > bound:
             check_capability(spec, task)
 
     def _occurrence(self, request: Request) -> int:
@@ -398,7 +402,7 @@ class Session:
             return request.max_tokens
         return max(spec.context_window - n_in, 0)
 
-    async def _rate_limit(self, request: Request) -> None:  # noqa: RUF029
+    async def _rate_limit(self, request: Request) -> None:
         if self._rpm is not None:
             await self._rpm.acquire(1)
         if self._tpm is not None:
@@ -578,7 +582,9 @@ class _Spend:
             self.calls += 1
         if rec.executed:
             self.tokens += rec.input_tokens + rec.output_tokens
-            self.dollars += (rec.input_tokens * rec.price_in + rec.output_tokens * rec.price_out) / 1e6
+            self.dollars += (
+                rec.input_tokens * rec.price_in + rec.output_tokens * rec.price_out
+            ) / 1e6
             self.primitives += rec.output_tokens
 
     def amount(self) -> Amount:

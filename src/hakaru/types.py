@@ -40,8 +40,9 @@ class ModelSpec:
     task kinds the model performs reliably, optionally bounded as ``"kind:limit"`` (for example
     ``"sum:4"`` — it adds at most 4 numbers per call). A bare ``"*"`` means any task.
 
-    >>> ModelSpec("tiny", size=1.0, context_window=4096, capabilities=frozenset({"sum:4"})).can("sum", 3)
-    True
+    >>> tiny = ModelSpec("tiny", size=1.0, capabilities=frozenset({"sum:4"}))
+    >>> tiny.can("sum", 3), tiny.can("sum", 5)
+    (True, False)
     """
 
     name: str
@@ -102,7 +103,8 @@ class ModelSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(
-                f"Unknown model key(s): {', '.join(unknown)}. Known keys: {', '.join(sorted(known))}."
+                f"Unknown model key(s): {', '.join(unknown)}. "
+                f"Known keys: {', '.join(sorted(known))}."
             )
         values = dict(data)
         if "capabilities" in values:

@@ -20,7 +20,9 @@ from hakaru.errors import ConfigError
 @click.argument("workload")
 @click.option("--n", "n", type=int, default=None, help="Problem size n.")
 @click.option("--variant", default=None, help="Which decomposition to run.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A workload parameter.")
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A workload parameter."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Instance and sim seed.")
 @click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
 @backend_options

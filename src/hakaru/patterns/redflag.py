@@ -27,9 +27,7 @@ def flag_truncated(parse: Callable[[str], Any]) -> Callable[[Response], Any]:
 
     def validate(response: Response) -> Any:
         if response.truncated:
-            raise RedFlag(
-                f"response truncated at {response.usage.output_tokens} output tokens"
-            )
+            raise RedFlag(f"response truncated at {response.usage.output_tokens} output tokens")
         return parse(response.text)
 
     return validate

@@ -71,4 +71,3 @@ async def tree_reduce(
         return await combine(values)
 
     return await evaluate(level[0])
-

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TreeSum"]
 
-#: The large generalist of the ``single`` variant (its context holds about 5,000 numbers).
+#: The large generalist of the ``single`` variant (its context holds about 8,000 numbers).
 GENERALIST = SimModel(
     "sim-sum-generalist",
     size=70.0,
