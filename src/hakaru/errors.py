@@ -19,7 +19,8 @@ one-line ``Error: …`` output (with a traceback when ``HAKARU_DEBUG=1``)::
     ├── BudgetExceeded         a hard budget would be overshot; the call was not made
     ├── RedFlag                a validator rejected a response (it is recorded, never repaired)
     ├── StepFailed             a step (vote, MDAP step, workload stage) could not be completed
-    └── StoreError             the run store cannot be opened or written
+    └── StoreError             the run store (or a record file) cannot be opened or written
+        └── RunNotFound        no run with that id or prefix (hakaru.store)
 """
 
 from __future__ import annotations
@@ -156,4 +157,4 @@ class StepFailed(HakaruError):
 
 
 class StoreError(HakaruError):
-    """The run store cannot be opened, read or written."""
+    """The run store, or a response/record file, cannot be opened, read or written."""

@@ -130,7 +130,10 @@ class Ledger:
 
     def _row(self, values: Sequence[float]) -> dict[str, float]:
         keys = (*_COUNTS, *_TOKENS, *self.names)
-        return {k: (int(v) if k in _COUNTS or k in _TOKENS else v) for k, v in zip(keys, values, strict=True)}
+        return {
+            k: (int(v) if k in _COUNTS or k in _TOKENS else v)
+            for k, v in zip(keys, values, strict=True)
+        }
 
     def group_by(self, key: str = "role") -> dict[str, dict[str, float]]:
         """Per-role or per-model totals (``key`` is ``"role"`` or ``"model"``)."""

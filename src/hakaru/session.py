@@ -249,33 +249,14 @@ class Session:
             request = replace(request, sample=sample)
 
         frontier = self._frontier.get()
-        if self.guard is None:
-            if self.cache is None:
-                return await self._attempts(request, spec, frontier, validate, None)
-            return await self._serve(request, spec, frontier, validate, None)
-        reservation = self._reserve(request, spec)
-        spend = _Spend()
-        try:
-            return await self._serve(request, spec, frontier, validate, spend)
-        finally:
-            self.guard.settle(reservation, spend.amount())
-
-    async def _serve(
-        self,
-        request: Request,
-        spec: ModelSpec,
-        frontier: _Frontier,
-        validate: Validator | None,
-        spend: _Spend | None,
-    ) -> Response:
         if self.cache is not None:
             hit = self.cache.get(request)
             if hit is not None:
                 rec = self._record(request, spec, frontier[0], 1, "cached", response=hit)
-                hit.finish = await self._commit(rec, frontier[1], spend)
+                hit.finish = await self._commit(rec, frontier[1], None)
                 hit.call_id = rec.id
                 return hit
-        return await self._attempts(request, spec, frontier, validate, spend)
+        return await self._attempts(request, spec, frontier, validate)
 
     async def _attempts(
         self,
@@ -283,18 +264,25 @@ class Session:
         spec: ModelSpec,
         frontier: _Frontier,
         validate: Validator | None,
-        spend: _Spend | None,
     ) -> Response:
         parents, start = frontier
         model_slots = self._model_slots(request.model) if self._per_model is not None else None
         attempt = 1
         while True:
+            # Each attempt reserves its own worst case (a retry may be billed again) and
+            # settles it to what it used when its record is committed.
+            held = self._reserve(request, spec) if self.guard is not None else None
             began = time.perf_counter()
             response: Response | None = None
             error: BaseException | None = None
             slots = self._slots
             if not slots.try_take():
-                await slots.take()
+                try:
+                    await slots.take()
+                except BaseException:
+                    if held is not None and self.guard is not None:
+                        self.guard.settle(held, Amount())
+                    raise
             try:
                 if model_slots is not None and not model_slots.try_take():
                     await model_slots.take()
@@ -333,11 +321,11 @@ class Session:
                             response=response,
                             error=flag,
                         )
-                        await self._commit(rec, start, spend)
+                        await self._commit(rec, start, held)
                         response.call_id = rec.id
                         raise
                 rec = self._record(request, spec, parents, attempt, "ok", response=response)
-                response.finish = await self._commit(rec, start, spend)
+                response.finish = await self._commit(rec, start, held)
                 response.call_id = rec.id
                 if self.cache is not None:
                     self.cache.put(request, response)
@@ -346,7 +334,7 @@ class Session:
             assert error is not None
             wall = time.perf_counter() - began
             rec = self._record(request, spec, parents, attempt, "error", error=error, wall=wall)
-            start = await self._commit(rec, start, spend)
+            start = await self._commit(rec, start, held)
             if not self.retry.should_retry(error, attempt):
                 raise error
             await asyncio.sleep(self.retry.delay(error, attempt, self._rng))
@@ -416,7 +404,7 @@ class Session:
         out = self._worst_output(request, spec, n_in)
         return self.guard.reserve(
             Amount(
-                calls=self.retry.max_attempts,
+                calls=1,
                 tokens=n_in + out,
                 dollars=(n_in * spec.price_in + out * spec.price_out) / 1e6,
                 primitives=out,
@@ -476,15 +464,15 @@ class Session:
         return rec
 
     async def _commit(
-        self, rec: CallRecord, start: Sequence[float], spend: _Spend | None
+        self, rec: CallRecord, start: Sequence[float], held: Amount | None
     ) -> tuple[float, ...]:
         """Account a record: ledger, happens-before frontier, budget actuals, store."""
         rec.sim_start = sim_start = start[self._lat]
         rec.sim_end = sim_start if rec.status == "cached" else sim_start + rec.latency
         finish = self.ledger.add(rec, start)
         self._frontier.set(((rec.id,), finish))
-        if spend is not None:
-            spend.add(rec)
+        if held is not None and self.guard is not None:
+            self.guard.settle(held, _used(rec))
         if self._sink is not None:
             self._sink.add(rec)
             if self._durable:
@@ -566,29 +554,12 @@ class Session:
         self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
 
 
-class _Spend:
-    """What one logical call (all its attempts) really used, for settling its reservation."""
-
-    __slots__ = ("calls", "dollars", "primitives", "tokens")
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.tokens = 0
-        self.dollars = 0.0
-        self.primitives = 0
-
-    def add(self, rec: CallRecord) -> None:
-        if rec.status != "cached":
-            self.calls += 1
-        if rec.executed:
-            self.tokens += rec.input_tokens + rec.output_tokens
-            self.dollars += (
-                rec.input_tokens * rec.price_in + rec.output_tokens * rec.price_out
-            ) / 1e6
-            self.primitives += rec.output_tokens
-
-    def amount(self) -> Amount:
-        return Amount(self.calls, self.tokens, self.dollars, self.primitives)
+def _used(rec: CallRecord) -> Amount:
+    """What one attempt really used, in budget units."""
+    if not rec.executed:
+        return Amount(calls=1)
+    n, o = rec.input_tokens, rec.output_tokens
+    return Amount(1, n + o, (n * rec.price_in + o * rec.price_out) / 1e6, o)
 
 
 def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:

@@ -1,0 +1,88 @@
+"""How a :class:`~hakaru.types.CallRecord` maps to a row of the ``calls`` table and to exports.
+
+The columns are derived from the dataclass fields, in field order, so a field added to
+``CallRecord`` becomes a column (``ALTER TABLE`` on the next open) without touching this module.
+Tuple fields (``parents``) are stored as compact JSON lists; ``None`` is SQL ``NULL``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import Any, TextIO
+
+from hakaru.types import CallRecord
+
+__all__ = ["FIELDS", "columns_sql", "from_row", "sql_type", "to_row", "write_csv", "write_jsonl"]
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord))
+_TYPES = {f.name: str(f.type) for f in fields(CallRecord)}
+_JSON = tuple(i for i, name in enumerate(FIELDS) if _TYPES[name].startswith("tuple"))
+_INT_TUPLES = frozenset(i for i in _JSON if _TYPES[FIELDS[i]] == "tuple[int, ...]")
+_RUN_ID = FIELDS.index("run_id")
+_GET = operator.attrgetter(*FIELDS)
+
+
+def sql_type(name: str) -> str:
+    """The SQLite column type of CallRecord field ``name`` (from its annotation)."""
+    annotation = _TYPES[name]
+    if annotation.startswith("tuple"):
+        return "TEXT"  # JSON list
+    if "float" in annotation:
+        return "REAL"
+    return "INTEGER" if "int" in annotation else "TEXT"
+
+
+def columns_sql() -> str:
+    """The column definitions of the ``calls`` table (without its key)."""
+    return ", ".join(f'"{name}" {sql_type(name)}' for name in FIELDS)
+
+
+def to_row(record: CallRecord, run_id: str) -> list[Any]:
+    """The values of ``record`` in :data:`FIELDS` order, stored under ``run_id``."""
+    values = list(_GET(record))
+    for i in _JSON:
+        if i in _INT_TUPLES:  # 5x faster than json.dumps, and the same text
+            values[i] = "[" + ",".join(map(str, values[i])) + "]"
+        else:
+            values[i] = json.dumps(list(values[i]), separators=(",", ":"))
+    values[_RUN_ID] = run_id
+    return values
+
+
+def from_row(row: Iterable[Any]) -> CallRecord:
+    """The record of a row read in :data:`FIELDS` order."""
+    values = list(row)
+    for i in _JSON:
+        values[i] = tuple(json.loads(values[i] or "[]"))
+    return CallRecord(*values)
+
+
+def write_jsonl(records: Iterable[CallRecord], out: TextIO) -> int:
+    """One :meth:`CallRecord.as_dict` JSON object per line; returns how many records."""
+    n = 0
+    for rec in records:
+        out.write(json.dumps(rec.as_dict(), separators=(",", ":")) + "\n")
+        n += 1
+    return n
+
+
+def write_csv(records: Iterable[CallRecord], out: TextIO) -> int:
+    """A header of the CallRecord fields, then one row per record; returns how many records.
+
+    ``parents`` is written as space-separated ids and ``None`` as an empty cell.
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    n = 0
+    for rec in records:
+        row: list[Any] = ["" if v is None else v for v in _GET(rec)]
+        for i in _JSON:
+            ids: Sequence[int] = row[i]
+            row[i] = " ".join(str(p) for p in ids)
+        writer.writerow(row)
+        n += 1
+    return n

@@ -1,0 +1,482 @@
+"""The SQLite database of the run store: runs, call records, sweep points and checkpoints.
+
+Every write is one short ``BEGIN IMMEDIATE`` transaction (taking the write lock up front, so two
+processes sharing a store wait for each other instead of deadlocking); reads stream from a
+cursor so a million-call run is never held in memory. SQLite errors become :class:`StoreError`
+with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from hakaru.errors import ConfigError, StoreError
+from hakaru.store import columns
+from hakaru.store.sink import CallSink
+from hakaru.types import CallRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Checkpoint",
+    "RunInfo",
+    "RunNotFound",
+    "RunStore",
+    "SweepPoint",
+    "default_store_path",
+]
+
+SCHEMA_VERSION = 1
+RunStatus = Literal["running", "done", "failed"]
+ExportFormat = Literal["jsonl", "csv"]
+
+_EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z in ms; 10 hex digits of ms last until 2054
+_last_ms = 0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    params TEXT NOT NULL, status TEXT NOT NULL, summary TEXT, ended REAL,
+    calls INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
+CREATE TABLE IF NOT EXISTS calls ({calls}, PRIMARY KEY (run_id, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS points (
+    sweep_id TEXT NOT NULL, key TEXT NOT NULL, params TEXT NOT NULL, result TEXT, run_id TEXT,
+    PRIMARY KEY (sweep_id, key));
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (run_id, step));
+"""
+
+
+class RunNotFound(StoreError):
+    """A run id (or id prefix) names no stored run, or more than one."""
+
+    exit_code = 2
+
+    @classmethod
+    def unknown(cls, ref: str, path: Path) -> RunNotFound:
+        """The error for a reference that matches no run of the store at ``path``."""
+        return cls(f"No run '{ref}' in {path}. List runs with 'hakaru runs list'.")
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One stored run. Times are Unix seconds; ``calls`` counts its stored call records."""
+
+    id: str
+    kind: str  # what ran: "workload", "sweep", "maker", ...
+    name: str
+    params: dict[str, Any]
+    status: str  # "running" | "done" | "failed"
+    created: float
+    ended: float | None = None
+    summary: dict[str, Any] | None = None
+    calls: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        """Wall seconds from creation to finish; ``None`` while running."""
+        return None if self.ended is None else self.ended - self.created
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["duration"] = self.duration
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One finished point of a sweep, keyed so that a resumed sweep skips it."""
+
+    sweep_id: str
+    key: str
+    params: dict[str, Any]
+    result: Any
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The state a step driver saved after ``step``, to resume from."""
+
+    run_id: str
+    step: int
+    state: Any
+    created: float  # Unix seconds
+
+
+def default_store_path() -> Path:
+    """``$HAKARU_HOME/hakaru.db``, with ``$HAKARU_HOME`` defaulting to ``./.hakaru``."""
+    return Path(os.environ.get("HAKARU_HOME") or ".hakaru") / "hakaru.db"
+
+
+def _new_id() -> str:
+    """12 hex characters: ms since 2020 (strictly increasing in this process) + 8 random bits."""
+    global _last_ms
+    ms = max(int(time.time() * 1000) - _EPOCH_MS, _last_ms + 1)
+    _last_ms = ms
+    return f"{ms:010x}{secrets.randbelow(256):02x}"
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays, without importing numpy
+        return obj.tolist()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def _dumps(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"Cannot store the {what}: {exc}. Use dicts, lists, strings, numbers and None."
+        ) from None
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class RunStore:
+    """The SQLite run store at ``path`` (default :func:`default_store_path`, created on demand).
+
+    ``":memory:"`` gives a throw-away store. ``timeout`` (seconds) is how long a write waits for
+    another process's write lock before failing. Every failure is a :class:`StoreError` whose
+    message says what to do; the store is also a context manager that closes itself.
+
+    >>> with RunStore(":memory:") as store:
+    ...     run_id = store.new_run("sweep", "tree_sum")
+    ...     store.finish_run(run_id, "done", {"points": 4})
+    ...     store.run(run_id[:8]).status
+    'done'
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0):
+        self.path = Path(path) if path is not None else default_store_path()
+        self.commits = 0  # write transactions committed through this object
+        self._lock = threading.RLock()  # one connection, shared by threads (the sync facade's)
+        self._sinks: weakref.WeakSet[CallSink] = weakref.WeakSet()
+        names = ", ".join(f'"{n}"' for n in columns.FIELDS)
+        self._insert = (
+            f"INSERT INTO calls ({names}) VALUES ({', '.join('?' * len(columns.FIELDS))})"
+        )
+        self._select = f"SELECT {names} FROM calls WHERE run_id = ? ORDER BY id"
+        memory = str(path) == ":memory:"
+        if not memory:
+            if self.path.is_dir():
+                raise StoreError(
+                    f"Cannot open the run store at {self.path}: it is a directory. Give the "
+                    f"database file (e.g. {self.path / 'hakaru.db'}) or set HAKARU_HOME to the "
+                    "folder."
+                )
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the folder of the run store {self.path}: {exc.strerror}. "
+                    "Choose a writable location with --store or HAKARU_HOME."
+                ) from None
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(
+                str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self.journal_mode = str(db.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._db: sqlite3.Connection | None = db
+            self._migrate(db)
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            self._db = None
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            hint = (
+                "it is not a SQLite database. Move the file away, or choose another store"
+                if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc)
+                else f"{exc}. Check that it is a writable file, or choose another store"
+            )
+            raise StoreError(
+                f"Cannot open the run store at {self.path}: {hint} with --store or HAKARU_HOME."
+            ) from None
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Create the schema, or add columns for CallRecord fields new since the file was made.
+
+        Only reads when the file is current, so opening a store to read it never waits for the
+        write lock of another process.
+        """
+        version, missing = self._schema_state(db)
+        if version == SCHEMA_VERSION and not missing:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version, missing = self._schema_state(db)  # again: another process may have begun
+            if version == 0:
+                for statement in _SCHEMA.format(calls=columns.columns_sql()).split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                for name in missing:
+                    db.execute(f'ALTER TABLE calls ADD COLUMN "{name}" {columns.sql_type(name)}')
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+
+    def _schema_state(self, db: sqlite3.Connection) -> tuple[int, list[str]]:
+        """The file's schema version and the CallRecord fields its calls table lacks."""
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The run store at {self.path} has schema version {version}; this hakaru knows "
+                f"up to {SCHEMA_VERSION}. Upgrade hakaru, or choose another store with --store."
+            )
+        have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        return version, [name for name in columns.FIELDS if name not in have]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"The run store at {self.path} is closed. Open it again.")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self.commits += 1
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Hold the connection for one operation; SQLite errors become StoreError."""
+        try:
+            with self._lock:
+                yield
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot {action} in the run store at {self.path}: {exc}. Check the disk and "
+                "that no other program holds the database locked, then try again."
+            ) from exc
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def new_run(self, kind: str, name: str = "", params: Mapping[str, Any] | None = None) -> str:
+        """Record a new run with status ``running`` and return its id."""
+        blob = _dumps(dict(params or {}), "run parameters")
+        with self._errors("create a run"):
+            for _ in range(16):
+                run_id = _new_id()
+                try:
+                    with self._write() as db:
+                        db.execute(
+                            "INSERT INTO runs (id, created, kind, name, params, status) "
+                            "VALUES (?, ?, ?, ?, ?, 'running')",
+                            (run_id, time.time(), kind, name, blob),
+                        )
+                    return run_id
+                except sqlite3.IntegrityError:
+                    continue  # another process took the same id in the same millisecond
+        raise StoreError(f"Cannot find a free run id in {self.path}. Try again.")
+
+    def finish_run(
+        self, run_id: str, status: RunStatus = "done", summary: Mapping[str, Any] | None = None
+    ) -> None:
+        """Mark a run ``done`` or ``failed``, with an optional JSON summary (totals, results)."""
+        if status not in ("running", "done", "failed"):
+            raise ConfigError(f"Unknown run status '{status}'. Use 'done' or 'failed'.")
+        blob = None if summary is None else _dumps(dict(summary), "run summary")
+        with self._errors("finish a run"), self._write() as db:
+            cur = db.execute(
+                "UPDATE runs SET status = ?, summary = ?, ended = ? WHERE id = ?",
+                (status, blob, None if status == "running" else time.time(), run_id),
+            )
+            if cur.rowcount == 0:
+                raise RunNotFound.unknown(run_id, self.path)
+
+    _RUN_COLUMNS = "id, kind, name, params, status, created, ended, summary, calls"
+
+    @staticmethod
+    def _info(row: tuple[Any, ...]) -> RunInfo:
+        id_, kind, name, params, status, created, ended, summary, n = row
+        return RunInfo(id_, kind, name, _loads(params), status, created, ended, _loads(summary), n)
+
+    def runs(self, limit: int | None = 50, kind: str | None = None) -> list[RunInfo]:
+        """The newest ``limit`` runs (all when ``None``), newest first, optionally of one kind."""
+        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        with self._errors("list runs"):
+            rows = self._conn().execute(
+                f"SELECT {self._RUN_COLUMNS} FROM runs {where} "
+                "ORDER BY created DESC, id DESC LIMIT ?",
+                (*args, -1 if limit is None else limit),
+            )
+            return [self._info(r) for r in rows]
+
+    def run(self, ref: str) -> RunInfo:
+        """The run whose id is ``ref`` or starts with it (like git's short commit ids)."""
+        key = ref.strip().lower()
+        if not key:
+            raise RunNotFound("No run id given. List runs with 'hakaru runs list'.")
+        with self._errors("look a run up"):
+            rows = (
+                self._conn()
+                .execute(
+                    f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id >= ? AND id < ? ORDER BY id "
+                    "LIMIT 6",
+                    (key, key + "\U0010ffff"),
+                )
+                .fetchall()
+            )
+        exact = [r for r in rows if r[0] == key]
+        if exact or len(rows) == 1:
+            return self._info((exact or rows)[0])
+        if not rows:
+            raise RunNotFound.unknown(ref, self.path)
+        shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise RunNotFound(
+            f"Run id prefix '{ref}' is ambiguous in {self.path}: it matches {shown}. "
+            "Give more characters of the id."
+        )
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def add_calls(self, run_id: str, records: Iterable[CallRecord]) -> int:
+        """Write ``records`` under ``run_id`` in one transaction; returns how many."""
+        rows = [columns.to_row(r, run_id) for r in records]
+        if not rows:
+            return 0
+        try:
+            with self._errors("write call records"), self._write() as db:
+                count = "UPDATE runs SET calls = calls + ? WHERE id = ?"
+                if db.execute(count, (len(rows), run_id)).rowcount == 0:
+                    raise RunNotFound.unknown(run_id, self.path)
+                db.executemany(self._insert, rows)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise StoreError(
+                    f"A call id is already stored for run {run_id} in {self.path} "
+                    f"({exc.__cause__}). Give every call record of a run its own id."
+                ) from None
+            raise
+        return len(rows)
+
+    def calls(self, run_id: str) -> Iterator[CallRecord]:
+        """Stream the call records of run ``run_id`` (an exact id), ordered by call id."""
+        with self._errors("read call records"):
+            cursor = self._conn().execute(self._select, (run_id,))
+        while True:  # in chunks, so that the lock is not held while the caller works
+            with self._errors("read call records"):
+                rows = cursor.fetchmany(1024)
+            if not rows:
+                return
+            for row in rows:
+                yield columns.from_row(row)
+
+    def sink(self, run_id: str) -> CallSink:
+        """A :class:`CallSink` that group-commits records of ``run_id`` into this store."""
+        return CallSink(self, run_id)
+
+    # -- sweep points and checkpoints --------------------------------------------------------
+
+    def put_point(
+        self,
+        sweep_id: str,
+        key: str,
+        params: Mapping[str, Any],
+        result: Any,
+        run_id: str | None = None,
+    ) -> None:
+        """Store (or replace) the result of one sweep point."""
+        blobs = (_dumps(dict(params), "sweep point parameters"), _dumps(result, "sweep result"))
+        with self._errors("write a sweep point"), self._write() as db:
+            db.execute(
+                "INSERT INTO points VALUES (?, ?, ?, ?, ?) ON CONFLICT (sweep_id, key) DO UPDATE "
+                "SET params = excluded.params, result = excluded.result, run_id = excluded.run_id",
+                (sweep_id, key, *blobs, run_id),
+            )
+
+    def get_points(self, sweep_id: str) -> dict[str, SweepPoint]:
+        """The stored points of a sweep, by key, in the order they were first stored."""
+        with self._errors("read sweep points"):
+            rows = self._conn().execute(
+                "SELECT key, params, result, run_id FROM points WHERE sweep_id = ? ORDER BY rowid",
+                (sweep_id,),
+            )
+            return {k: SweepPoint(sweep_id, k, _loads(p), _loads(r), run) for k, p, r, run in rows}
+
+    def put_checkpoint(self, run_id: str, step: int, state: Any) -> None:
+        """Store (or replace) the state of a run after ``step``."""
+        blob = _dumps(state, "checkpoint state")
+        with self._errors("write a checkpoint"), self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                (run_id, step, blob, time.time()),
+            )
+
+    def latest_checkpoint(self, run_id: str) -> Checkpoint | None:
+        """The checkpoint with the highest step of ``run_id``, or ``None``."""
+        with self._errors("read checkpoints"):
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT step, state, created FROM checkpoints WHERE run_id = ? "
+                    "ORDER BY step DESC LIMIT 1",
+                    (run_id,),
+                )
+                .fetchone()
+            )
+        return None if row is None else Checkpoint(run_id, row[0], _loads(row[1]), row[2])
+
+    # -- export and closing ------------------------------------------------------------------
+
+    def export(self, ref: str, fmt: ExportFormat, out: TextIO) -> int:
+        """Write the calls of run ``ref`` (id or unique prefix) to ``out``; returns how many.
+
+        ``jsonl``: one :meth:`CallRecord.as_dict` object per line. ``csv``: a header of the
+        CallRecord fields, ``parents`` as space-separated ids, ``None`` as an empty cell.
+        """
+        if fmt not in ("jsonl", "csv"):
+            raise ConfigError(f"Unknown export format '{fmt}'. Use jsonl or csv.")
+        run_id = self.run(ref).id
+        if fmt == "jsonl":
+            return columns.write_jsonl(self.calls(run_id), out)
+        return columns.write_csv(self.calls(run_id), out)
+
+    def close(self) -> None:
+        """Flush every open sink of this store, then close the database (idempotent)."""
+        with self._lock:
+            if self._db is None:
+                return
+            for sink in list(self._sinks):
+                sink.flush()  # raises StoreError, leaving the store open, if it cannot write
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
