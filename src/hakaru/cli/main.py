@@ -24,8 +24,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("hakaru.cli.models", "models", "List the built-in simulated models."),
     "runs": ("hakaru.cli.runs", "runs", "List, show and export stored runs."),
     "demo": ("hakaru.cli.demo", "demo", "Run the main job on the simulated LLM."),
-    "gate": ("hakaru.cli.gate", "gate", "Quality gates: optimize, fit, frontier."),
-    "maker": ("hakaru.cli.maker", "maker", "Plan reliable million-step runs (MAKER)."),
+    "sweep": ("hakaru.cli.sweep", "sweep", "Run a workload over a grid of sizes."),
+    "fit": ("hakaru.cli.fit", "fit", "Fit complexity classes to a CSV column."),
+    "report": ("hakaru.cli.report", "report", "Write the HTML report of a run or sweep."),
+    "gate": ("hakaru.cli.gate", "gate", "Quality gates: optimize, fit, frontier, sweep."),
+    "maker": ("hakaru.cli.maker", "maker", "Reliable million-step runs: plan, calibrate, run."),
+    "budget": ("hakaru.cli.budget", "budget", "Reasoning budgets: compare policies."),
+    "train": ("hakaru.cli.train", "train", "Train a model with HBPO (and its baselines)."),
+    "sim": ("hakaru.cli.sim", "sim", "Serve the simulated LLM over HTTP (OpenAI-compatible)."),
+    "proxy": ("hakaru.cli.proxy", "proxy", "Record OpenAI-compatible traffic as calls."),
+    "profile": ("hakaru.cli.profile", "profile", "Profile any agent program over sizes."),
 }
 
 

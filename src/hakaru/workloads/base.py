@@ -129,7 +129,16 @@ def register_workload(cls: type[Workload]) -> type[Workload]:
 
 
 def _load_builtins() -> None:
-    import hakaru.workloads.tree_sum  # noqa: F401
+    # Every module of this package registers its workloads when imported; importing them all
+    # here means a new workload needs no edit anywhere else.
+    import importlib
+    import pkgutil
+
+    import hakaru.workloads as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"hakaru.workloads.{info.name}")
 
 
 def available_workloads() -> list[str]:
