@@ -33,7 +33,7 @@ from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy
 from hakaru.tasks import check_capability
 from hakaru.tokenizer import count_tokens
-from hakaru.types import CallRecord, ModelSpec, Request, Response, Task
+from hakaru.types import CallRecord, CallStatus, ModelSpec, Request, Response, Task
 
 if TYPE_CHECKING:
     from hakaru.cache import ResponseCache
@@ -248,30 +248,25 @@ class Session:
         if sample != request.sample:
             request = replace(request, sample=sample)
 
-        frontier = self._frontier.get()
+        parents, start = self._frontier.get()
         if self.cache is not None:
             hit = self.cache.get(request)
             if hit is not None:
-                rec = self._record(request, spec, frontier[0], 1, "cached", response=hit)
-                hit.finish = await self._commit(rec, frontier[1], None)
+                now = time.perf_counter()
+                rec = self._record(request, spec, parents, 1, "cached", now, response=hit)
+                hit.finish = await self._commit(rec, start, None)
                 hit.call_id = rec.id
                 return hit
-        return await self._attempts(request, spec, frontier, validate)
 
-    async def _attempts(
-        self,
-        request: Request,
-        spec: ModelSpec,
-        frontier: _Frontier,
-        validate: Validator | None,
-    ) -> Response:
-        parents, start = frontier
-        model_slots = self._model_slots(request.model) if self._per_model is not None else None
+        # The attempt loop. It is the hot path of every workload, so it is written out here
+        # rather than split into helpers: each coroutine layer costs a microsecond.
+        model_slots = self._model_slots(model) if self._per_model is not None else None
+        guard = self.guard
         attempt = 1
         while True:
             # Each attempt reserves its own worst case (a retry may be billed again) and
             # settles it to what it used when its record is committed.
-            held = self._reserve(request, spec) if self.guard is not None else None
+            held = self._reserve(request, spec) if guard is not None else None
             began = time.perf_counter()
             response: Response | None = None
             error: BaseException | None = None
@@ -280,8 +275,8 @@ class Session:
                 try:
                     await slots.take()
                 except BaseException:
-                    if held is not None and self.guard is not None:
-                        self.guard.settle(held, Amount())
+                    if held is not None and guard is not None:
+                        guard.settle(held, Amount())
                     raise
             try:
                 if model_slots is not None and not model_slots.try_take():
@@ -299,7 +294,7 @@ class Session:
                         model_slots.give()
             except TimeoutError:
                 error = BackendTimeout(
-                    f"No answer from model '{request.model}' within {self.timeout:g} s. "
+                    f"No answer from model '{model}' within {self.timeout:g} s. "
                     "Raise the timeout or check the server"
                 )
             except (Exception, asyncio.CancelledError) as exc:
@@ -308,32 +303,28 @@ class Session:
                 slots.give()
 
             if response is not None:
+                status: CallStatus = "ok"
+                flag: RedFlag | None = None
                 if validate is not None:
                     try:
                         response.parsed = validate(response)
-                    except RedFlag as flag:
-                        rec = self._record(
-                            request,
-                            spec,
-                            parents,
-                            attempt,
-                            "flagged",
-                            response=response,
-                            error=flag,
-                        )
-                        await self._commit(rec, start, held)
-                        response.call_id = rec.id
-                        raise
-                rec = self._record(request, spec, parents, attempt, "ok", response=response)
-                response.finish = await self._commit(rec, start, held)
+                    except RedFlag as exc:
+                        status, flag = "flagged", exc
+                rec = self._record(
+                    request, spec, parents, attempt, status, began, response=response, error=flag
+                )
+                response.finish = self._account(rec, start, held)
                 response.call_id = rec.id
+                if self._sink is not None:
+                    await self._persist(rec)
+                if flag is not None:
+                    raise flag
                 if self.cache is not None:
                     self.cache.put(request, response)
                 return response
 
             assert error is not None
-            wall = time.perf_counter() - began
-            rec = self._record(request, spec, parents, attempt, "error", error=error, wall=wall)
+            rec = self._record(request, spec, parents, attempt, "error", began, error=error)
             start = await self._commit(rec, start, held)
             if not self.retry.should_retry(error, attempt):
                 raise error
@@ -417,66 +408,64 @@ class Session:
         spec: ModelSpec,
         parents: tuple[int, ...],
         attempt: int,
-        status: Any,
+        status: CallStatus,
+        began: float,
         *,
         response: Response | None = None,
         error: BaseException | None = None,
-        wall: float = 0.0,
     ) -> CallRecord:
         rid = self._next_id
         self._next_id = rid + 1
-        now = time.perf_counter() - self._t0
-        rec = CallRecord(
-            id=rid,
-            parents=parents,
-            role=request.role,
-            model=request.model,
-            attempt=attempt,
-            status=status,
-            size=spec.size,
-            price_in=spec.price_in,
-            price_out=spec.price_out,
-            ended=now,
-            step=request.step,
-            vote=request.vote,
-            budget=request.budget,
-            run_id=self.run_id,
-        )
+        now = time.perf_counter()
+        t0 = self._t0
+        kind, text = ("", "") if error is None else (_error_kind(error), str(error)[:500])
         if response is not None:
             u = response.usage
-            rec.input_tokens = u.input_tokens
-            rec.output_tokens = u.output_tokens
-            rec.reasoning_tokens = u.reasoning_tokens
-            rec.cached_tokens = u.cached_tokens
-            rec.usage_source = u.source
-            rec.latency = response.latency
-            rec.finish_reason = response.finish_reason
-            if response.parsed is not None:
-                rec.candidate = _candidate(response.parsed)
-        else:
-            rec.input_tokens = count_tokens(request.prompt_text())
-            rec.usage_source = "estimated"
-            rec.latency = wall
-        if error is not None:
-            rec.error_kind = _error_kind(error)
-            rec.error = str(error)[:500]
-        rec.started = now - (rec.latency if response is not None and status != "cached" else wall)
-        return rec
+            parsed = response.parsed
+            return CallRecord(
+                rid, parents, request.role, request.model, attempt, status, kind, text,
+                u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_tokens, u.source,
+                spec.size, spec.price_in, spec.price_out,
+                response.latency, began - t0, now - t0, 0.0, 0.0,
+                request.step, request.vote, "" if parsed is None else _candidate(parsed),
+                response.finish_reason, request.budget, self.run_id,
+            )  # fmt: skip
+        # A failed attempt: the server reported nothing, so the input is our estimate and the
+        # latency is the wall time the attempt took.
+        return CallRecord(
+            rid, parents, request.role, request.model, attempt, status, kind, text,
+            count_tokens(request.prompt_text()), 0, 0, 0, "estimated",
+            spec.size, spec.price_in, spec.price_out,
+            now - began, began - t0, now - t0, 0.0, 0.0,
+            request.step, request.vote, "", "", request.budget, self.run_id,
+        )  # fmt: skip
 
-    async def _commit(
+    def _account(
         self, rec: CallRecord, start: Sequence[float], held: Amount | None
     ) -> tuple[float, ...]:
-        """Account a record: ledger, happens-before frontier, budget actuals, store."""
+        """Account a record: ledger, happens-before frontier, budget actuals."""
         rec.sim_start = sim_start = start[self._lat]
         rec.sim_end = sim_start if rec.status == "cached" else sim_start + rec.latency
         finish = self.ledger.add(rec, start)
         self._frontier.set(((rec.id,), finish))
         if held is not None and self.guard is not None:
             self.guard.settle(held, _used(rec))
+        return finish
+
+    async def _persist(self, rec: CallRecord) -> None:
+        """Queue the record for the store; with ``durability="call"`` wait for its commit."""
+        assert self._sink is not None
+        self._sink.add(rec)
+        if self._durable:
+            await self._sink.durable()
+
+    async def _commit(
+        self, rec: CallRecord, start: Sequence[float], held: Amount | None
+    ) -> tuple[float, ...]:
+        """Account a record and persist it (see :meth:`_account` and :meth:`_persist`)."""
+        finish = self._account(rec, start, held)
         if self._sink is not None:
-            self._sink.add(rec)
-            if self._durable:
-                await self._sink.durable()
+            await self._persist(rec)
         return finish
 
     # -- forks -------------------------------------------------------------------------------
