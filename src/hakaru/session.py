@@ -252,10 +252,20 @@ class Session:
         if self.cache is not None:
             hit = self.cache.get(request)
             if hit is not None:
+                flag: RedFlag | None = None
+                if validate is not None:
+                    try:
+                        hit.parsed = validate(hit)
+                    except RedFlag as exc:
+                        flag = exc
                 now = time.perf_counter()
-                rec = self._record(request, spec, parents, 1, "cached", now, response=hit)
+                rec = self._record(
+                    request, spec, parents, 1, "cached", now, response=hit, error=flag
+                )
                 hit.finish = await self._commit(rec, start, None)
                 hit.call_id = rec.id
+                if flag is not None:
+                    raise flag
                 return hit
 
         # The attempt loop. It is the hot path of every workload, so it is written out here
@@ -304,7 +314,7 @@ class Session:
 
             if response is not None:
                 status: CallStatus = "ok"
-                flag: RedFlag | None = None
+                flag = None
                 if validate is not None:
                     try:
                         response.parsed = validate(response)
@@ -315,12 +325,12 @@ class Session:
                 )
                 response.finish = self._account(rec, start, held)
                 response.call_id = rec.id
+                if self.cache is not None:  # flagged answers too: a replay must see them
+                    self.cache.put(request, response)
                 if self._sink is not None:
                     await self._persist(rec)
                 if flag is not None:
                     raise flag
-                if self.cache is not None:
-                    self.cache.put(request, response)
                 return response
 
             assert error is not None
