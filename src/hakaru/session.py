@@ -37,6 +37,7 @@ from hakaru.types import CallRecord, CallStatus, ModelSpec, Request, Response, T
 
 if TYPE_CHECKING:
     from hakaru.cache import ResponseCache
+    from hakaru.executors import Executor
     from hakaru.store import CallSink, RunStore
 
 __all__ = ["Session"]
@@ -107,7 +108,9 @@ class Session:
     :class:`~hakaru.store.RunStore` or a path, to persist every record; ``durability`` — ``"call"``
     (a call returns only once its record is committed) or ``"batch"``; ``keep_records`` — keep
     records in memory (turn off for million-call runs; totals stay exact); ``max_tokens`` — the
-    default output cap; ``input_margin`` — factor on estimated input tokens when reserving budget.
+    default output cap; ``input_margin`` — factor on estimated input tokens when reserving budget;
+    ``executor`` — where backend calls run: ``"local"`` (default) or ``"ray"`` (see
+    :mod:`hakaru.executors`).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class Session:
         max_tokens: int | None = None,
         input_margin: float = 1.0,
         seed: int = 0,
+        executor: Executor | str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency is {concurrency}. Allow at least 1 call in flight.")
@@ -139,6 +143,11 @@ class Session:
             raise ConfigError(f"durability '{durability}' is unknown. Use 'call' or 'batch'.")
         self.backend: Backend = create_backend(backend) if isinstance(backend, str) else backend
         self._owns_backend = isinstance(backend, str)
+        if executor is not None:
+            from hakaru.executors import create_executor
+
+            chosen = create_executor(executor) if isinstance(executor, str) else executor
+            self.backend = chosen.wrap(self.backend)
         self._specs: dict[str, ModelSpec] = {m.name: m for m in models}
         self._slots = _Slots(concurrency)
         self._per_model = per_model
