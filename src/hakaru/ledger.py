@@ -82,13 +82,15 @@ class Ledger:
         # rebuilds CallRecord objects on demand.
         self._rows: list[tuple[Any, ...]] = []
         self._materialised: list[CallRecord] = []
-        self._width = len(_COUNTS) + len(_TOKENS) + len(self.names)
-        self._groups: dict[tuple[str, str], list[float]] = {}
+        self._groups: dict[tuple[Any, ...], list[Any]] = {}
         self._span = [0.0] * len(self.names)
         self._zero = (0.0,) * len(self.names)
         self._builtin = self.names == _BUILTIN_NAMES and all(
             COST_MODELS[n] is f for n, f in zip(self.names, _BUILTIN_FNS, strict=True)
         )
+        # counts and tokens (9), then per cost model: builtin → 6 exact integer sums
+        # (calls, output tokens, Σ(o·n + o(o−1)/2), Σ(n+o), Σn, latency in ns); else floats
+        self._width = 9 + (6 if self._builtin else len(self.names))
 
     @property
     def zero(self) -> tuple[float, ...]:
@@ -103,17 +105,37 @@ class Ledger:
         costs = _builtin_costs(record) if self._builtin else [fn(record) for fn in self._fns]
         finish = tuple(costs) if start is None else tuple(map(_add, start, costs))
         self._span = list(map(max, self._span, finish))
-        key = (record.role, record.model)
+        if self._builtin:
+            # Exact integer sums per (role, model, size, prices): totals then do not depend on
+            # the order in which calls finish, so the same run gives bit-identical figures
+            # with or without a store, locally or on Ray.
+            key: tuple[Any, ...] = (
+                record.role, record.model, record.size, record.price_in, record.price_out,
+            )  # fmt: skip
+        else:
+            key = (record.role, record.model)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = [0.0] * self._width
+            group = self._groups[key] = [0] * self._width
+        status = record.status
+        n, o = record.input_tokens, record.output_tokens
         group[0] += 1
-        group[_STATUS_INDEX[record.status]] += 1
-        group[5] += record.input_tokens
-        group[6] += record.output_tokens
+        group[_STATUS_INDEX[status]] += 1
+        group[5] += n
+        group[6] += o
         group[7] += record.reasoning_tokens
         group[8] += record.cached_tokens
-        group[9:] = map(_add, group[9:], costs)
+        if self._builtin:
+            if status != "cached":
+                group[9] += 1
+                group[14] += round(record.latency * 1e9)  # nanoseconds
+                if status != "error":
+                    group[10] += o
+                    group[11] += o * n + o * (o - 1) // 2
+                    group[12] += n + o
+                    group[13] += n
+        else:
+            group[9:] = map(_add, group[9:], costs)
         if self.keep_records:
             self._rows.append(_snapshot(record))
         return finish
@@ -128,26 +150,51 @@ class Ledger:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def _costs(self, key: tuple[Any, ...], vals: Sequence[float]) -> list[float]:
+        """A group's work under each cost model, from its (exact) sums."""
+        if not self._builtin:
+            return list(vals[9:])
+        size, price_in, price_out = key[2], key[3], key[4]
+        return [
+            float(vals[9]),
+            float(vals[10]),
+            size * vals[11],
+            size * vals[12],
+            (vals[13] * price_in + vals[10] * price_out) / 1e6,
+            vals[14] / 1e9,
+        ]
+
+    def _rows_by(self, index: int | None) -> dict[str, list[float]]:
+        """Counts, tokens and costs summed per role (0), per model (1) or in all (None).
+
+        Groups are summed in sorted order, so the floats come out the same every time.
+        """
+        acc: dict[str, list[float]] = {}
+        for key in sorted(self._groups, key=repr):
+            vals = self._groups[key]
+            name = "" if index is None else key[index]
+            row = acc.get(name)
+            if row is None:
+                row = acc[name] = [0] * 9 + [0.0] * len(self.names)
+            for i in range(9):
+                row[i] += vals[i]
+            for i, c in enumerate(self._costs(key, vals)):
+                row[9 + i] += c
+        return acc
+
     def _row(self, values: Sequence[float]) -> dict[str, float]:
         keys = (*_COUNTS, *_TOKENS, *self.names)
-        return {
-            k: (int(v) if k in _COUNTS or k in _TOKENS else v)
-            for k, v in zip(keys, values, strict=True)
-        }
+        return dict(zip(keys, values, strict=True))
 
     def group_by(self, key: str = "role") -> dict[str, dict[str, float]]:
         """Per-role or per-model totals (``key`` is ``"role"`` or ``"model"``)."""
         index = {"role": 0, "model": 1}[key]
-        acc: dict[str, list[float]] = {}
-        for names, values in self._groups.items():
-            row = acc.setdefault(names[index], [0.0] * self._width)
-            for i, v in enumerate(values):
-                row[i] += v
-        return {name: self._row(vals) for name, vals in sorted(acc.items())}
+        return {name: self._row(vals) for name, vals in sorted(self._rows_by(index).items())}
 
     def work(self, cost: str) -> float:
         i = self.names.index(cost)
-        return sum(vals[9 + i] for vals in self._groups.values())
+        rows = self._rows_by(None)
+        return rows[""][9 + i] if rows else 0.0
 
     def span(self, cost: str) -> float:
         return self._span[self.names.index(cost)]
@@ -162,11 +209,8 @@ class Ledger:
         ``sim_seconds`` is the span under simulated latency (the run's simulated wall time with
         unbounded concurrency).
         """
-        tot = [0.0] * self._width
-        for vals in self._groups.values():
-            for i, v in enumerate(vals):
-                tot[i] += v
-        row = self._row(tot)
+        rows = self._rows_by(None)
+        row = self._row(rows.get("", [0] * 9 + [0.0] * len(self.names)))
         out: dict[str, Any] = {
             "calls": row["attempts"] - row["cached"],
             "ok_calls": row["ok"],
