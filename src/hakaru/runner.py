@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hakaru.backends.base import Backend, create_backend
-from hakaru.errors import ConfigError
+from hakaru.errors import ConfigError, HakaruError
 from hakaru.session import Session
 from hakaru.workloads.base import WorkloadResult, get_workload
 
@@ -67,12 +67,15 @@ async def run_workload(
     sim_error: float | None = None,
     store: Any = None,
     session_options: Mapping[str, Any] | None = None,
+    run_params: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Run workload ``name`` once and return its ledger totals.
 
     On the ``sim`` backend the workload's own simulated models are used; ``sim_error`` sets
     their base error rate (wrong answers per call on an empty context). On any other backend,
-    ``model`` (or the backend's default) plays every role.
+    ``model`` (or the backend's default) plays every role. ``run_params`` are stored with the
+    run (e.g. the sweep and point it belongs to). When the workload fails with a
+    :class:`~hakaru.errors.HakaruError`, the error carries ``outcome``: what was spent until then.
 
     >>> import asyncio
     >>> out = asyncio.run(run_workload("tree-sum", params={"n": 64, "fan_in": 4}, sim_error=0))
@@ -117,28 +120,36 @@ async def run_workload(
         store=store,
         run_kind="run",
         run_name=f"{workload.name}/{variant}",
-        run_params={"params": values, "seed": seed, "backend": backend_name},
+        run_params={"params": values, "seed": seed, "backend": backend_name, **(run_params or {})},
         **dict(session_options or {}),
     )
+
+    def outcome(result: WorkloadResult) -> RunOutcome:
+        return RunOutcome(
+            workload=workload.name,
+            variant=variant,
+            params=values,
+            seed=seed,
+            totals=session.totals(),
+            result=result,
+            analytic=workload.analytic(variant, values),
+            by_role=session.ledger.group_by("role"),
+            by_model=session.ledger.group_by("model"),
+            run_id=session.run_id,
+            backend=backend_name,
+        )
+
     try:
         async with session:
             result = await workload.run(session, variant, values, seed=seed, models=roles)
+    except HakaruError as exc:
+        # What the run spent before it failed stays available to callers (sweeps store it).
+        exc.outcome = outcome(WorkloadResult(False, details={"error": str(exc)}))  # type: ignore[attr-defined]
+        raise
     finally:
         if isinstance(backend, str):
             await backend_obj.aclose()
-    return RunOutcome(
-        workload=workload.name,
-        variant=variant,
-        params=values,
-        seed=seed,
-        totals=session.totals(),
-        result=result,
-        analytic=workload.analytic(variant, values),
-        by_role=session.ledger.group_by("role"),
-        by_model=session.ledger.group_by("model"),
-        run_id=session.run_id,
-        backend=backend_name,
-    )
+    return outcome(result)
 
 
 class _AllRoles(dict[str, str]):
