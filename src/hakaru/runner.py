@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hakaru.backends.base import Backend, create_backend
+from hakaru.backends.sim.models import SimModel
 from hakaru.errors import ConfigError, HakaruError
 from hakaru.session import Session
 from hakaru.workloads.base import WorkloadResult, get_workload
@@ -72,7 +73,8 @@ async def run_workload(
     """Run workload ``name`` once and return its ledger totals.
 
     On the ``sim`` backend the workload's own simulated models are used; ``sim_error`` sets
-    their base error rate (wrong answers per call on an empty context). On any other backend,
+    their base error rate (wrong answers per call on an empty context; the growth with context
+    fill scales with it, and 0 turns every kind of error off). On any other backend,
     ``model`` (or the backend's default) plays every role. ``run_params`` are stored with the
     run (e.g. the sweep and point it belongs to). When the workload fails with a
     :class:`~hakaru.errors.HakaruError`, the error carries ``outcome``: what was spent until then.
@@ -93,16 +95,7 @@ async def run_workload(
         if backend == "sim":
             sims = workload.sim_models(variant, values)
             if sim_error is not None:
-                sims = [
-                    dataclasses.replace(
-                        m,
-                        base_error=sim_error,
-                        max_error=max(sim_error, m.ceiling),
-                        malformed_rate=m.malformed_rate if sim_error else 0.0,
-                        overlong_rate=m.overlong_rate if sim_error else 0.0,
-                    )
-                    for m in sims
-                ]
+                sims = [_with_error(m, sim_error) for m in sims]
             options.setdefault("seed", seed)
             options["models"] = [*options.get("models", []), *sims]
             if model:
@@ -150,6 +143,22 @@ async def run_workload(
         if isinstance(backend, str):
             await backend_obj.aclose()
     return outcome(result)
+
+
+def _with_error(model: SimModel, rate: float) -> SimModel:
+    """``model`` with base error ``rate``; its growth with context fill keeps its shape
+    (``max_error`` scales by the same factor), and rate 0 means no errors of any kind."""
+    if model.base_error > 0:
+        ceiling = min(1.0, model.ceiling * rate / model.base_error)
+    else:
+        ceiling = max(rate, model.ceiling) if rate else 0.0
+    return dataclasses.replace(
+        model,
+        base_error=rate,
+        max_error=max(rate, ceiling),
+        malformed_rate=model.malformed_rate if rate else 0.0,
+        overlong_rate=model.overlong_rate if rate else 0.0,
+    )
 
 
 class _AllRoles(dict[str, str]):

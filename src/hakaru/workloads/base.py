@@ -57,6 +57,10 @@ class Workload(ABC):
     description: ClassVar[str]
     variants: ClassVar[tuple[str, ...]]
     params: ClassVar[tuple[Param, ...]]
+    #: The paper's intuitive ("optimistic") design and its careful ("optimized") one, when the
+    #: workload has such a pair (Meyerson & Qiu, Table 1); reports compare these two.
+    optimistic: ClassVar[str | None] = None
+    optimized: ClassVar[str | None] = None
 
     @property
     def default_variant(self) -> str:
@@ -117,6 +121,12 @@ class Workload(ABC):
     @abstractmethod
     def analytic(self, variant: str, params: Mapping[str, int]) -> dict[str, float]:
         """Predicted figures (at least ``calls`` and ``depth``) with no errors."""
+
+    def analytic_roles(
+        self, variant: str, params: Mapping[str, int]
+    ) -> dict[str, dict[str, float]]:
+        """Predicted figures per role (role → figures); empty when not modelled."""
+        return {}
 
 
 _REGISTRY: dict[str, type[Workload]] = {}

@@ -72,6 +72,8 @@ class TreeSum(Workload):
     name = "tree-sum"
     description = "Add n numbers: a reduction tree of fan-in f, or one call with everything."
     variants = ("tree", "single")
+    optimistic = "single"
+    optimized = "tree"
     params = (
         Param("n", 64, "how many numbers to add"),
         Param("fan_in", 4, "numbers per call in the tree variant (the adder's skill f)", 2),
