@@ -47,7 +47,7 @@ def developer_cost(variant: str, **params: int) -> float:
 def test_counts_equal_the_analytic_formulas(variant: str, params: dict[str, int]) -> None:
     out = run(variant, **params)
     assert {k: out.totals[k] for k in KEYS} == {k: out.analytic[k] for k in KEYS}
-    for role, tally in Debugging().analytic_roles(variant, out.params).items():
+    for role, tally in Debugging().role_tallies(variant, out.params).items():
         got = out.by_role.get(role, {"attempts": 0, "input_tokens": 0, "aalp": 0.0})
         assert (got["attempts"], got["input_tokens"], got["aalp"]) == (
             tally.calls,

@@ -33,7 +33,7 @@ def assert_exact(out: RunOutcome) -> None:
     """Totals and every role's totals equal the analytic figures exactly."""
     w = Routing()
     assert {k: out.totals[k] for k in KEYS} == {k: out.analytic[k] for k in KEYS}
-    roles = w.analytic_roles(out.variant, out.params)
+    roles = w.role_tallies(out.variant, out.params)
     assert set(out.by_role) == set(roles)
     for role, tally in roles.items():
         got = out.by_role[role]

@@ -30,7 +30,7 @@ def run(variant: str, seed: int = 0, **params: int) -> RunOutcome:
 def test_merge_counts_equal_the_analytic_formulas(n: int, chunk: int) -> None:
     out = run("merge", n=n, chunk=chunk)
     assert {k: out.totals[k] for k in KEYS} == {k: out.analytic[k] for k in KEYS}
-    for role, tally in Sort().analytic_roles("merge", out.params).items():
+    for role, tally in Sort().role_tallies("merge", out.params).items():
         got = out.by_role.get(role, {"attempts": 0, "aalp": 0.0})
         assert (got["attempts"], got["aalp"]) == (tally.calls, tally.aalp_cost)
     assert out.result.correct

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_NAMES",
     "VOCAB",
     "Tally",
+    "TallyRoles",
     "digest_rng",
     "name_of",
     "other_word",
@@ -204,6 +206,20 @@ class Tally:
     def figures(self, depth: float) -> dict[str, float]:
         """The analytic keys every workload reports: :meth:`as_dict` plus the depth."""
         return {"calls": self.calls, "depth": float(depth), **self.as_dict()}
+
+
+class TallyRoles(ABC):
+    """Mixin for workloads whose ``role_tallies`` predicts each role's calls exactly: it
+    provides ``Workload.analytic_roles`` from them."""
+
+    @abstractmethod
+    def role_tallies(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
+        """Predicted calls, tokens and AALP cost per role, with no errors."""
+
+    def analytic_roles(
+        self, variant: str, params: Mapping[str, int]
+    ) -> dict[str, dict[str, float]]:
+        return {role: t.as_dict() for role, t in self.role_tallies(variant, params).items()}
 
 
 def total(roles: Mapping[str, Tally]) -> Tally:

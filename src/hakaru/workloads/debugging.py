@@ -31,7 +31,7 @@ from hakaru.backends.sim.models import SimModel
 from hakaru.errors import ConfigError
 from hakaru.patterns.redflag import sample_valid
 from hakaru.tasks import task_kind
-from hakaru.workloads._kinds_common import MAX_NAMES, Tally, sim_model, total
+from hakaru.workloads._kinds_common import MAX_NAMES, Tally, TallyRoles, sim_model, total
 from hakaru.workloads._kinds_debugging import (
     ASK_TOKENS,
     DEV_FIXED,
@@ -64,7 +64,7 @@ _SLACK = 16  # output tokens allowed beyond the expected answer (red-flags rambl
 
 
 @register_workload
-class Debugging(Workload):
+class Debugging(TallyRoles, Workload):
     name = "debugging"
     description = "Fix b bugs in k functions: a role-play loop with full history, or focused."
     variants = ("roleplay", "focused")
@@ -159,7 +159,7 @@ class Debugging(Workload):
         left = sum(f != t for f, t in zip(final, truth, strict=True))
         return WorkloadResult(left == 0, left, 0, details={"functions_wrong": left})
 
-    def analytic_roles(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
+    def role_tallies(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
         """Predicted calls, tokens and AALP cost per role with no errors (exact).
 
         Role-play, iteration i = 1…b: the conversation holds i code versions (n = k·l tokens
@@ -192,7 +192,7 @@ class Debugging(Workload):
         17,512,500 vs 75,750.
         """
         k, l, b, m_q, m_d = (params[p] for p in ("k", "l", "b", "m_q", "m_d"))  # noqa: E741 (the paper's l)
-        roles = self.analytic_roles(variant, params)
+        roles = self.role_tallies(variant, params)
         if variant == "roleplay":
             n = k * l
             tri = b * (b + 1) // 2

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from hakaru.backends.sim.models import SimModel
 from hakaru.patterns.redflag import sample_valid
 from hakaru.tasks import task_kind
-from hakaru.workloads._kinds_common import Tally, sim_model, words
+from hakaru.workloads._kinds_common import Tally, TallyRoles, sim_model, words
 from hakaru.workloads._kinds_evolution import (
     MUTATE,
     MUTATE_FIXED,
@@ -54,7 +54,7 @@ _SLACK = 16  # output tokens allowed beyond the expected answer
 
 
 @register_workload
-class Evolution(Workload):
+class Evolution(TallyRoles, Workload):
     name = "evolution"
     description = "ONEMAX over k blocks: global mutation (2^k tries) or per-block mutation."
     variants = ("global", "local")
@@ -126,7 +126,7 @@ class Evolution(Workload):
         f = fitness(x)
         return WorkloadResult(f == k, f, k, details={"mutations": tries})
 
-    def analytic_roles(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
+    def role_tallies(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
         """Expected calls, tokens and AALP cost of the mutator with no errors.
 
         Global: 2^k applications (geometric, success probability 2^−k per try), each reading
@@ -151,7 +151,7 @@ class Evolution(Workload):
         geometric count, √(2k) for a sum of k geometric counts of mean 2.
         """
         k, l, m_u = params["k"], params["l"], params["m_u"]  # noqa: E741 (the paper's l)
-        mutator = self.analytic_roles(variant, params)["mutator"]
+        mutator = self.role_tallies(variant, params)["mutator"]
         figures = mutator.figures(depth=mutator.calls)
         if variant == "global":
             n = k * l

@@ -28,7 +28,15 @@ from hakaru.backends.sim.models import SimModel
 from hakaru.errors import ConfigError, RedFlag
 from hakaru.patterns.redflag import sample_valid
 from hakaru.tasks import task_kind
-from hakaru.workloads._kinds_common import MAX_NAMES, Tally, sim_model, tag_of, total, words
+from hakaru.workloads._kinds_common import (
+    MAX_NAMES,
+    Tally,
+    TallyRoles,
+    sim_model,
+    tag_of,
+    total,
+    words,
+)
 from hakaru.workloads._kinds_routing import (
     ANSWER_TOKENS,
     IDENTIFY,
@@ -60,7 +68,7 @@ class Query:
 
 
 @register_workload
-class Routing(Workload):
+class Routing(TallyRoles, Workload):
     name = "routing"
     description = "k-task routing: one generalist of size k·m_s, or a delegator + specialists."
     variants = ("generalist", "delegated")
@@ -179,7 +187,7 @@ class Routing(Workload):
             details={"answers": answers, "tasks": [qu.task for qu in queries]},
         )
 
-    def analytic_roles(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
+    def role_tallies(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
         """Predicted calls, tokens and AALP cost per role, with no errors (exact).
 
         Per query the generalist reads S + c + n tokens and writes ``answer: WORD``; the
@@ -208,7 +216,7 @@ class Routing(Workload):
         """
         n, c, q = params["n"], params["c"], params["q"]
         m_g, m_d, m_s = self.sizes(params)
-        figures = total(self.analytic_roles(variant, params)).figures(
+        figures = total(self.role_tallies(variant, params)).figures(
             depth=1 if variant == "generalist" else 2
         )
         if variant == "generalist":

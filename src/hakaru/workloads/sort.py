@@ -36,7 +36,7 @@ from hakaru.backends.sim.models import SimModel
 from hakaru.patterns.redflag import sample_valid
 from hakaru.tasks import task_kind
 from hakaru.types import Response
-from hakaru.workloads._kinds_common import Tally, sim_model, total
+from hakaru.workloads._kinds_common import Tally, TallyRoles, sim_model, total
 from hakaru.workloads._kinds_sort import (
     MERGE,
     MERGE_FIXED,
@@ -117,7 +117,7 @@ def plan(n: int, chunk: int) -> Plan:
 
 
 @register_workload
-class Sort(Workload):
+class Sort(TallyRoles, Workload):
     name = "sort"
     description = "Sort n items: merge sort with at most `chunk` items per call, or one call."
     variants = ("merge", "single")
@@ -228,7 +228,7 @@ class Sort(Workload):
         misplaced = sum(a != t for a, t in zip(answer, truth, strict=True))
         return WorkloadResult(misplaced == 0, misplaced, 0, details={"misplaced": misplaced})
 
-    def analytic_roles(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
+    def role_tallies(self, variant: str, params: Mapping[str, int]) -> dict[str, Tally]:
         """Predicted calls, tokens and AALP cost per role with no errors (exact).
 
         A sort call on s items reads S_sort + s tokens and writes F + s (``sorted:`` and the
@@ -254,7 +254,7 @@ class Sort(Workload):
 
     def analytic(self, variant: str, params: Mapping[str, int]) -> dict[str, float]:
         """Exact figures with no errors (see the module docstring for the closed forms)."""
-        roles = self.analytic_roles(variant, params)
+        roles = self.role_tallies(variant, params)
         if variant == "single":
             return total(roles).figures(depth=float(params["n"] > 1))
         return total(roles).figures(depth=plan(params["n"], params["chunk"]).depth)
