@@ -34,6 +34,8 @@ lint: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/engine_overhead.py
+	$(BIN)/python benchmarks/sim_throughput.py
+	$(BIN)/python benchmarks/fit_accuracy.py
 
 clean:
 	rm -rf $(VENV) .hakaru build *.egg-info

@@ -109,7 +109,7 @@ def echo_json(payload: dict[str, Any]) -> None:
     """Print one JSON object on stdout, and nothing else."""
     import json
 
-    click.echo(json.dumps(payload, sort_keys=True, default=str))
+    click.echo(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False))
 
 
 if __name__ == "__main__":

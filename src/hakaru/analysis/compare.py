@@ -1,0 +1,288 @@
+"""Compare two variants: the growth class of their cost ratio, where they cross, and extrapolation.
+
+Three answers, from two measured series (or their :class:`~hakaru.analysis.FitResult`):
+
+- **ratio class** — the ratio series itself is fitted, not the ratio of the two fitted classes:
+  at every size both variants were measured at, the geometric mean of the repeats of a divided
+  by that of b. If the ratio falls with n, b/a is fitted instead (``ratio_of`` says which), so
+  the class always describes how much the cheaper variant saves as n grows. Routing's
+  optimistic/optimized ratio, for instance, grows as ``n`` (paper Table 1: Θ(k)).
+- **crossover** — the sizes where the fitted curves cross, found in log space (log a(n) − log
+  b(n), which never overflows, even for 2ⁿ) by a sign scan over a log-spaced grid of the search
+  range refined by bisection. None when they do not cross in the range (default 1 to 10⁹).
+- **extrapolation** — each variant's fitted median cost and prediction interval at the sizes
+  the caller names (e.g. 10⁶), with :meth:`~hakaru.analysis.ClassFit.predict_interval`.
+
+Only numpy is imported here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hakaru.analysis.fit import fit_series
+from hakaru.analysis.result import ClassFit, FitResult
+from hakaru.errors import ConfigError
+
+__all__ = ["Comparison", "Prediction", "SizePrediction", "compare", "crossovers", "predict"]
+
+Series = FitResult | tuple[Sequence[float], Sequence[float]]
+
+_SCAN = 4001  # grid points of the crossover scan, log-spaced
+_BISECT = 80  # bisection steps on log n
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A fitted median cost at size ``n`` with its prediction interval [low, high].
+
+    Values past the float range are ``inf``; ``log10_value`` is always finite.
+    """
+
+    n: float
+    value: float
+    low: float
+    high: float
+    level: float
+    log10_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``None`` for values past the float range)."""
+        return {
+            "n": self.n,
+            "value": _json(self.value),
+            "low": _json(self.low),
+            "high": _json(self.high),
+            "level": self.level,
+            "log10_value": self.log10_value,
+        }
+
+
+@dataclass(frozen=True)
+class SizePrediction:
+    """Both variants' predictions at one size, and the ratio's (from the ratio's own fit)."""
+
+    n: float
+    a: Prediction
+    b: Prediction
+    ratio: Prediction | None  # of ``ratio_of``; None without a ratio fit
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two variants compared: ratio class, crossover sizes and predictions (module docstring)."""
+
+    labels: tuple[str, str]
+    a: FitResult
+    b: FitResult
+    ratio: FitResult | None  # fit of the ratio series; None with fewer than 3 shared sizes
+    ratio_of: tuple[str, str]  # (numerator, denominator) labels of ``ratio``
+    crossovers: tuple[float, ...]  # sizes where the fitted curves cross, ascending
+    search: tuple[float, float]  # the range searched for crossovers
+    predictions: tuple[SizePrediction, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def crossover(self) -> float | None:
+        """The last crossing: from this size on, the asymptotically cheaper variant wins."""
+        return self.crossovers[-1] if self.crossovers else None
+
+    @property
+    def cheaper_at_large_n(self) -> str:
+        """Label of the variant the fitted curves make cheaper at the top of the search range."""
+        top = self.search[1]
+        return (
+            self.labels[0] if self.a.predict_log(top) < self.b.predict_log(top) else self.labels[1]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        la, lb = self.labels
+        return {
+            "labels": list(self.labels),
+            "fits": {la: self.a.to_dict(), lb: self.b.to_dict()},
+            "ratio": self.ratio.to_dict() if self.ratio else None,
+            "ratio_of": list(self.ratio_of),
+            "ratio_class": self.ratio.complexity if self.ratio else None,
+            "crossover": self.crossover,
+            "crossovers": list(self.crossovers),
+            "search": list(self.search),
+            "cheaper_at_large_n": self.cheaper_at_large_n,
+            "predictions": [
+                {
+                    "n": p.n,
+                    la: p.a.to_dict(),
+                    lb: p.b.to_dict(),
+                    "ratio": p.ratio.to_dict() if p.ratio else None,
+                }
+                for p in self.predictions
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _json(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def predict(fit: FitResult | ClassFit, n: float, level: float = 0.9) -> Prediction:
+    """The fitted median cost at ``n`` and its prediction interval (see ``predict_interval``).
+
+    >>> from hakaru.analysis import fit_series
+    >>> p = predict(fit_series([8, 16, 32, 64], [2 * n for n in (8, 16, 32, 64)]), 1e6)
+    >>> round(p.value), round(p.log10_value, 3)
+    (2000000, 6.301)
+    """
+    low, high = fit.predict_interval(n, level)  # a FitResult widens it when ambiguous
+    log_value = float(fit.predict_log(n))
+    with np.errstate(over="ignore"):
+        value = float(np.exp(log_value))
+    return Prediction(float(n), value, low, high, level, log_value / math.log(10.0))
+
+
+def crossovers(
+    a: FitResult | ClassFit, b: FitResult | ClassFit, search: tuple[float, float] = (1.0, 1e9)
+) -> tuple[float, ...]:
+    """Sizes in ``search`` where the fitted curves of a and b cross, ascending.
+
+    >>> from hakaru.analysis import fit_series
+    >>> n = [8, 16, 32, 64, 128]
+    >>> fa = fit_series(n, [100 * k for k in n])  # 100·n
+    >>> fb = fit_series(n, [k * k for k in n])  # n²
+    >>> [round(x, 6) for x in crossovers(fa, fb)]
+    [100.0]
+    """
+    lo, hi = search
+    if not 0 < lo < hi:
+        raise ConfigError(f"the crossover search range must satisfy 0 < low < high, got {search}")
+    ma = a.best if isinstance(a, FitResult) else a
+    mb = b.best if isinstance(b, FitResult) else b
+
+    def diff(u: Any) -> Any:
+        return ma.predict_log(np.exp(u)) - mb.predict_log(np.exp(u))
+
+    u = np.linspace(math.log(lo), math.log(hi), _SCAN)
+    d = diff(u)
+    out: list[float] = []
+    for i in np.flatnonzero(np.isfinite(d[:-1]) & np.isfinite(d[1:])):
+        d0, d1 = float(d[i]), float(d[i + 1])
+        if d0 == 0.0:
+            out.append(float(math.exp(u[i])))
+            continue
+        if d0 * d1 >= 0.0:
+            continue
+        left, right = float(u[i]), float(u[i + 1])
+        for _ in range(_BISECT):
+            mid = 0.5 * (left + right)
+            if (float(diff(mid)) > 0.0) == (d0 > 0.0):
+                left = mid
+            else:
+                right = mid
+        out.append(math.exp(0.5 * (left + right)))
+    if np.isfinite(d[-1]) and d[-1] == 0.0:
+        out.append(hi)
+    return tuple(out)
+
+
+def _as_fit(series: Series, criterion: str, name: str) -> FitResult:
+    if isinstance(series, FitResult):
+        return series
+    try:
+        x, y = series
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{name} must be a FitResult or a pair (sizes, costs). Pass e.g. ([8, 16, 32], "
+            "[10, 21, 40])"
+        ) from None
+    return fit_series(x, y, criterion=criterion)
+
+
+def _geometric_means(fit: FitResult) -> dict[float, float]:
+    logs: dict[float, list[float]] = {}
+    for x, y in zip(fit.x, fit.y, strict=True):
+        logs.setdefault(x, []).append(math.log(y))
+    return {x: sum(v) / len(v) for x, v in logs.items()}
+
+
+def compare(
+    a: Series,
+    b: Series,
+    *,
+    labels: tuple[str, str] = ("a", "b"),
+    at: Iterable[float] = (),
+    level: float = 0.9,
+    criterion: str = "aicc",
+    search: tuple[float, float] = (1.0, 1e9),
+) -> Comparison:
+    """Compare two variants' costs: ratio class, crossover, predictions at sizes ``at``.
+
+    ``a`` and ``b`` are :class:`~hakaru.analysis.FitResult` objects or (sizes, costs) pairs
+    (fitted here with ``criterion``). The ratio is fitted on the sizes both were measured at.
+
+    >>> n = [8, 16, 32, 64, 128, 256]
+    >>> c = compare((n, [5 * k * k for k in n]), (n, [40 * k for k in n]),
+    ...             labels=("optimistic", "optimized"), at=[1e6])
+    >>> c.ratio.complexity, c.ratio_of, round(c.crossover, 6)
+    ('n', ('optimistic', 'optimized'), 8.0)
+    >>> round(c.predictions[0].ratio.value)
+    125000
+    """
+    fa = _as_fit(a, criterion, "a")
+    fb = _as_fit(b, criterion, "b")
+    la, lb = labels
+    notes: list[str] = []
+    ga, gb = _geometric_means(fa), _geometric_means(fb)
+    shared = sorted(set(ga) & set(gb))
+    ratio: FitResult | None = None
+    ratio_of = (la, lb)
+    if len(shared) >= 3:
+        log_ratio = np.array([ga[x] - gb[x] for x in shared])
+        slope = float(np.polyfit(np.log(shared), log_ratio, 1)[0])
+        if slope < 0:  # b costs more and more relative to a: describe b/a
+            log_ratio, ratio_of = -log_ratio, (lb, la)
+        ratio = fit_series(shared, np.exp(log_ratio).tolist(), criterion=criterion)
+    else:
+        notes.append(
+            f"The two series share {len(shared)} size(s); the ratio's class needs 3. "
+            "Measure both variants at the same sizes."
+        )
+    found = crossovers(fa, fb, search)
+    if not found:
+        cheaper = la if fa.predict_log(search[0]) < fb.predict_log(search[0]) else lb
+        notes.append(
+            f"The fitted curves do not cross between n = {search[0]:g} and {search[1]:g}: "
+            f"{cheaper} is cheaper throughout."
+        )
+    predictions = []
+    for n in at:
+        if not n > 0:
+            raise ConfigError(f"prediction sizes must be > 0, got {n:g}")
+        rp = None
+        if ratio is not None:
+            rp = predict(ratio, n, level)
+        predictions.append(
+            SizePrediction(float(n), predict(fa, n, level), predict(fb, n, level), rp)
+        )
+    for fit, name in ((fa, la), (fb, lb), (ratio, f"{ratio_of[0]}/{ratio_of[1]}")):
+        if fit is not None and fit.ambiguous:
+            runner = fit.runner_up.complexity if fit.runner_up else "?"
+            notes.append(
+                f"The class of {name} is ambiguous ({fit.complexity} or {runner}); "
+                "its extrapolation is uncertain beyond the interval shown."
+            )
+    return Comparison(
+        labels=(la, lb),
+        a=fa,
+        b=fb,
+        ratio=ratio,
+        ratio_of=ratio_of,
+        crossovers=found,
+        search=search,
+        predictions=tuple(predictions),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,581 @@
+"""Sweeps: run a workload over a grid of sizes × variants × repeats, resumably.
+
+Design choice: a sweep is a set of *points*, each named by a canonical key of
+(variant, parameters, repeat) and run as its own stored run through
+:func:`hakaru.runner.run_workload`. A point is written to the store's ``points`` table the moment
+it finishes; resuming reads those keys and runs only the rest. The simulated LLM is a pure
+function of the seed and the request, so a resumed sweep holds exactly the points an
+uninterrupted one would (``tests/analysis/test_sweep_kill.py`` kills one with SIGKILL to check).
+Points run as asyncio tasks in one process, at most ``concurrency`` at a time: a simulated call
+costs microseconds of CPU, and a real backend is I/O-bound, so processes would buy nothing.
+
+The sweep itself is a run of kind ``"sweep"`` whose parameters hold its :class:`SweepSpec`
+(workload, grid, variants, repeats, seed, backend); a resumed sweep must have the same spec.
+Repeat ``r`` runs with seed ``seed + r``.
+
+A point that ends in a deterministic error (a context overflow, a step that kept failing, a
+budget) is a result: it is stored with its ``error`` and ``correct = False``. A point whose
+backend kept failing with a transient error (rate limits, timeouts, 5xx after the session's
+retries) is *not* stored; :attr:`SweepResult.failed` lists it and a resume runs it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import itertools
+import json
+import os
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+from hakaru.errors import BackendError, ConfigError, HakaruError
+from hakaru.ledger import Ledger
+from hakaru.store import RunInfo, RunStore, SweepPoint
+from hakaru.workloads.base import Workload, get_workload
+
+__all__ = [
+    "PointResult",
+    "Series",
+    "SweepProgress",
+    "SweepResult",
+    "SweepSpec",
+    "load_sweep",
+    "point_key",
+    "run_sweep",
+]
+
+_EXAMPLE = "e.g. --param n=8,16,32 or --param n=8..1024*2"  # the CLI's syntax, in messages
+
+
+# -- the grid -------------------------------------------------------------------------------
+
+
+def point_key(variant: str, params: Mapping[str, int], repeat: int) -> str:
+    """The canonical key of a point: compact JSON with sorted keys.
+
+    >>> point_key("tree", {"n": 8, "fan_in": 4}, 0)
+    '{"params":{"fan_in":4,"n":8},"repeat":0,"variant":"tree"}'
+    """
+    payload = {"variant": variant, "params": dict(params), "repeat": repeat}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """What defines a sweep's points and results; a resumed sweep must match it exactly."""
+
+    workload: str
+    grid: dict[str, list[int]]  # swept parameters; the others keep their defaults
+    variants: list[str]
+    repeats: int
+    seed: int  # repeat r uses seed + r
+    backend: str = "sim"
+    model: str | None = None
+    sim_error: float | None = None
+    base_url: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SweepSpec:
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**values)
+
+    def differences(self, other: SweepSpec) -> list[str]:
+        """``"name X there, Y here"`` for every field (and swept parameter) that differs."""
+
+        def shown(v: Any) -> str:
+            return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+        out = []
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if name == "grid":
+                for p in sorted(set(mine) | set(theirs)):
+                    a, b = shown(mine.get(p, "not swept")), shown(theirs.get(p, "not swept"))
+                    if a != b:
+                        out.append(f"{p} {a} there, {b} here")
+            elif mine != theirs:
+                out.append(f"{name} {shown(mine)} there, {shown(theirs)} here")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    key: str
+    variant: str
+    params: dict[str, int]
+    repeat: int
+    seed: int
+
+    def coords(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "params": self.params,
+            "repeat": self.repeat,
+            "seed": self.seed,
+        }
+
+
+def _ordered(workload: Workload, grid: Mapping[str, Any]) -> list[str]:
+    """Grid names in the workload's parameter order, unknown ones last (``_plan`` rejects them)."""
+    known = [p.name for p in workload.params]
+    return sorted(grid, key=lambda name: known.index(name) if name in known else len(known))
+
+
+def _plan(spec: SweepSpec, workload: Workload) -> list[_Planned]:
+    """Every point of the grid, in table order: variant, then parameters, then repeat."""
+    if not spec.grid:
+        raise ConfigError(
+            f"The sweep grid is empty. Give at least one parameter and its values, {_EXAMPLE}"
+        )
+    for name, values in spec.grid.items():
+        if not values:
+            raise ConfigError(
+                f"Parameter {name} of the grid lists no values. Give some, {_EXAMPLE}"
+            )
+    if spec.repeats < 1:
+        raise ConfigError(f"--repeats is {spec.repeats}. Give at least 1")
+    for variant in spec.variants:  # unknown names and variants, before anything is ordered
+        workload.resolve(variant, {name: values[0] for name, values in spec.grid.items()})
+    names = [p.name for p in workload.params if p.name in spec.grid]  # the workload's order
+    plan = []
+    for variant in spec.variants:
+        for combo in itertools.product(*(spec.grid[n] for n in names)):
+            _, params = workload.resolve(variant, dict(zip(names, combo, strict=True)))
+            for r in range(spec.repeats):
+                key = point_key(variant, params, r)
+                plan.append(_Planned(key, variant, params, r, spec.seed + r))
+    return plan
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PointResult:
+    """One finished point: its coordinates, ledger totals, and whether the answer was right.
+
+    ``totals`` has the keys of ``hakaru run --json`` (``calls``, ``aalp_cost``, ``depth``, …);
+    it is empty when the point ended in ``error``.
+    """
+
+    variant: str
+    params: dict[str, int]
+    repeat: int
+    seed: int
+    totals: dict[str, Any]
+    correct: bool
+    run_id: str = ""
+    error: str | None = None
+    by_role: dict[str, dict[str, float]] = field(default_factory=dict)
+    analytic: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return point_key(self.variant, self.params, self.repeat)
+
+    def stored(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ``params`` and ``result`` blobs of its row in the ``points`` table."""
+        where = {"variant": self.variant, "params": self.params, "repeat": self.repeat}
+        result = {
+            "totals": self.totals,
+            "correct": self.correct,
+            "run_id": self.run_id,
+            "error": self.error,
+            "by_role": self.by_role,
+            "analytic": self.analytic,
+        }
+        return {**where, "seed": self.seed}, result
+
+    @classmethod
+    def from_stored(cls, point: SweepPoint) -> PointResult:
+        p, r = point.params, point.result
+        return cls(
+            **{k: p[k] for k in ("variant", "params", "repeat", "seed")},
+            **{k: r[k] for k in ("totals", "correct", "run_id", "error", "by_role", "analytic")},
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """One entry of ``points`` in ``hakaru sweep --json``: totals flattened in."""
+        return {
+            "variant": self.variant,
+            "params": self.params,
+            "repeat": self.repeat,
+            "seed": self.seed,
+            **self.totals,
+            "correct": self.correct,
+            "error": self.error,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One metric of one variant against one parameter, averaged over repeats per x."""
+
+    variant: str
+    x_name: str
+    y_name: str
+    x: list[int]
+    y: list[float]  # mean over the repeats (and points) at each x
+    counts: list[int]  # how many points each mean is over
+
+
+@dataclass(frozen=True, slots=True)
+class SweepProgress:
+    """What a ``progress`` callback receives: once at the start, then after every point."""
+
+    sweep_id: str
+    total: int  # points in the grid
+    done: int  # points finished, resumed ones included
+    resumed: int  # points found finished in the store at the start
+    failed: int  # points that failed transiently (to run again on resume)
+    point: PointResult | None = None  # just finished; None at the start and after a failure
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """A sweep's finished points (in grid order) and what is still missing."""
+
+    sweep_id: str
+    spec: SweepSpec
+    points: list[PointResult]
+    failed: dict[str, str] = field(default_factory=dict)  # key → error, run again on resume
+    executed: int = 0  # points run by this call
+    resumed: int = 0  # points taken from the store
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+    def param_names(self) -> list[str]:
+        return list(self.points[0].params) if self.points else list(self.spec.grid)
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One flat dict per point: variant, each parameter, repeat, seed, every totals key,
+        correct (1 or 0), error, run_id — the columns of ``--csv``."""
+        keys: dict[str, None] = {}
+        for p in self.points:
+            keys.update(dict.fromkeys(p.totals))
+        rows = []
+        for p in self.points:
+            row: dict[str, Any] = {"variant": p.variant, **p.params}
+            row.update(repeat=p.repeat, seed=p.seed)
+            row.update({k: p.totals.get(k) for k in keys})
+            row.update(correct=int(p.correct), error=p.error, run_id=p.run_id)
+            rows.append(row)
+        return rows
+
+    def write_csv(self, out: TextIO | str | os.PathLike[str]) -> int:
+        """Write :meth:`to_rows` as CSV (``None`` as an empty cell); returns the row count."""
+        rows = self.to_rows()
+        if not isinstance(out, str | os.PathLike):
+            return _write_csv(rows, out)
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            return _write_csv(rows, fh)
+
+    def series(
+        self,
+        variant: str,
+        x: str = "n",
+        y: str = "aalp_cost",
+        where: Mapping[str, int] | None = None,
+    ) -> Series:
+        """``y`` against ``x`` for ``variant``, the mean over repeats at each ``x``.
+
+        Parameters other than ``x`` must be fixed, by the grid or by ``where``. ``y`` is a
+        totals key or ``correct`` (then the mean is the success rate, errors counting as
+        wrong); points that ended in an error have no totals and are left out of other metrics.
+
+        >>> import asyncio
+        >>> sweep = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, variants=["tree"]))
+        >>> sweep.series("tree", x="n", y="calls").y
+        [5.0, 21.0]
+        """
+        where = dict(where or {})
+        names = self.param_names()
+        for name in (x, *where):
+            if name not in names:
+                raise ConfigError(
+                    f"The sweep has no parameter '{name}'. Its parameters: {', '.join(names)}"
+                )
+        metrics = {k for p in self.points for k in p.totals} | {"correct", *_TOTALS}
+        if y not in metrics:
+            raise ConfigError(
+                f"No metric '{y}' in the sweep. Choose one of: " + ", ".join(sorted(metrics))
+            )
+        chosen = [
+            p
+            for p in self.points
+            if p.variant == variant and all(p.params[k] == v for k, v in where.items())
+        ]
+        if not chosen:
+            raise ConfigError(f"The sweep has no points of variant '{variant}' with {where}")
+        for name in names:
+            seen = sorted({p.params[name] for p in chosen})
+            if name != x and len(seen) > 1:
+                raise ConfigError(
+                    f"Parameter {name} takes several values ({', '.join(map(str, seen))}) in "
+                    f"the series of {y} against {x}. Fix it with where={{'{name}': {seen[0]}}}"
+                )
+        groups: dict[int, list[float]] = {}
+        for p in chosen:
+            if y == "correct":
+                groups.setdefault(p.params[x], []).append(float(p.correct))
+            elif p.error is None:
+                groups.setdefault(p.params[x], []).append(float(p.totals[y]))
+        xs = sorted(groups)
+        means = [sum(groups[v]) / len(groups[v]) for v in xs]
+        return Series(variant, x, y, xs, means, [len(groups[v]) for v in xs])
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``hakaru sweep --json`` object."""
+        return {
+            "sweep_id": self.sweep_id,
+            **self.spec.as_json(),
+            "complete": self.complete,
+            "executed": self.executed,
+            "resumed": self.resumed,
+            "failed": [{**json.loads(k), "error": e} for k, e in self.failed.items()],
+            "points": [p.as_json() for p in self.points],
+        }
+
+
+def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> int:
+    if not rows:
+        return 0
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return len(rows)
+
+
+#: The totals every ledger reports (a sweep whose points all failed still names them).
+_TOTALS = tuple(Ledger(keep_records=False).totals())
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _find_sweep(store: RunStore, ref: str) -> RunInfo:
+    """The sweep whose id is ``ref`` or starts with it (its points' runs share its prefix)."""
+    key = ref.strip().lower()
+    found = [i for i in store.runs(limit=None, kind="sweep") if key and i.id.startswith(key)]
+    if len(found) > 1 and not any(i.id == key for i in found):
+        shown = ", ".join(i.id for i in found[:5])
+        raise ConfigError(
+            f"Sweep id prefix '{ref}' is ambiguous: it matches {shown}. Give more "
+            "characters of the id"
+        )
+    info = next((i for i in found if i.id == key), None) or (found[0] if found else store.run(ref))
+    if info.kind != "sweep":
+        raise ConfigError(
+            f"Run {info.id} is a {info.kind} run, not a sweep. List sweeps with 'hakaru runs list'"
+        )
+    return info
+
+
+def _open_sweep(
+    store: RunStore, spec: SweepSpec, sweep_id: str | None, resume: bool
+) -> tuple[str, dict[str, SweepPoint]]:
+    """The sweep's id (found, or new) and the points it has stored."""
+    if sweep_id:
+        info = _find_sweep(store, sweep_id)
+        diff = SweepSpec.from_json(info.params).differences(spec)
+        if diff:
+            raise ConfigError(
+                f"Sweep {info.id} has a different grid from this command ({'; '.join(diff)}). "
+                "Repeat its options to resume it, or leave out --sweep-id to start a new sweep"
+            )
+        store.finish_run(info.id, "running")
+        return info.id, store.get_points(info.id)
+    if resume:
+        for info in store.runs(limit=None, kind="sweep"):  # newest first
+            if info.status != "done" and SweepSpec.from_json(info.params) == spec:
+                store.finish_run(info.id, "running")
+                return info.id, store.get_points(info.id)
+    return store.new_run("sweep", spec.workload, spec.as_json()), {}
+
+
+async def run_sweep(
+    workload: str,
+    grid: Mapping[str, Sequence[int]],
+    *,
+    variants: Sequence[str] | None = None,
+    repeats: int = 1,
+    seed: int = 0,
+    store: RunStore | str | os.PathLike[str] | bool | None = None,
+    sweep_id: str | None = None,
+    resume: bool = False,
+    concurrency: int = 8,
+    backend: str = "sim",
+    backend_options: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    sim_error: float | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepResult:
+    """Run ``workload`` at every point of ``grid`` × ``variants`` × ``repeats``.
+
+    ``grid`` maps swept parameters to their values; the others keep their defaults. ``variants``
+    defaults to all of the workload's. With a ``store`` (a :class:`RunStore`, a path, or
+    ``True`` for the default one) every point is a stored run and every finished point is
+    recorded at once, so the sweep can be resumed: give its ``sweep_id``, or ``resume=True`` to
+    continue the newest unfinished sweep with the same spec (or start one). Points already
+    stored are not run again. ``progress`` is called at the start and after every point.
+
+    >>> import asyncio
+    >>> sweep = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, repeats=2))
+    >>> [(p.variant, p.params["n"], p.repeat, p.totals["calls"]) for p in sweep.points][:4]
+    [('tree', 16, 0, 5), ('tree', 16, 1, 5), ('tree', 64, 0, 21), ('tree', 64, 1, 21)]
+    """
+    wl = get_workload(workload)
+    wanted = list(variants) if variants else list(wl.variants)
+    for v in wanted:
+        wl.resolve(v, {})  # an unknown variant names the valid ones
+    spec = SweepSpec(
+        wl.name,
+        {name: sorted(set(map(int, grid[name]))) for name in _ordered(wl, grid)},
+        [v for v in wl.variants if v in wanted],
+        repeats,
+        seed,
+        backend,
+        model,
+        sim_error,
+        (backend_options or {}).get("base_url"),
+    )
+    plan = _plan(spec, wl)
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency is {concurrency}. Run at least 1 point at a time")
+    if store in (None, False) and (sweep_id or resume):
+        raise ConfigError("Resuming a sweep needs its run store. Give the store it was run with")
+
+    db: RunStore | None = None
+    if isinstance(store, RunStore):
+        db = store
+    elif store is True:
+        db = RunStore()
+    elif store not in (None, False):
+        db = RunStore(store)  # type: ignore[arg-type]
+    try:
+        return await _run(
+            spec, plan, db, sweep_id, resume, concurrency, progress, dict(backend_options or {})
+        )
+    finally:
+        if db is not None and db is not store:
+            db.close()
+
+
+async def _run(
+    spec: SweepSpec,
+    plan: list[_Planned],
+    db: RunStore | None,
+    sweep_id: str | None,
+    resume: bool,
+    concurrency: int,
+    progress: Callable[[SweepProgress], None] | None,
+    backend_options: dict[str, Any],
+) -> SweepResult:
+    from hakaru.runner import run_workload
+
+    stored: dict[str, SweepPoint] = {}
+    sid = ""
+    if db is not None:
+        sid, stored = _open_sweep(db, spec, sweep_id, resume)
+    done = {p.key: PointResult.from_stored(stored[p.key]) for p in plan if p.key in stored}
+    pending = deque(p for p in plan if p.key not in done)
+    result = SweepResult(sid, spec, [], resumed=len(done))
+
+    def report(point: PointResult | None) -> None:
+        if progress is not None:
+            progress(
+                SweepProgress(sid, len(plan), len(done), result.resumed, len(result.failed), point)
+            )
+
+    async def run_point(p: _Planned) -> PointResult | None:
+        try:
+            out = await run_workload(
+                spec.workload,
+                variant=p.variant,
+                params=p.params,
+                backend=spec.backend,
+                backend_options=backend_options,
+                model=spec.model,
+                seed=p.seed,
+                sim_error=spec.sim_error,
+                store=db,
+            )
+        except ConfigError:
+            raise  # wrong for every point: stop the sweep
+        except HakaruError as exc:
+            if isinstance(exc, BackendError) and exc.retryable:  # transient: left to a resume
+                result.failed[p.key] = str(exc)
+                return None
+            return PointResult(**p.coords(), totals={}, correct=False, error=str(exc))
+        return PointResult(
+            **p.coords(),
+            totals=out.totals,
+            correct=out.result.correct,
+            run_id=out.run_id,
+            by_role=out.by_role,
+            analytic=out.analytic,
+        )
+
+    async def worker() -> None:
+        while pending:
+            p = pending.popleft()
+            point = await run_point(p)
+            if point is not None:
+                blobs = _round_trip(point.stored())
+                if db is not None:
+                    db.put_point(sid, p.key, blobs[0], blobs[1], point.run_id or None)
+                point = PointResult.from_stored(SweepPoint(sid, p.key, *blobs))
+                done[p.key] = point
+                result.executed += 1
+            report(point)
+
+    report(None)
+    try:
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for _ in range(min(concurrency, len(pending))):
+                    tasks.create_task(worker())
+        except BaseExceptionGroup as group:  # the first error of a point, as itself
+            raise group.exceptions[0] from None
+    except BaseException as exc:
+        if db is not None:
+            db.finish_run(sid, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    result.points = [done[p.key] for p in plan if p.key in done]
+    if db is not None:
+        summary = {
+            "points": len(plan),
+            "finished": len(done),
+            "failed": len(result.failed),
+            "correct": sum(p.correct for p in result.points),
+        }
+        db.finish_run(sid, "done" if result.complete else "failed", summary)
+    return result
+
+
+def _round_trip(blobs: tuple[dict[str, Any], dict[str, Any]]) -> tuple[Any, Any]:
+    """Through JSON, as the store keeps them: fresh and resumed points compare equal."""
+    return json.loads(json.dumps(blobs[0])), json.loads(json.dumps(blobs[1]))
+
+
+def load_sweep(store: RunStore, sweep_id: str) -> SweepResult:
+    """A stored sweep's finished points (in grid order), without running anything.
+
+    ``sweep_id`` may be a unique prefix. Points not yet finished are simply absent; resume the
+    sweep to run them.
+    """
+    info = _find_sweep(store, sweep_id)
+    spec = SweepSpec.from_json(info.params)
+    stored = store.get_points(info.id)
+    plan = _plan(spec, get_workload(spec.workload))
+    points = [PointResult.from_stored(stored[p.key]) for p in plan if p.key in stored]
+    return SweepResult(info.id, spec, points, resumed=len(points))
