@@ -16,7 +16,7 @@ $(STAMP_CORE): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev,train]"
+	$(BIN)/python -m pip install -q -e ".[dev,train,ray]"
 	touch $@ $(STAMP_CORE)
 
 setup: $(STAMP_DEV)

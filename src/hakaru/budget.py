@@ -5,8 +5,9 @@ spend it — the LiteLLM and agent-framework bug reports in research/ecosystem.m
 first *reserves* its worst case — estimated input plus ``max_tokens`` of output, priced — and is
 refused with :class:`~hakaru.errors.BudgetExceeded` before it is made if spent + reserved +
 worst case would pass a limit. When it returns, the reservation is replaced by what it really
-cost. Reservation is a synchronous check-and-add, so it is atomic on one event loop; the Ray
-executor routes it through a single budget actor.
+cost. Reservation is a synchronous check-and-add, so it is atomic on one event loop — and a session
+stays on its driver whatever the executor. Several drivers sharing one budget use the budget
+actor of ``hakaru.executors.budget_actor``.
 """
 
 from __future__ import annotations

@@ -142,6 +142,7 @@ class Session:
         if durability not in ("call", "batch"):
             raise ConfigError(f"durability '{durability}' is unknown. Use 'call' or 'batch'.")
         self.backend: Backend = create_backend(backend) if isinstance(backend, str) else backend
+        self._inner = self.backend  # before an executor wraps it
         self._owns_backend = isinstance(backend, str)
         if executor is not None:
             from hakaru.executors import create_executor
@@ -216,8 +217,10 @@ class Session:
             self.store.finish_run(self.run_id, "failed" if failed else "done", self.totals())
             if self.store is not self._store_arg:  # opened from a path: ours to close
                 self.store.close()
-        if self._owns_backend:
+        if self.backend is not self._inner:  # the executor's wrapper (e.g. Ray actors)
             await self.backend.aclose()
+        if self._owns_backend:
+            await self._inner.aclose()
 
     # -- models ------------------------------------------------------------------------------
 

@@ -23,18 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import itertools
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hakaru.errors import BackendError, ConfigError, HakaruError
 from hakaru.ledger import Ledger
 from hakaru.store import RunInfo, RunStore, SweepPoint
 from hakaru.workloads.base import Workload, get_workload
+
+if TYPE_CHECKING:
+    from hakaru.runner import RunOutcome
 
 __all__ = [
     "PointResult",
@@ -418,6 +422,8 @@ async def run_sweep(
     model: str | None = None,
     sim_error: float | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> SweepResult:
     """Run ``workload`` at every point of ``grid`` × ``variants`` × ``repeats``.
 
@@ -427,6 +433,8 @@ async def run_sweep(
     recorded at once, so the sweep can be resumed: give its ``sweep_id``, or ``resume=True`` to
     continue the newest unfinished sweep with the same spec (or start one). Points already
     stored are not run again. ``progress`` is called at the start and after every point.
+    ``executor="ray"`` runs each point as a Ray task (``ray_address`` picks the cluster); the
+    executor is not part of the sweep's identity, so a sweep can be resumed on another one.
 
     >>> import asyncio
     >>> sweep = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, repeats=2))
@@ -463,11 +471,32 @@ async def run_sweep(
         db = RunStore(store)  # type: ignore[arg-type]
     try:
         return await _run(
-            spec, plan, db, sweep_id, resume, concurrency, progress, dict(backend_options or {})
+            spec,
+            plan,
+            db,
+            sweep_id,
+            resume,
+            concurrency,
+            progress,
+            dict(backend_options or {}),
+            _point_runner(executor, ray_address),
         )
     finally:
         if db is not None and db is not store:
             db.close()
+
+
+def _point_runner(executor: str, ray_address: str | None) -> Callable[..., Awaitable[RunOutcome]]:
+    """``run_workload`` in this process, or in a Ray task per point."""
+    from hakaru.runner import run_workload
+
+    if executor == "local":
+        return run_workload
+    if executor != "ray":
+        raise ConfigError(f"Unknown executor '{executor}'. Choose 'local' or 'ray'")
+    from hakaru.executors.distributed import run_workload_remote
+
+    return functools.partial(run_workload_remote, ray_address=ray_address)
 
 
 async def _run(
@@ -479,9 +508,8 @@ async def _run(
     concurrency: int,
     progress: Callable[[SweepProgress], None] | None,
     backend_options: dict[str, Any],
+    run_workload: Callable[..., Awaitable[RunOutcome]],
 ) -> SweepResult:
-    from hakaru.runner import run_workload
-
     stored: dict[str, SweepPoint] = {}
     sid = ""
     if db is not None:

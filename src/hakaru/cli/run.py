@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
 from hakaru.cli.options import backend_options, store_option, workload_values
 from hakaru.errors import ConfigError
@@ -27,6 +28,7 @@ from hakaru.errors import ConfigError
 @click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
 @backend_options
 @store_option
+@executor_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def run(
@@ -43,6 +45,9 @@ def run(
     api_key: str | None,
     store: str | None,
     no_store: bool,
+    executor: str,
+    ray_address: str | None,
+    ray_actors: int,
     as_json: bool,
 ) -> None:
     """Run WORKLOAD once and print its ledger (calls, tokens, forward passes, AALP cost, $)."""
@@ -68,6 +73,7 @@ def run(
             seed=seed,
             sim_error=sim_error,
             store=None if no_store else (store or True),
+            session_options=session_options(executor, ray_address, ray_actors),
         )
     )
     if as_json:

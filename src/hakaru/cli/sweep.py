@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from hakaru.cli.executor_options import check_executor, point_executor_options
 from hakaru.cli.main import echo_json, fail
 from hakaru.cli.options import backend_options
 from hakaru.errors import ConfigError
@@ -63,6 +64,7 @@ Examples:
 @click.option("--seed", type=int, default=0, show_default=True, help="Repeat r uses seed S+r.")
 @click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
 @backend_options
+@point_executor_options
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Points run at once.")
 @click.option(
     "--store",
@@ -92,6 +94,8 @@ def sweep(
     base_url: str | None,
     model: str | None,
     api_key: str | None,
+    executor: str,
+    ray_address: str | None,
     concurrency: int,
     store_path: Path | None,
     sweep_id: str | None,
@@ -112,6 +116,7 @@ def sweep(
 
     if sweep_id and resume:
         raise ConfigError("Give --sweep-id or --resume, not both")
+    check_executor(executor, ray_address)
     options: dict[str, Any] = {}
     if backend == "openai":
         options = {"base_url": base_url, "api_key": api_key}
@@ -137,6 +142,8 @@ def sweep(
                 model=model,
                 sim_error=sim_error,
                 progress=bar.update,
+                executor=executor,
+                ray_address=ray_address,
             )
         )
     if csv_path is not None:

@@ -1,0 +1,265 @@
+"""The Ray executor on a real local cluster (one for the whole module, 2 CPUs, ~5 s to start).
+
+Same counts as in-process, budgets exact across actors, a killed actor's calls retried and
+recorded, votes spread over actors, sweep points as tasks, one budget shared by several drivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from hakaru import BudgetExceeded, Request  # noqa: E402
+from hakaru.backends.sim import SimBackend, SimModel  # noqa: E402
+from hakaru.budget import Budget  # noqa: E402
+from hakaru.errors import ConfigError, RedFlag  # noqa: E402
+from hakaru.executors.budget_actor import SharedBudget  # noqa: E402
+from hakaru.executors.distributed import (  # noqa: E402
+    distributed_sweep,
+    run_workload_remote,
+    sample_concurrently,
+)
+from hakaru.executors.ray import RayBackend, RayExecutor  # noqa: E402
+from hakaru.ledger import totals_of  # noqa: E402
+from hakaru.limits import RetryPolicy  # noqa: E402
+from hakaru.patterns.redflag import flag_truncated  # noqa: E402
+from hakaru.runner import run_workload  # noqa: E402
+from hakaru.session import Session  # noqa: E402
+from hakaru.store import RunStore  # noqa: E402
+from hakaru.tasks import task_kind  # noqa: E402
+
+FAST = RetryPolicy(initial=0.001, max_delay=0.002)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster() -> Iterator[float]:
+    """One local Ray cluster for every test here; yields its start time in seconds."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    t0 = time.perf_counter()
+    ray.init("local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    started = time.perf_counter() - t0
+    # Functions defined in this file travel by value: workers cannot import test modules.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    print(f"\nlocal Ray cluster started in {started:.1f} s")
+    try:
+        yield started
+    finally:
+        ray.shutdown()
+
+
+def _same_totals(a: dict[str, Any], b: dict[str, Any]) -> None:
+    # Exactly equal, floats included: the ledger's sums do not depend on the order in which
+    # calls finish (it adds exact integer sums per model and prices).
+    assert a == b
+
+
+def test_same_workload_same_totals_on_both_executors() -> None:
+    async def main() -> tuple[Any, Any]:
+        kw: dict[str, Any] = {"params": {"n": 512, "fan_in": 4}, "seed": 3, "sim_error": 0.05}
+        local = await run_workload("tree-sum", **kw)
+        remote = await run_workload("tree-sum", session_options={"executor": "ray"}, **kw)
+        return local, remote
+
+    local, remote = asyncio.run(main())
+    assert local.totals["calls"] == 171  # 128 + 32 + 8 + 2 + 1 adds, and this seed's resamples
+    assert local.totals["flagged_calls"] == 0
+    _same_totals(local.totals, remote.totals)
+    for key in ("calls", "input_tokens", "output_tokens", "forward_passes", "depth"):
+        assert remote.totals[key] == local.totals[key]
+    assert remote.totals["aalp_cost"] == local.totals["aalp_cost"]
+    assert remote.totals["span_forward_passes"] == local.totals["span_forward_passes"]
+    assert (remote.result.answer, remote.result.correct) == (
+        local.result.answer,
+        local.result.correct,
+    )
+
+
+def test_budget_never_exceeded_with_calls_spread_over_actors() -> None:
+    slow = SimModel("sim-slow", ttft=0.05, prefill_tps=1e9, decode_tps=1e9)
+    limit = 2_000  # tokens
+
+    async def main() -> tuple[Session, RayBackend, int]:
+        executor = RayExecutor(actors=3, max_concurrency=8)
+        backend = SimBackend(seed=1, models=[slow], real_time=True)
+        refused = 0
+        async with Session(backend, executor=executor, budget=Budget(tokens=limit)) as s:
+
+            async def one(i: int) -> None:
+                nonlocal refused
+                try:
+                    await s.call(Request.chat("sim-slow", f"question {i}", max_tokens=150))
+                except BudgetExceeded:
+                    refused += 1
+
+            await s.gather(*(one(i) for i in range(40)))
+            pool = s.backend
+            assert isinstance(pool, RayBackend)
+            await pool.aclose()
+        return s, pool, refused
+
+    s, pool, refused = asyncio.run(main())
+    t = s.totals()
+    assert t["input_tokens"] + t["output_tokens"] <= limit
+    assert s.guard is not None and s.guard.spent[1] <= limit and s.guard.reserved[1] == 0
+    assert t["ok_calls"] + refused == 40 and refused > 0 and t["ok_calls"] >= 10
+    stats = pool.stats()
+    assert stats.calls == t["ok_calls"] and all(n > 0 for n in stats.served)
+    assert stats.in_flight == 0
+
+
+def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded() -> None:
+    slow = SimModel("sim-slow", ttft=1.0, prefill_tps=1e9, decode_tps=1e9)  # 1 s a call
+
+    async def main() -> tuple[Session, RayBackend, int, list[str]]:
+        executor = RayExecutor(actors=2, max_concurrency=16)
+        backend = SimBackend(seed=1, models=[slow], real_time=True)
+        async with Session(backend, executor=executor, retry=FAST) as s:
+            pool = s.backend
+            assert isinstance(pool, RayBackend)
+            calls = asyncio.ensure_future(
+                s.gather(*(s.call(Request.chat("sim-slow", f"q{i}")) for i in range(24)))
+            )
+            while pool.stats().in_flight < 24:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # the calls are asleep inside the actors
+            assert pool.stats().served == (0, 0)  # nothing answered yet
+            killed = pool._load[0]
+            ray.kill(pool.actors[0])
+            responses = await calls
+            await pool.aclose()
+        return s, pool, killed, [r.text for r in responses]
+
+    s, pool, killed, texts = asyncio.run(main())
+    assert killed == 12 and len(texts) == 24
+    t = s.totals()
+    assert (t["ok_calls"], t["failed_calls"], t["calls"]) == (24, 12, 36)
+    failed = [r for r in s.records if r.status == "error"]
+    assert {r.error_kind for r in failed} == {"connection"}
+    assert all("Ray actor answering this call died" in r.error for r in failed)
+    retried = [r for r in s.records if r.attempt == 2]
+    assert sorted(r.parents[0] for r in retried) == sorted(r.id for r in failed)
+    assert all(r.status == "ok" for r in retried)
+    stats = pool.stats()
+    assert stats.replaced == 1 and stats.calls == 24 and stats.served[0] > 0  # the successor
+
+
+def test_votes_spread_over_actors_and_match_local() -> None:
+    voter = SimModel("sim-voter", capabilities=frozenset({"*"}), base_error=0.3, rho=0.0)
+    kind = task_kind("sum")
+    request = kind.request("sim-voter", {"numbers": [12, 30, 7]}, temperature=0.8)
+
+    async def ballots(executor: RayExecutor | None) -> tuple[list[str], tuple[int, ...]]:
+        backend = SimBackend(seed=5, models=[voter], real_time=True, time_scale=0.1)
+        served: tuple[int, ...] = ()
+        async with Session(backend, executor=executor) as s:
+            got = await sample_concurrently(s, request, 12, validate=flag_truncated(kind.parse))
+            if isinstance(s.backend, RayBackend):
+                served = s.backend.stats().served
+            await s.call(Request.chat("sim-voter", "tally"))  # depends on every ballot
+            assert set(s.records[-1].parents) == {r.id for r in s.records[:-1]}
+            if isinstance(s.backend, RayBackend):
+                await s.backend.aclose()
+        return [str(b.reason if isinstance(b, RedFlag) else b.parsed) for b in got], served
+
+    local, _ = asyncio.run(ballots(None))
+    remote, served = asyncio.run(ballots(RayExecutor(actors=3, max_concurrency=8)))
+    assert remote == local  # sample by sample
+    assert Counter(local).most_common(1)[0] == ("49", 7)  # this seed: 7 of 12 right
+    assert served == (4, 4, 4)
+
+
+def test_distributed_sweep_gives_the_points_of_a_local_sweep() -> None:
+    from hakaru.analysis.sweep import run_sweep
+
+    kw: dict[str, Any] = {"variants": ["tree"], "repeats": 2, "seed": 1, "sim_error": 0.05}
+    local = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, **kw))
+    remote = asyncio.run(distributed_sweep("tree-sum", {"n": [16, 64]}, **kw))
+    assert len(remote.points) == 4 and remote.complete
+    assert [p.key for p in remote.points] == [p.key for p in local.points]
+    assert [p.totals for p in remote.points] == [p.totals for p in local.points]
+    assert [p.correct for p in remote.points] == [p.correct for p in local.points]
+
+
+def test_remote_point_is_stored_in_the_drivers_store() -> None:
+    store = RunStore(":memory:")
+    out = asyncio.run(
+        run_workload_remote("tree-sum", params={"n": 64}, seed=2, sim_error=0.05, store=store)
+    )
+    info = store.run(out.run_id)
+    assert (info.kind, info.name, info.status) == ("run", "tree-sum/tree", "done")
+    records = list(store.calls(out.run_id))
+    assert len(records) == out.totals["calls"] == 21
+    _same_totals(out.totals, totals_of(records))
+    with pytest.raises(ConfigError, match="leave 'executor' out"):
+        asyncio.run(run_workload_remote("tree-sum", session_options={"executor": "ray"}))
+
+
+@ray.remote(num_cpus=0.5)
+def _spend(name: str, calls: int) -> tuple[int, int]:
+    """Another driver: a session drawing on the shared budget; (tokens spent, calls refused)."""
+
+    async def main() -> tuple[int, int]:
+        refused = 0
+        shared = SharedBudget(name=name)  # attach, do not create
+        async with Session(SimBackend(seed=7), executor=shared) as s:
+
+            async def one(i: int) -> None:
+                nonlocal refused
+                try:
+                    await s.call(Request.chat("sim-small", f"task {i}", max_tokens=100))
+                except BudgetExceeded:
+                    refused += 1
+
+            await s.gather(*(one(i) for i in range(calls)))
+        # A refused call is recorded as a failed attempt (with its estimated input): count
+        # what was executed, as the budget does.
+        used = sum(r.input_tokens + r.output_tokens for r in s.records if r.executed)
+        assert s.totals()["failed_calls"] == refused
+        return used, refused
+
+    return asyncio.run(main())
+
+
+def test_shared_budget_is_never_exceeded_by_several_drivers() -> None:
+    limit = 5_000  # tokens
+    shared = SharedBudget(Budget(tokens=limit), name="test-shared")
+    try:
+        spent = ray.get([_spend.remote("test-shared", 40) for _ in range(3)])
+        state = shared.state()
+        assert state["reserved"]["tokens"] == 0
+        assert state["spent"]["tokens"] == sum(s for s, _ in spent) <= limit
+        assert sum(refused for _, refused in spent) > 0  # 120 calls of ~105 tokens: not all fit
+        # As the session's own guard: refused before anything is recorded.
+        with pytest.raises(ConfigError, match="already exists"):
+            SharedBudget(Budget(tokens=1), name="test-shared")
+
+        async def guarded() -> Session:
+            async with Session(SimBackend(seed=7)) as s:
+                s.guard = shared  # type: ignore[assignment]
+                # Its worst case alone (prompt + 5,000 output tokens) exceeds what is left.
+                with pytest.raises(BudgetExceeded, match="tokens budget of 5,000"):
+                    await s.call(Request.chat("sim-small", "one more", max_tokens=limit))
+            return s
+
+        assert asyncio.run(guarded()).totals()["calls"] == 0
+    finally:
+        shared.kill()
+
+
+def test_unpicklable_backend_needs_a_factory() -> None:
+    class Holding(SimBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lock = __import__("threading").Lock()
+
+    with pytest.raises(ConfigError, match=r"cannot be sent to Ray actors .*backend_factory"):
+        RayExecutor(actors=1).wrap(Holding())
