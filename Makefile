@@ -36,6 +36,7 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/sim_throughput.py
 	$(BIN)/python benchmarks/fit_accuracy.py
+	$(BIN)/python benchmarks/proxy_overhead.py
 
 clean:
 	rm -rf $(VENV) .hakaru build *.egg-info

@@ -230,7 +230,8 @@ class CallRecord:
     failed), ``cached`` (served from the response cache — no primitive executed), ``flagged``
     (answered, then rejected by a validator). Times: ``started``/``ended`` are wall seconds since
     the session began; ``sim_start``/``sim_end`` are seconds on the critical path of simulated
-    latency (``sim_end = sim_start + latency``).
+    latency (``sim_end = sim_start + latency``) — for calls recorded by the proxy, the wall
+    times it saw.
     """
 
     id: int

@@ -1,0 +1,208 @@
+"""``hakaru profile --sizes 4,8,16 -- CMD … {n}`` — how an agent program's cost grows with n.
+
+A thin layer over :func:`hakaru.proxy.profile.profile`: it builds the upstream (``--sim`` starts
+the simulated server in this process; ``--upstream URL`` forwards to a real one), runs the
+command per size behind the recording proxy, and prints the per-size totals and a complexity
+class per metric (``--json``: one object with both). docs/profile.md explains the method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hakaru.cli.main import echo_json
+from hakaru.cli.proxy import client_option, make_forwarder
+from hakaru.cli.sizes import parse_sizes
+from hakaru.errors import ConfigError
+
+__all__ = ["profile"]
+
+_SHOWN = (  # metric, column title
+    ("calls", "calls"),
+    ("failed_calls", "failed"),
+    ("input_tokens", "in tok"),
+    ("output_tokens", "out tok"),
+    ("aalp_cost", "AALP"),
+    ("depth", "depth"),
+    ("span_forward_passes", "span"),
+    ("span_latency", "wall s"),
+)
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer()):
+        return f"{int(x):,}"
+    if isinstance(x, float):
+        return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return str(x)
+
+
+def _print(result: dict[str, Any]) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"Profile {result['profile']}: {' '.join(result['command'])}\n"
+        f"upstream {result['upstream']}, {result['repeats']} run(s) per size; span in forward "
+        "passes, wall s = critical path of call latencies"
+    )
+    shown = (
+        [(m, t) for m, t in _SHOWN if m != "failed_calls"]
+        if not any(row["failed_calls"] for row in result["per_size"])
+        else list(_SHOWN)
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("n", justify="right")
+    for _, name in shown:
+        table.add_column(name, justify="right")
+    for row in result["per_size"]:
+        table.add_row(str(row["n"]), *(_num(row[m]) for m, _ in shown))
+    console.print(table)
+    fits = result["fits"]
+    if not fits:
+        return
+    grid = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title="Growth (fitted on log scale)",
+        title_justify="left",
+    )
+    for name in ("metric", "class", "fit", "R²", "note"):
+        grid.add_column(name)
+    for metric, fit in fits.items():
+        if fit.get("class") is None:
+            grid.add_row(metric, "-", "-", "-", str(fit.get("error", "")))
+            continue
+        r2 = fit.get("r2")
+        note = f"ambiguous with {fit.get('runner_up')}" if fit.get("ambiguous") else ""
+        grid.add_row(
+            metric,
+            f"O({fit['class']})",
+            str(fit.get("formula", "")),
+            "-" if r2 is None else f"{r2:.3f}",
+            note,
+        )
+    console.print(grid)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--sizes", required=True, metavar="N,N,…", help="Sizes to run, e.g. 4,8,16,32.")
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs per size (their scatter informs the fits).",
+)
+@click.option("--sim", is_flag=True, help="Start the simulated LLM here as the upstream.")
+@click.option(
+    "--upstream",
+    default=None,
+    metavar="URL",
+    help="OpenAI-compatible server to forward to (instead of --sim).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --sim server.")
+@click.option(
+    "--latency-scale",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="--sim: sleep each call's simulated latency times this factor, so that concurrent "
+    "calls overlap (dependencies are inferred from timing).",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run store [default: $HAKARU_HOME/hakaru.db].",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds the proxy waits for the upstream.",
+)
+@client_option
+@click.option("--quiet", is_flag=True, help="Discard the command's output.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def profile(
+    sizes: str,
+    repeats: int,
+    sim: bool,
+    upstream: str | None,
+    seed: int,
+    latency_scale: float,
+    store_path: Path | None,
+    timeout: float,
+    client: str,
+    quiet: bool,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND once per size with {n} replaced, behind the recording proxy, and fit how
+    every metric grows (calls, tokens, forward passes, AALP cost, depth, span).
+
+    COMMAND reaches the proxy through OPENAI_BASE_URL and OPENAI_API_BASE (and finds the
+    size in HAKARU_N too). Its output goes to stderr.
+
+    Example: hakaru profile --sim --sizes 4,8,16,32 -- python examples/openai_chain.py {n}
+    """
+    from hakaru.proxy.profile import ProfilePoint
+    from hakaru.proxy.profile import profile as run_profile
+    from hakaru.store import RunStore, default_store_path
+
+    size_list = parse_sizes(sizes, "--sizes")
+    if sim == (upstream is not None):
+        raise ConfigError(
+            "Give the proxy an upstream: --sim (the simulated LLM) or --upstream URL, not both"
+        )
+    if not any("{n}" in part for part in command):
+        click.echo("Note: no '{n}' in the command; it gets the size only from $HAKARU_N.", err=True)
+    sim_factory = None
+    if sim:
+
+        def sim_factory() -> Any:
+            from hakaru.backends.sim import SimBackend
+            from hakaru.proxy.server import SimServer
+
+            backend = SimBackend(seed=seed, real_time=latency_scale > 0, time_scale=latency_scale)
+            return SimServer(backend)
+
+    def progress(point: ProfilePoint) -> None:
+        t = point.totals
+        click.echo(
+            f"hakaru profile: n={point.n} repeat {point.repeat + 1}: {t['calls']} calls, "
+            f"{t['input_tokens']:,} input and {t['output_tokens']:,} output tokens, depth "
+            f"{t['depth']} ({point.seconds:.2f} s; run {point.run_id})",
+            err=True,
+        )
+
+    with RunStore(store_path or default_store_path()) as store:
+        result = asyncio.run(
+            run_profile(
+                list(command),
+                size_list,
+                store,
+                repeats=repeats,
+                upstream=upstream,
+                sim=sim_factory,
+                forwarder=make_forwarder(client, timeout),
+                timeout=timeout,
+                quiet=quiet,
+                on_point=progress,
+            )
+        )
+    payload = result.as_dict()
+    if as_json:
+        echo_json(payload)
+    else:
+        _print(payload)

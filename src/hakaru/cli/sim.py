@@ -1,0 +1,240 @@
+"""``hakaru sim serve`` — the simulated LLM as an OpenAI-compatible HTTP server.
+
+A thin layer over :class:`hakaru.proxy.server.SimServer` served by
+:class:`hakaru.proxy.http.HttpServer`. It prints the base URL (``http://HOST:PORT/v1``) on one
+line of stdout once it listens — with ``--port 0`` that line is how scripts learn the port —
+and serves until interrupted (Ctrl-C or SIGTERM), then prints what it answered on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import click
+
+from hakaru.errors import ConfigError
+
+__all__ = ["serve", "sim"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def warn_if_exposed(host: str, what: str) -> None:
+    """Say so on stderr when a server listens beyond this machine."""
+    if host not in LOOPBACK:
+        click.echo(
+            f"Warning: the {what} listens on {host}: anyone who can reach this address can use "
+            "it. Use --host 127.0.0.1 to keep it on this machine.",
+            err=True,
+        )
+
+
+async def wait_for_signal() -> None:
+    """Return on SIGINT or SIGTERM (the default handlers are restored afterwards)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+
+@click.group()
+def sim() -> None:
+    """The simulated LLM, served over HTTP."""
+
+
+@sim.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port (0: any free port, printed on start).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation.")
+@click.option(
+    "--model",
+    "default_model",
+    default="sim-oracle",
+    show_default=True,
+    help="Simulated model answering requests for models outside the catalog.",
+)
+@click.option(
+    "--latency-scale",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Sleep each call's simulated latency times this factor (0: answer at once).",
+)
+@click.option(
+    "--generic-tokens",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Median length in tokens of answers to unrecognised prompts.",
+)
+@click.option(
+    "--generic-sigma",
+    type=click.FloatRange(min=0),
+    default=0.6,
+    show_default=True,
+    help="Spread (lognormal sigma) of those lengths; 0 makes them all the median.",
+)
+@click.option(
+    "--generic-max",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Longest generic answer in tokens.",
+)
+@click.option(
+    "--stream-words",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Words per streamed chunk.",
+)
+@click.option(
+    "--fault-429",
+    "rate_429",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="RATE",
+    help="Fraction of requests answered 429.",
+)
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    metavar="S",
+    help="Retry-After seconds sent with each 429.",
+)
+@click.option(
+    "--fault-500",
+    "rate_500",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="RATE",
+    help="Fraction of requests answered 500.",
+)
+@click.option(
+    "--fault-delay",
+    "delay",
+    default=None,
+    metavar="RATE:SECONDS",
+    help="Fraction of requests delayed, and by how long.",
+)
+@click.option(
+    "--fault-drop",
+    "drop_rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="RATE",
+    help="Fraction of connections dropped without an answer (mid-stream when streaming).",
+)
+@click.option(
+    "--fault-garbage",
+    "garbage_rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="RATE",
+    help="Fraction of requests answered 200 with malformed JSON.",
+)
+@click.option(
+    "--fault-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the fault draws (one draw per request, in arrival order).",
+)
+def serve(
+    host: str,
+    port: int,
+    seed: int,
+    default_model: str,
+    latency_scale: float,
+    generic_tokens: float,
+    generic_sigma: float,
+    generic_max: int,
+    stream_words: int,
+    rate_429: float,
+    retry_after: float,
+    rate_500: float,
+    delay: str | None,
+    drop_rate: float,
+    garbage_rate: float,
+    fault_seed: int,
+) -> None:
+    """Serve /v1/chat/completions (streaming too), /v1/completions and /v1/models.
+
+    Prompts recognised as a task ("Add these numbers: 1, 2, 3") get the task's answer; any
+    other prompt a deterministic generic answer. Requests naming a model outside the simulated
+    catalog ('hakaru models') are answered by --model.
+    """
+    from hakaru.backends.sim import SimBackend
+    from hakaru.proxy.faults import FaultPlan, parse_delay
+    from hakaru.proxy.http import HttpServer
+    from hakaru.proxy.server import SimServer
+    from hakaru.tasks import GenericKind
+
+    delay_rate, delay_s = parse_delay(delay) if delay else (0.0, 0.0)
+    plan = FaultPlan(
+        rate_429=rate_429,
+        retry_after=retry_after,
+        rate_500=rate_500,
+        delay_rate=delay_rate,
+        delay=delay_s,
+        drop_rate=drop_rate,
+        garbage_rate=garbage_rate,
+        seed=fault_seed,
+    )
+    if generic_max < 1 or generic_tokens > generic_max:
+        raise ConfigError(
+            f"--generic-tokens {generic_tokens:g} exceeds --generic-max {generic_max}. "
+            "Raise --generic-max."
+        )
+    generic = GenericKind(median_tokens=generic_tokens, sigma=generic_sigma, max_tokens=generic_max)
+    backend = SimBackend(
+        seed=seed, real_time=latency_scale > 0, time_scale=latency_scale, generic=generic
+    )
+    app = SimServer(backend, default_model=default_model, faults=plan, stream_words=stream_words)
+    warn_if_exposed(host, "simulated server")
+
+    async def main() -> None:
+        server = HttpServer(app.handle, host, port)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port "
+                "(0 picks a free one)."
+            ) from None
+        click.echo(f"hakaru sim: serving the simulated LLM at {server.url}/v1", nl=True)
+        click.echo(
+            f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "
+            "stop with Ctrl-C",
+            err=True,
+        )
+        try:
+            await wait_for_signal()
+        finally:
+            await server.close()
+        stats = app.stats()
+        injected = ", ".join(f"{k} {v}" for k, v in stats["faults"].items() if v) or "none"
+        click.echo(
+            f"hakaru sim: {stats['requests']} requests, {stats['answered']} answered; "
+            f"faults injected: {injected}.",
+            err=True,
+        )
+
+    asyncio.run(main())

@@ -1,0 +1,274 @@
+"""Profile any program that speaks the OpenAI API: run it per size behind the proxy, fit growth.
+
+:func:`profile` starts the recording proxy (and, when asked, the simulated server as its
+upstream) on this process's event loop, then runs the user's command once per size and repeat
+with ``{n}`` replaced by the size and ``OPENAI_BASE_URL``/``OPENAI_API_BASE`` pointing at the
+proxy. Each execution is one run of the store (kind ``proxy``, its totals in the summary and as
+a point of the profile's sweep); the profile itself is a run of kind ``profile`` whose summary
+is the whole result. The per-size totals of every metric are then fitted with
+:func:`hakaru.analysis.fit_series` (repeats enter as separate rows, so their scatter informs the
+fit).
+
+The command runs as a child process with the environment of this one plus the proxy's address;
+its output goes to this process's stderr (stdout stays free for ``--json``). A command that
+exits non-zero stops the profile with :class:`ProfileFailed`, naming the size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hakaru.errors import ConfigError, HakaruError
+from hakaru.proxy.http import HttpServer
+from hakaru.proxy.recorder import Recorder
+from hakaru.proxy.upstream import Forwarder
+from hakaru.store import RunStore
+
+__all__ = ["METRICS", "ProfileFailed", "ProfilePoint", "ProfileResult", "fit_metrics", "profile"]
+
+#: Metrics fitted per size (keys of the ledger totals), in the order they are shown.
+METRICS: tuple[str, ...] = (
+    "calls",
+    "failed_calls",
+    "input_tokens",
+    "output_tokens",
+    "forward_passes",
+    "aalp_cost",
+    "dollars",
+    "depth",
+    "span_forward_passes",
+    "latency",
+    "span_latency",
+)
+
+
+class ProfileFailed(HakaruError):
+    """The profiled command failed (exited non-zero, or could not be started)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilePoint:
+    """One execution of the command: its size, repeat, run, exit status and totals."""
+
+    n: int
+    repeat: int
+    run_id: str
+    exit_code: int
+    seconds: float  # wall time of the command
+    totals: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "repeat": self.repeat,
+            "run_id": self.run_id,
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 4),
+            "totals": self.totals,
+        }
+
+
+@dataclass(slots=True)
+class ProfileResult:
+    """Every execution, the mean totals per size, and a fit per metric."""
+
+    profile_id: str
+    command: list[str]
+    sizes: list[int]
+    repeats: int
+    upstream: str
+    points: list[ProfilePoint] = field(default_factory=list)
+    fits: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def series(self, metric: str) -> tuple[list[float], list[float]]:
+        """Sizes and values of ``metric``, one pair per execution."""
+        xs = [float(p.n) for p in self.points]
+        ys = [float(p.totals.get(metric, 0.0)) for p in self.points]
+        return xs, ys
+
+    def per_size(self) -> list[dict[str, Any]]:
+        """The mean of each metric over the repeats, per size (``n`` first)."""
+        rows = []
+        for n in self.sizes:
+            points = [p for p in self.points if p.n == n]
+            if not points:
+                continue
+            row: dict[str, Any] = {"n": n, "repeats": len(points)}
+            for metric in METRICS:
+                values = [float(p.totals.get(metric, 0.0)) for p in points]
+                mean = statistics.fmean(values)
+                row[metric] = int(mean) if mean.is_integer() and metric != "dollars" else mean
+            rows.append(row)
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` form: command, per-size totals, every execution, a fit per metric."""
+        return {
+            "profile": self.profile_id,
+            "command": self.command,
+            "sizes": self.sizes,
+            "repeats": self.repeats,
+            "upstream": self.upstream,
+            "metrics": list(METRICS),
+            "per_size": self.per_size(),
+            "points": [p.as_dict() for p in self.points],
+            "fits": self.fits,
+        }
+
+
+def fit_metrics(result: ProfileResult) -> dict[str, dict[str, Any]]:
+    """A fit per metric (:meth:`hakaru.analysis.FitResult.to_dict`, key ``class`` first).
+
+    A metric that is zero at every size is the constant 0 (class ``1``); one that cannot be
+    fitted (fewer than three sizes, say) gets ``class: None`` and the reason in ``error``.
+    """
+    from hakaru.analysis.fit import fit_series
+
+    fits: dict[str, dict[str, Any]] = {}
+    for metric in METRICS:
+        xs, ys = result.series(metric)
+        if ys and all(y == 0 for y in ys):
+            fits[metric] = {"class": "1", "constant": 0.0, "formula": "0", "r2": None}
+            continue
+        try:
+            fits[metric] = fit_series(xs, ys).to_dict()
+        except ConfigError as exc:
+            fits[metric] = {"class": None, "error": str(exc)}
+    return fits
+
+
+def _stderr_fd() -> int | None:
+    """This process's stderr as a file descriptor for the child (``None``: inherit)."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor
+        return None
+
+
+def _argv(command: Sequence[str], n: int) -> list[str]:
+    return [part.replace("{n}", str(n)) for part in command]
+
+
+async def profile(
+    command: Sequence[str],
+    sizes: Sequence[int],
+    store: RunStore,
+    *,
+    repeats: int = 1,
+    upstream: str | None = None,
+    sim: Callable[[], Any] | None = None,
+    forwarder: Forwarder | None = None,
+    timeout: float = 600.0,
+    env: Mapping[str, str] | None = None,
+    quiet: bool = False,
+    on_point: Callable[[ProfilePoint], None] | None = None,
+    fit: bool = True,
+) -> ProfileResult:
+    """Run ``command`` once per size and repeat behind the recording proxy; fit each metric.
+
+    ``upstream`` is the server the proxy forwards to; or ``sim`` builds the handler of a
+    simulated server (:class:`~hakaru.proxy.server.SimServer`) started here as the upstream.
+    ``env`` adds to the command's environment; ``on_point`` is called after each execution.
+    """
+    if not command:
+        raise ConfigError("No command to profile. Write it after '--', e.g. -- python agent.py {n}")
+    if repeats < 1:
+        raise ConfigError(f"--repeats {repeats}: give at least 1.")
+    if (upstream is None) == (sim is None):
+        raise ConfigError("Give the proxy an upstream: --upstream URL or --sim (not both).")
+    servers: list[HttpServer] = []
+    recorder: Recorder | None = None
+    profile_run = ""
+    status = "failed"
+    try:
+        if sim is not None:
+            handler = sim()
+            sim_server = HttpServer(handler.handle)
+            await sim_server.start()
+            servers.append(sim_server)
+            upstream = sim_server.url + "/v1"
+        assert upstream is not None
+        recorder = Recorder(upstream, store, forwarder=forwarder, timeout=timeout)
+        proxy_server = HttpServer(recorder.handle)
+        await proxy_server.start()
+        servers.append(proxy_server)
+        base = proxy_server.url + "/v1"
+        shown = shlex.join(command)
+        profile_run = store.new_run(
+            "profile",
+            shown,
+            {
+                "command": list(command),
+                "sizes": list(sizes),
+                "repeats": repeats,
+                "upstream": recorder.upstream,
+            },
+        )
+        result = ProfileResult(profile_run, list(command), list(sizes), repeats, recorder.upstream)
+        child_env = {**os.environ, **(env or {})}
+        child_env["OPENAI_BASE_URL"] = child_env["OPENAI_API_BASE"] = base
+        if sim is not None:
+            child_env.setdefault("OPENAI_API_KEY", "hakaru-sim")  # the SDK insists on one
+        output = asyncio.subprocess.DEVNULL if quiet else _stderr_fd()
+        for n in sizes:
+            for repeat in range(repeats):
+                argv = _argv(command, n)
+                child_env["HAKARU_N"] = str(n)
+                run_id = recorder.begin(
+                    "proxy", shown, {"profile": profile_run, "n": n, "repeat": repeat}
+                )
+                t0 = time.perf_counter()
+                try:
+                    proc = await asyncio.create_subprocess_exec(
+                        *argv,
+                        env=child_env,
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=output,
+                        stderr=output,
+                    )
+                except OSError as exc:
+                    await recorder.end("failed")
+                    raise ProfileFailed(
+                        f"Cannot run {shlex.join(argv)}: {exc.strerror or exc}. Check the "
+                        "command after '--' (a program on PATH, or python path/to/script.py)."
+                    ) from None
+                code = await proc.wait()
+                seconds = time.perf_counter() - t0
+                totals = await recorder.end("done" if code == 0 else "failed", {"exit_code": code})
+                point = ProfilePoint(n, repeat, run_id, code, seconds, totals)
+                store.put_point(
+                    profile_run,
+                    f"n={n}/r={repeat}",
+                    {"n": n, "repeat": repeat},
+                    point.as_dict(),
+                    run_id,
+                )
+                if code != 0:
+                    raise ProfileFailed(
+                        f"The command exited with status {code} at n={n} (repeat {repeat + 1}): "
+                        f"{shlex.join(argv)}. Its output is above; its {totals['calls']} calls "
+                        f"are in run {run_id}. Fix the command, then profile again."
+                    )
+                result.points.append(point)
+                if on_point is not None:
+                    on_point(point)
+        if fit:
+            result.fits = fit_metrics(result)
+        status = "done"
+        return result
+    finally:
+        for server in reversed(servers):
+            await server.close()
+        if recorder is not None:
+            await recorder.aclose()
+        if profile_run:
+            summary = result.as_dict() if status == "done" else None
+            store.finish_run(profile_run, "done" if status == "done" else "failed", summary)

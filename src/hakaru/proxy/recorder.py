@@ -1,0 +1,509 @@
+"""The recording proxy: forward OpenAI-compatible traffic to any upstream, record every call.
+
+Each ``POST`` to ``/v1/chat/completions``, ``/v1/completions`` or ``/v1/embeddings`` becomes one
+:class:`~hakaru.types.CallRecord` in the run store, whatever happens to it: answered (``ok``),
+refused or failed upstream (``error``, with the upstream's status mapped to the ``error_kind``
+names of :mod:`hakaru.errors`: ``rate_limited``, ``server_error``, ``context_overflow``,
+``rejected``, ``bad_response``, ``connection``, ``timeout``), or abandoned by the client
+(``cancelled``; ``proxy_error`` if the proxy itself failed). Everything else
+(``GET /v1/models`` …) is forwarded without a record.
+
+- **Tokens** come from the upstream's ``usage``; when it has none they are estimated with
+  :func:`hakaru.tokenizer.count_tokens` from the prompt and the answer, and the record says
+  ``usage_source="estimated"``. A stream's usage is read from its final chunk
+  (``stream_options.include_usage``), else estimated from the streamed text.
+- **Roles** come from the optional ``X-Hakaru-Role`` request header (``default`` without it);
+  ``X-Hakaru-*`` headers are not forwarded.
+- **Happens-before** is inferred from timing (:mod:`hakaru.proxy.hb`); requests and answers are
+  read by :mod:`hakaru.proxy.wire`.
+- **Retries** are recognised: a request whose body is identical to one that just failed is
+  recorded as the next ``attempt`` of it.
+- **Faults reach the client unchanged**: the upstream's status, headers (``Retry-After``) and
+  body are passed on as they are; a connection the upstream breaks — before or during a
+  stream — is broken towards the client too. Only what the proxy itself decides is its own:
+  ``400`` for a body that is not a JSON request, ``502`` when the upstream cannot be reached,
+  ``504`` when it does not answer within the proxy's timeout.
+- **Secrets**: ``Authorization`` (and ``api-key``) headers are forwarded and never stored; the
+  key is cut out of any upstream error text before it is recorded.
+
+A call's record is committed to the store (group commit, :class:`~hakaru.store.CallSink`)
+before the last byte of its response is sent, so the client never acts on an unrecorded call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from hakaru.backends.sim.models import BUILTIN_MODELS
+from hakaru.errors import ConfigError
+from hakaru.ledger import Ledger
+from hakaru.proxy.hb import HappensBefore
+from hakaru.proxy.http import DropConnection, HttpRequest, HttpResponse, json_response
+from hakaru.proxy.upstream import (
+    Forwarder,
+    LeanClient,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+from hakaru.proxy.wire import (
+    ENDPOINTS,
+    Outcome,
+    SseEvents,
+    prompt_text,
+    read_answer,
+    read_stream,
+    streamed_texts,
+    validate,
+)
+from hakaru.store import CallSink, RunStore
+from hakaru.tokenizer import count_tokens
+from hakaru.types import CallRecord, ModelSpec
+
+__all__ = ["Recorder"]
+
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_NOT_FORWARDED = _HOP | {"host", "content-length", "accept-encoding", "expect"}
+_NOT_RETURNED = _HOP | {"content-length"}
+_MAX_FAILED = 10_000  # failed request digests remembered to recognise retries
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _proxy_error(status: int, message: str, code: str) -> HttpResponse:
+    body = {
+        "error": {"message": message, "type": "hakaru_proxy_error", "param": None, "code": code}
+    }
+    return json_response(status, _dumps(body).encode())
+
+
+class _Call:
+    """One recorded call in flight; :meth:`finish` writes its record exactly once."""
+
+    __slots__ = (
+        "attempt",
+        "body",
+        "done",
+        "endpoint",
+        "id",
+        "key",
+        "model",
+        "parents",
+        "recorder",
+        "role",
+        "secrets",
+        "start_vec",
+        "started",
+    )
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        endpoint: str,
+        body: dict[str, Any],
+        raw: bytes,
+        role: str,
+        secrets: tuple[str, ...],
+    ) -> None:
+        self.recorder = recorder
+        self.endpoint = endpoint
+        self.body = body
+        self.role = role
+        self.secrets = secrets
+        self.done = False
+        model = body.get("model")
+        self.model = model if isinstance(model, str) and model else "unknown"
+        self.key = hashlib.blake2b(raw, digest_size=16).digest()
+        self.attempt = recorder._failed.pop(self.key, 0) + 1
+        self.id, self.parents = recorder.hb.start()
+        # What the parents' finish vectors come to: the latest finish, per cost model, of all
+        # calls finished so far (finish grows along every link, so the frontier holds it).
+        self.start_vec = recorder._reach
+        self.started = time.perf_counter() - recorder._t0
+
+    def settle(self, outcome: Outcome) -> None:
+        """Record ``outcome``, estimating the token counts the server did not report."""
+        n_in, n_out = outcome.input_tokens, outcome.output_tokens
+        estimated = outcome.status == "ok" and (n_in is None or n_out is None)
+        if n_in is None:
+            n_in = count_tokens(prompt_text(self.endpoint, self.body)) if estimated else 0
+        if n_out is None:
+            n_out = sum(count_tokens(t) for t in outcome.texts) if estimated else 0
+        self.finish(outcome, n_in, n_out, estimated)
+
+    def fail(self, kind: str, message: str) -> None:
+        self.finish(Outcome("error", kind, message), 0, 0, False)
+
+    def partial(self, kind: str, message: str, events: list[bytes]) -> None:
+        """Record a stream that ended early, with the tokens relayed so far (estimated)."""
+        n_out = sum(count_tokens(t) for t in streamed_texts(events))
+        n_in = count_tokens(prompt_text(self.endpoint, self.body))
+        self.finish(Outcome("error", kind, message), n_in, n_out, True)
+
+    def finish(self, outcome: Outcome, n_in: int, n_out: int, estimated: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        recorder = self.recorder
+        ended = time.perf_counter() - recorder._t0
+        recorder.hb.finish(self.id, self.parents)
+        name = self.model if self.model != "unknown" else (outcome.model or self.model)
+        spec = recorder.models.get(name)
+        error = outcome.error
+        for secret in self.secrets:
+            error = error.replace(secret, "***")
+        record = CallRecord(
+            id=self.id,
+            parents=self.parents,
+            role=self.role,
+            model=name,
+            attempt=self.attempt,
+            status=outcome.status,
+            error_kind=outcome.error_kind,
+            error=error,
+            input_tokens=n_in,
+            output_tokens=n_out,
+            reasoning_tokens=min(outcome.reasoning_tokens, n_out),
+            cached_tokens=min(outcome.cached_tokens, n_in),
+            usage_source="estimated" if estimated else "reported",
+            size=spec.size if spec is not None else 1.0,
+            price_in=spec.price_in if spec is not None else 0.0,
+            price_out=spec.price_out if spec is not None else 0.0,
+            latency=ended - self.started,
+            started=self.started,
+            ended=ended,
+            sim_start=self.started,
+            sim_end=ended,
+            finish_reason=outcome.finish_reason,
+            run_id=recorder.run_id or "",
+        )
+        if outcome.status == "error":
+            failed = recorder._failed
+            failed[self.key] = self.attempt
+            if len(failed) > _MAX_FAILED:  # forget the oldest failure never retried
+                del failed[next(iter(failed))]
+        recorder.sink_for_call().add(record)
+        finish = recorder.ledger.add(record, self.start_vec)
+        recorder._reach = tuple(map(max, recorder._reach, finish))
+        recorder.recorded += 1
+        if recorder.hb.in_flight == 0:
+            recorder._idle.set()
+
+
+class _Relay:
+    """The relayed stream as the HTTP server consumes it: closing it before the stream was
+    read to the end records the call as cancelled (the client went away), even when the
+    generator never started."""
+
+    def __init__(self, gen: AsyncIterator[bytes], call: _Call, upstream: UpstreamResponse) -> None:
+        self._gen = gen
+        self._call = call
+        self._upstream = upstream
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._gen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if not self._call.done:
+            self._call.partial("cancelled", "the client closed the connection mid-stream", [])
+            await self._upstream.aclose()
+
+
+class Recorder:
+    """The proxy's request handler: serve it with :class:`~hakaru.proxy.http.HttpServer`.
+
+    ``upstream`` is the base URL requests are forwarded to (``http://127.0.0.1:8000/v1``); a
+    request for ``/v1/<rest>`` goes to ``<upstream>/<rest>``. Records go to ``store`` under the
+    run opened by :meth:`begin` (one is opened on the first call otherwise). ``models`` gives the
+    size and prices of model names (the simulated catalog is known already); ``forwarder``
+    defaults to a :class:`~hakaru.proxy.upstream.LeanClient` with ``timeout`` seconds.
+
+    >>> store = RunStore(":memory:")
+    >>> recorder = Recorder("http://127.0.0.1:8000/v1", store)
+    >>> run_id = recorder.begin("proxy", "demo")
+    >>> recorder.run_id == run_id
+    True
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        store: RunStore,
+        *,
+        forwarder: Forwarder | None = None,
+        timeout: float = 600.0,
+        models: Mapping[str, ModelSpec] | None = None,
+    ) -> None:
+        base = upstream.rstrip("/")
+        if not base.startswith(("http://", "https://")) or len(base.split("/")[2]) == 0:
+            raise ConfigError(
+                f"Upstream '{upstream}' is not an http(s) URL. Give the server's base URL, "
+                "e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1."
+            )
+        if not timeout > 0:
+            raise ConfigError(f"Timeout {timeout} is not positive. Give seconds, e.g. 600.")
+        self.upstream = base
+        self.store = store
+        self.forwarder: Forwarder = forwarder or LeanClient(timeout=timeout)
+        self.timeout = timeout
+        self.models: dict[str, ModelSpec] = {n: m.spec for n, m in BUILTIN_MODELS.items()}
+        self.models.update(models or {})
+        self.run_id: str | None = None
+        self.sink: CallSink | None = None
+        self.hb = HappensBefore()
+        self.ledger = Ledger(keep_records=False)
+        self._reach: tuple[float, ...] = self.ledger.zero
+        self.recorded = 0  # records written in the current run
+        self.rejected = 0  # malformed requests answered 400 by the proxy itself
+        self._t0 = time.perf_counter()
+        self._failed: dict[bytes, int] = {}  # body digest -> attempt number, of failed calls
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def begin(
+        self, kind: str = "proxy", name: str = "", params: Mapping[str, Any] | None = None
+    ) -> str:
+        """Open a new run; calls from now on are recorded under it. Returns its id."""
+        if self.sink is not None:
+            self.sink.close()
+        self.run_id = self.store.new_run(kind, name or self.upstream, dict(params or {}))
+        self.sink = self.store.sink(self.run_id)
+        self.hb = HappensBefore()
+        self.ledger = Ledger(keep_records=False)
+        self._reach = self.ledger.zero
+        self.recorded = 0
+        self._t0 = time.perf_counter()
+        self._failed.clear()
+        return self.run_id
+
+    def sink_for_call(self) -> CallSink:
+        if self.sink is None:
+            self.begin()
+        assert self.sink is not None
+        return self.sink
+
+    async def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until no call is in flight (at most ``timeout`` s); ``False`` if some still are."""
+        if self.hb.in_flight == 0:
+            return True
+        self._idle.clear()
+        try:
+            async with asyncio.timeout(timeout):
+                while self.hb.in_flight:
+                    await self._idle.wait()
+                    self._idle.clear()
+        except TimeoutError:
+            return False
+        return True
+
+    async def end(
+        self, status: str = "done", extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Finish the current run: wait for calls in flight, commit, store and return its totals.
+
+        The totals are the ledger's, kept online as records were made; they equal
+        :func:`hakaru.ledger.totals_of` over the stored records.
+        """
+        if self.run_id is None or self.sink is None:
+            raise ConfigError("No run is open. Call Recorder.begin() first.")
+        await self.drain()
+        self.sink.close()
+        run_id = self.run_id
+        totals = self.ledger.totals()
+        totals["peak_concurrency"] = self.hb.peak_in_flight
+        summary = {**totals, **(extra or {})}
+        self.store.finish_run(run_id, "failed" if status == "failed" else "done", summary)
+        self.sink = None
+        self.run_id = None
+        return totals
+
+    async def aclose(self) -> None:
+        """Close the upstream connections (the store stays open)."""
+        await self.forwarder.aclose()
+
+    # -- forwarding --------------------------------------------------------------------------
+
+    def _route(self, request: HttpRequest) -> tuple[str, str]:
+        target = request.target
+        if target.startswith("/v1/") or target == "/v1" or target.startswith("/v1?"):
+            target = target[3:]
+        path = target.partition("?")[0].rstrip("/")
+        return self.upstream + target, path
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Forward one request; record it when it is a completion or embeddings call."""
+        url, path = self._route(request)
+        headers: list[tuple[str, str]] = []
+        role = "default"
+        secrets: list[str] = []
+        for name, value in request.headers:
+            if name in _NOT_FORWARDED:
+                continue
+            if name.startswith("x-hakaru-"):
+                if name == "x-hakaru-role" and value:
+                    role = value
+                continue
+            if name in ("authorization", "api-key") and value:
+                secrets.append(value.split()[-1])
+            headers.append((name, value))
+        headers.append(("accept-encoding", "identity"))
+        endpoint = ENDPOINTS.get(path) if request.method == "POST" else None
+        if endpoint is None:
+            return await self._pass(request, url, headers)
+        try:
+            body = json.loads(request.body)
+        except ValueError as exc:
+            self.rejected += 1
+            return _proxy_error(
+                400,
+                f"hakaru proxy: the request body is not valid JSON ({exc}). Send a JSON object, "
+                "as the OpenAI API expects.",
+                "invalid_json",
+            )
+        problem = validate(endpoint, body)
+        if problem is not None:
+            self.rejected += 1
+            return _proxy_error(
+                400,
+                f"hakaru proxy: malformed {request.path} request: {problem}. Nothing was "
+                "forwarded; fix the request.",
+                "invalid_request",
+            )
+        call = _Call(self, endpoint, body, request.body, role, tuple(secrets))
+        try:
+            return await self._forward(call, request, url, headers)
+        except BaseException as exc:  # whatever escaped the handling below: record it anyway
+            if not call.done:
+                if isinstance(exc, asyncio.CancelledError):
+                    call.fail("cancelled", "the client closed the connection")
+                else:
+                    call.fail("proxy_error", f"the proxy failed: {exc!r}")
+            raise
+
+    async def _forward(
+        self, call: _Call, request: HttpRequest, url: str, headers: list[tuple[str, str]]
+    ) -> HttpResponse:
+        try:
+            upstream = await self.forwarder.send(request.method, url, headers, request.body)
+        except UpstreamConnectError as exc:
+            call.fail("connection", f"upstream unreachable: {exc}")
+            await self._durable()
+            return _proxy_error(
+                502,
+                f"hakaru proxy: cannot reach the upstream {self.upstream}: {exc}. Start the "
+                "server or fix --upstream.",
+                "upstream_unreachable",
+            )
+        except UpstreamTimeout as exc:
+            call.fail("timeout", str(exc))
+            await self._durable()
+            return _proxy_error(504, f"hakaru proxy: {exc}.", "upstream_timeout")
+        except UpstreamError as exc:
+            call.fail(exc.kind, str(exc))
+            await self._durable()
+            raise DropConnection from None
+        except BaseException:  # cancelled: the client hung up while the upstream worked
+            call.fail("cancelled", "the client closed the connection before the answer came")
+            raise
+        out_headers = [(k, v) for k, v in upstream.headers if k not in _NOT_RETURNED]
+        is_stream = any(
+            k == "content-type" and v.startswith("text/event-stream") for k, v in upstream.headers
+        )
+        if is_stream:
+            relay = _Relay(self._relay(call, upstream), call, upstream)
+            return HttpResponse(upstream.status, out_headers, relay)
+        try:
+            data = await upstream.read()
+        except UpstreamTimeout as exc:
+            call.fail("timeout", str(exc))
+            await self._durable()
+            return _proxy_error(504, f"hakaru proxy: {exc}.", "upstream_timeout")
+        except UpstreamError as exc:
+            call.fail(exc.kind, str(exc))
+            await self._durable()
+            raise DropConnection from None
+        except BaseException:
+            call.fail("cancelled", "the client closed the connection before the answer came")
+            raise
+        finally:
+            await upstream.aclose()
+        try:
+            call.settle(read_answer(call.endpoint, upstream.status, data))
+        except Exception as exc:  # a reading bug must not lose the record or crash the proxy
+            call.fail("bad_response", f"the proxy could not read the answer: {exc!r}")
+        await self._durable()
+        return HttpResponse(upstream.status, out_headers, data)
+
+    async def _relay(self, call: _Call, upstream: UpstreamResponse) -> AsyncIterator[bytes]:
+        """Pass a stream on chunk by chunk while collecting its events for the record."""
+        events = SseEvents()
+        try:
+            async for chunk in upstream.chunks():
+                events.feed(chunk)
+                yield chunk
+        except UpstreamError as exc:
+            call.partial(exc.kind, f"broken stream: {exc}", events.events)
+            await self._durable()
+            raise DropConnection from None
+        except BaseException:  # GeneratorExit or cancellation: the client went away
+            call.partial("cancelled", "the client closed the connection mid-stream", events.events)
+            raise
+        finally:
+            await upstream.aclose()
+        call.settle(read_stream(upstream.status, events.events))
+        await self._durable()
+
+    async def _durable(self) -> None:
+        if self.sink is not None:
+            await self.sink.durable()
+
+    async def _pass(
+        self, request: HttpRequest, url: str, headers: list[tuple[str, str]]
+    ) -> HttpResponse:
+        """Forward a request that is not an LLM call, unrecorded."""
+        try:
+            upstream = await self.forwarder.send(request.method, url, headers, request.body)
+        except UpstreamConnectError as exc:
+            return _proxy_error(
+                502,
+                f"hakaru proxy: cannot reach the upstream {self.upstream}: {exc}.",
+                "upstream_unreachable",
+            )
+        except UpstreamTimeout as exc:
+            return _proxy_error(504, f"hakaru proxy: {exc}.", "upstream_timeout")
+        except UpstreamError:
+            raise DropConnection from None
+        out_headers = [(k, v) for k, v in upstream.headers if k not in _NOT_RETURNED]
+        try:
+            data = await upstream.read()
+        except UpstreamError:
+            raise DropConnection from None
+        finally:
+            await upstream.aclose()
+        return HttpResponse(upstream.status, out_headers, data)

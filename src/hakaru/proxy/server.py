@@ -1,0 +1,383 @@
+"""The simulated LLM as an OpenAI-compatible HTTP server (``hakaru sim serve``).
+
+It answers ``/v1/chat/completions`` (streaming too, as server-sent events, with the usage in a
+final chunk when ``stream_options.include_usage`` is set), ``/v1/completions`` and
+``/v1/models`` from a :class:`~hakaru.backends.sim.SimBackend`, so any program written for the
+OpenAI API — the openai SDK, LangGraph, DSPy, CrewAI — runs against a deterministic, free LLM.
+
+A prompt the server *recognises* as a task kind of :mod:`hakaru.tasks` (the ``sum`` prompt,
+``"Add these numbers: 1, 2, 3"``) gets that task's answer, spoiled only by the model's error
+model; any other prompt gets the ``generic`` kind's deterministic filler text, whose length
+follows a configurable lognormal distribution. A task kind that defines
+``recognise(messages) -> payload | None`` is recognised too. A request naming a model outside
+the simulated catalog is answered by the default model (``sim-oracle``: never wrong) under the
+name it asked for. Faults (:mod:`hakaru.proxy.faults`) are drawn per request. ``GET
+/hakaru/stats`` reports how many requests were answered and which faults were injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from hakaru.backends.sim import SimBackend
+from hakaru.errors import ContextOverflow
+from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
+from hakaru.proxy.http import DropConnection, HttpRequest, HttpResponse, json_response
+from hakaru.tasks import known_task_kinds, task_kind
+from hakaru.types import Message, Request, Response, Task
+
+__all__ = ["SimServer", "recognise", "text_of"]
+
+_SUM_PROMPT = re.compile(r"\s*Add these numbers:\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\.?\s*")
+_WORD = re.compile(r"\S+\s*")
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def text_of(content: Any) -> str:
+    """The text of an OpenAI message ``content``: a string, or a list of parts.
+
+    >>> text_of([{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {}}])
+    'Hi'
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p
+        )
+    return ""
+
+
+def recognise(messages: Sequence[Message]) -> Task | None:
+    """The task a prompt asks for, when it is one the simulated server knows.
+
+    The last user message ``"Add these numbers: 3, 4"`` is the ``sum`` task; a registered task
+    kind with a ``recognise(messages)`` method may claim any other prompt.
+
+    >>> recognise((Message("user", "Add these numbers: 3, 4"),))
+    Task(kind='sum', payload={'numbers': [3, 4]}, items=2)
+    """
+    user = next((m.content for m in reversed(messages) if m.role == "user"), None)
+    if user is not None:
+        match = _SUM_PROMPT.fullmatch(user)
+        if match is not None:
+            numbers = [int(x) for x in match.group(1).split(",")]
+            return Task("sum", {"numbers": numbers}, len(numbers))
+    for name in known_task_kinds():
+        kind = task_kind(name)
+        recogniser = getattr(kind, "recognise", None)
+        if recogniser is None:
+            continue
+        payload = recogniser(messages)
+        if payload is not None:
+            return kind.task(payload)
+    return None
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.param = param
+        self.status = status
+
+
+def _error(
+    status: int, message: str, kind: str, code: str | None = None, param: str | None = None
+) -> HttpResponse:
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return json_response(status, _dumps(body).encode())
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _pieces(text: str, words: int) -> list[str]:
+    """``text`` cut into pieces of ``words`` words (whitespace kept), for streaming."""
+    found = _WORD.findall(text)
+    lead = text[: len(text) - len(text.lstrip())]
+    if lead and found:
+        found[0] = lead + found[0]
+    pieces = ["".join(found[i : i + words]) for i in range(0, len(found), words)]
+    return pieces or [text]
+
+
+class SimServer:
+    """The request handler of ``hakaru sim serve``: serve it with :class:`~hakaru.proxy.http.HttpServer`.
+
+    >>> import asyncio
+    >>> from hakaru.proxy.http import HttpRequest
+    >>> server = SimServer(SimBackend(seed=0))
+    >>> body = b'{"model": "m", "messages": [{"role": "user", "content": "Add these numbers: 2, 3"}]}'
+    >>> reply = asyncio.run(server.handle(HttpRequest("POST", "/v1/chat/completions", [], body)))
+    >>> json.loads(reply.body)["choices"][0]["message"]["content"]
+    'sum = 5'
+    """  # noqa: E501
+
+    def __init__(
+        self,
+        backend: SimBackend,
+        *,
+        default_model: str = "sim-oracle",
+        faults: FaultPlan | None = None,
+        stream_words: int = 4,
+    ) -> None:
+        backend.model(default_model)  # a ConfigError naming the known models if unknown
+        self.backend = backend
+        self.default_model = default_model
+        self.faults = FaultInjector(faults or FaultPlan())
+        self.stream_words = max(1, stream_words)
+        self.requests = 0  # requests received on the completion endpoints
+        self.answered = 0  # of which answered with a completion (200 and valid JSON)
+        self.created = int(time.time())
+        self._next_id = 0
+
+    # -- routing -----------------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one HTTP request."""
+        path = request.path.rstrip("/")
+        if path.startswith("/v1/"):
+            path = path[3:]
+        if path in ("/chat/completions", "/completions"):
+            if request.method != "POST":
+                return _error(405, f"Use POST for {request.path}.", "invalid_request_error")
+            return await self._complete(request, chat=path == "/chat/completions")
+        if path == "/models" and request.method == "GET":
+            return self._models()
+        if path.startswith("/models/") and request.method == "GET":
+            return self._model(path[len("/models/") :])
+        if path in ("/hakaru/stats", "/health"):
+            return json_response(200, _dumps(self.stats()).encode())
+        return _error(
+            404,
+            f"No route {request.method} {request.path}. The simulated server answers "
+            "POST /v1/chat/completions, POST /v1/completions and GET /v1/models.",
+            "invalid_request_error",
+            code="not_found",
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Requests received and answered, and the faults injected so far."""
+        return {"requests": self.requests, "answered": self.answered, "faults": self.faults.counts}
+
+    def _models(self) -> HttpResponse:
+        data = [self._model_entry(name) for name in sorted(self.backend.models)]
+        return json_response(200, _dumps({"object": "list", "data": data}).encode())
+
+    def _model(self, name: str) -> HttpResponse:
+        if name not in self.backend.models:
+            return _error(404, f"The model '{name}' does not exist.", "invalid_request_error")
+        return json_response(200, _dumps(self._model_entry(name)).encode())
+
+    def _model_entry(self, name: str) -> dict[str, Any]:
+        spec = self.backend.models[name]
+        return {
+            "id": name,
+            "object": "model",
+            "created": self.created,
+            "owned_by": "hakaru-sim",
+            "max_model_len": spec.context_window,
+        }
+
+    # -- completions -------------------------------------------------------------------------
+
+    async def _complete(self, http: HttpRequest, *, chat: bool) -> HttpResponse:
+        self.requests += 1
+        fault = self.faults.draw()
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.kind == "429":
+            wait = self.faults.plan.retry_after
+            response = _error(
+                429,
+                "Rate limit reached for requests (simulated). Retry after the Retry-After delay.",
+                "rate_limit_error",
+                code="rate_limit_exceeded",
+            )
+            response.headers.append(("retry-after", f"{wait:g}"))
+            response.headers.append(("retry-after-ms", f"{round(wait * 1000)}"))
+            return response
+        if fault.kind == "500":
+            return _error(500, "The server had an error (simulated).", "server_error")
+        if fault.kind == "drop" and not _wants_stream(http.body):
+            raise DropConnection
+        try:
+            body = json.loads(http.body)
+            if not isinstance(body, dict):
+                raise _BadRequest("The request body must be a JSON object.")
+            requests, name = self._requests(body, chat=chat)
+            answers = [await self.backend.complete(r) for r in requests]
+        except _BadRequest as exc:
+            return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return _error(
+                400, f"The request body is not valid JSON: {exc}.", "invalid_request_error"
+            )
+        except ContextOverflow as exc:
+            return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
+        self._next_id += 1
+        ident = f"{'chatcmpl' if chat else 'cmpl'}-sim{self._next_id}"
+        usage = _usage(answers[0].usage.input_tokens, sum(a.usage.output_tokens for a in answers))
+        if body.get("stream"):
+            options = body.get("stream_options")
+            include = isinstance(options, dict) and bool(options.get("include_usage"))
+            stream = self._stream(ident, name, answers, usage if include else None, chat, fault)
+            headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+            return HttpResponse(200, headers, stream)
+        if fault.kind == "garbage":
+            return json_response(200, f'{{"id": "{ident}", "choices": [{{"index": 0,'.encode())
+        self.answered += 1
+        if chat:
+            choices: list[dict[str, Any]] = [
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": a.text},
+                    "logprobs": None,
+                    "finish_reason": a.finish_reason,
+                }
+                for i, a in enumerate(answers)
+            ]
+        else:
+            choices = [
+                {"index": i, "text": a.text, "logprobs": None, "finish_reason": a.finish_reason}
+                for i, a in enumerate(answers)
+            ]
+        payload = {
+            "id": ident,
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": name,
+            "choices": choices,
+            "usage": usage,
+        }
+        return json_response(200, _dumps(payload).encode())
+
+    def _requests(self, body: Mapping[str, Any], *, chat: bool) -> tuple[list[Request], str]:
+        """The simulated requests of one HTTP request (one per choice) and the model name."""
+        name = body.get("model")
+        if not isinstance(name, str) or not name:
+            raise _BadRequest("The request needs a 'model' (a string).", "model")
+        messages: list[tuple[Message, ...]]
+        if chat:
+            raw = body.get("messages")
+            if not isinstance(raw, list) or not raw:
+                raise _BadRequest("'messages' must be a non-empty list of messages.", "messages")
+            msgs = []
+            for m in raw:
+                if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                    raise _BadRequest(
+                        "Each message must be an object with a 'role' and a 'content'.",
+                        "messages",
+                    )
+                msgs.append(Message(m["role"], text_of(m.get("content"))))
+            messages = [tuple(msgs)]
+            n = body.get("n", 1)
+        else:
+            prompt = body.get("prompt")
+            if isinstance(prompt, str):
+                prompts = [prompt]
+            elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
+                prompts = list(prompt)
+            else:
+                raise _BadRequest("'prompt' must be a string or a list of strings.", "prompt")
+            messages = [(Message("user", p),) for p in prompts]
+            n = 1
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128:
+            raise _BadRequest("'n' must be an integer from 1 to 128.", "n")
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise _BadRequest("'max_tokens' must be a positive integer.", "max_tokens")
+        temperature = body.get("temperature", 1.0)
+        if temperature is None:
+            temperature = 1.0
+        if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
+            raise _BadRequest("'temperature' must be a number from 0 to 2.", "temperature")
+        seed = body.get("seed")
+        if seed is not None and not isinstance(seed, int):
+            raise _BadRequest("'seed' must be an integer.", "seed")
+        model = name if name in self.backend.models else self.default_model
+        out = []
+        for msgs_ in messages:
+            task = recognise(msgs_)
+            for sample in range(n):
+                out.append(
+                    Request(
+                        model=model,
+                        messages=msgs_,
+                        task=task,
+                        max_tokens=max_tokens,
+                        temperature=float(temperature),
+                        seed=seed,
+                        sample=sample,
+                    )
+                )
+        return out, name
+
+    async def _stream(
+        self,
+        ident: str,
+        name: str,
+        answers: list[Response],
+        usage: dict[str, int] | None,
+        chat: bool,
+        fault: Fault,
+    ) -> AsyncIterator[bytes]:
+        created = int(time.time())
+        kind = "chat.completion.chunk" if chat else "text_completion"
+
+        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            payload = {"id": ident, "object": kind, "created": created, "model": name}
+            payload["choices"] = choices
+            payload.update(extra)
+            return b"data: " + _dumps(payload).encode() + b"\n\n"
+
+        if fault.kind == "garbage":
+            yield b'data: {"id": "' + ident.encode() + b'", "choices": [{"delta": {"cont\n\n'
+            yield b"data: [DONE]\n\n"
+            return
+        for i, answer in enumerate(answers):
+            pieces = _pieces(answer.text, self.stream_words)
+            if chat:
+                first = {"role": "assistant", "content": ""}
+                yield event([{"index": i, "delta": first, "logprobs": None, "finish_reason": None}])
+            for j, piece in enumerate(pieces):
+                if fault.kind == "drop" and j >= len(pieces) // 2:
+                    raise DropConnection  # a broken stream: no terminating chunk
+                part: dict[str, Any] = {"index": i, "logprobs": None, "finish_reason": None}
+                if chat:
+                    part["delta"] = {"content": piece}
+                else:
+                    part["text"] = piece
+                yield event([part])
+            if fault.kind == "drop":
+                raise DropConnection
+            end: dict[str, Any] = {"index": i, "logprobs": None, "finish_reason": "stop"}
+            end["finish_reason"] = answer.finish_reason
+            if chat:
+                end["delta"] = {}
+            else:
+                end["text"] = ""
+            yield event([end])
+        self.answered += 1
+        if usage is not None:
+            yield event([], usage=usage)
+        yield b"data: [DONE]\n\n"
+
+
+def _wants_stream(raw: bytes) -> bool:
+    """Whether a request body asks for a stream (cheaply, without failing on bad JSON)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and bool(body.get("stream"))
