@@ -222,6 +222,11 @@ class Session:
         if self._owns_backend:
             await self._inner.aclose()
 
+    def flush(self) -> None:
+        """Commit every record queued for the store now (a no-op without a store)."""
+        if self._sink is not None:
+            self._sink.flush()
+
     # -- models ------------------------------------------------------------------------------
 
     def spec(self, model: str) -> ModelSpec:

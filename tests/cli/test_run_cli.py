@@ -119,16 +119,3 @@ def test_models_lists_the_catalog() -> None:
     p = hakaru("models", "--json")
     names = [m["name"] for m in json.loads(p.stdout)["models"]]
     assert {"sim-adder", "sim-large", "sim-oracle"} <= set(names)
-
-
-def test_demo_runs_and_compares() -> None:
-    p = hakaru("demo", "--sizes", "16,64", "--json")
-    assert p.returncode == 0, p.stderr
-    runs = json.loads(p.stdout)["runs"]
-    assert [(r["n"], r["variant"]) for r in runs] == [
-        (16, "single"),
-        (16, "tree"),
-        (64, "single"),
-        (64, "tree"),
-    ]
-    assert runs[3]["calls"] >= 21

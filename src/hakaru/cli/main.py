@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``hakaru`` script."""
     debug = os.environ.get("HAKARU_DEBUG", "") not in ("", "0")
     try:
-        cli.main(args=argv, standalone_mode=False, prog_name="hakaru")
+        code = cli.main(args=argv, standalone_mode=False, prog_name="hakaru")
     except HakaruError as exc:
         if debug:
             raise
@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_emit(f"{msg.rstrip('.')}. {hint}", exc.exit_code))
     except KeyboardInterrupt:
         sys.exit(_emit("Interrupted. Run the command again to continue", 130))
+    # Without standalone mode click returns (not raises) the code of an Exit raised inside.
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def echo_json(payload: dict[str, Any]) -> None:

@@ -193,7 +193,7 @@ class SimBackend:
         if overlong:
             ramble = filler_text(min(model.overlong_tokens, limit), random.Random(gen_seed ^ 2))
             text = f"{ramble}\n{text}"
-        n_out = count_tokens(text)
+        n_out = _count(text)  # the k votes of a step often share one answer text
         if n_out > limit:
             return _truncate(text, limit), limit, "length"
         return text, n_out, "stop"
