@@ -164,7 +164,8 @@ def crossovers(
     mb = b.best if isinstance(b, FitResult) else b
 
     def diff(u: Any) -> Any:
-        return ma.predict_log(np.exp(u)) - mb.predict_log(np.exp(u))
+        with np.errstate(invalid="ignore"):  # log n classes are -inf at n = 1: no crossing there
+            return ma.predict_log(np.exp(u)) - mb.predict_log(np.exp(u))
 
     u = np.linspace(math.log(lo), math.log(hi), _SCAN)
     d = diff(u)

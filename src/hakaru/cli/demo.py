@@ -1,68 +1,193 @@
 """``hakaru demo`` — the main job on the built-in simulated LLM.
 
-It runs the first workload, tree-sum, both ways — one call with every number on a large
-generalist, and a reduction tree on a tiny adder — at a few sizes, and prints each run's ledger
-next to the comparison, so a first-time user sees what hakaru counts.
+It sweeps the paper's three examples (routing over k, debugging over k and over b, evolution over
+k) and tree-sum and sort over n, both designs each (:data:`hakaru.demo.PLAN`), prints what grows
+how — the measured class per design, the measured improvement next to the paper's claim, the
+crossover sizes — and writes the HTML report. Every sweep is stored, so an interrupted demo
+resumes where it stopped. A thin layer over :func:`hakaru.demo.run_demo`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hakaru.cli.main import echo_json
+from hakaru.cli.main import echo_json, fail
+from hakaru.cli.options import backend_options
+from hakaru.errors import ConfigError
 
-
-@click.command()
-@click.option("--sizes", default="64,1024", show_default=True, help="Comma-separated n values.")
-@click.option("--fan-in", type=int, default=4, show_default=True, help="Tree fan-in f.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def demo(sizes: str, fan_in: int, seed: int, as_json: bool) -> None:
-    """Add n numbers two ways on the simulated LLM and compare what each costs."""
+if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
-    from hakaru.cli.sizes import parse_sizes
-    from hakaru.report.terminal import print_ledger
-    from hakaru.runner import run_workload
+    from hakaru.analysis.sweep import SweepProgress
 
-    ns = parse_sizes(sizes, "--sizes")
-    console = Console()
-    rows: list[dict[str, Any]] = []
-    for n in ns:
-        for variant in ("single", "tree"):
-            out = asyncio.run(
-                run_workload(
-                    "tree-sum", variant=variant, params={"n": n, "fan_in": fan_in}, seed=seed
-                )
+__all__ = ["demo"]
+
+EPILOG = """The sweeps are stored in the run store (--store, default $HAKARU_HOME/hakaru.db);
+a demo stopped midway resumes its unfinished sweeps when run again with the same options.
+'hakaru report SWEEP_ID... --html FILE' renders the same report from the store later.
+
+\b
+Examples:
+  hakaru demo
+  hakaru demo --only routing --at 1e6
+  hakaru demo --backend openai --base-url http://127.0.0.1:8000/v1 --model M --quick
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("hakaru-report.html"),
+    show_default=True,
+    help="Where to write the HTML report.",
+)
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this workload or sweep (routing, debugging, debugging-k, debugging-b, "
+    "evolution, sort, tree-sum); repeatable.",
+)
+@click.option("--quick", is_flag=True, help="3-5 sizes per sweep: seconds, or few paid calls.")
+@click.option(
+    "--at",
+    multiple=True,
+    metavar="N",
+    help="Predict each design's cost at this size (repeatable) [default: 10x the largest].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Repeat r uses seed S+r.")
+@click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
+@backend_options
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Runs at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def demo(
+    out: Path,
+    no_html: bool,
+    store_path: Path | None,
+    only: tuple[str, ...],
+    quick: bool,
+    at: tuple[str, ...],
+    seed: int,
+    sim_error: float | None,
+    backend: str,
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Measure how the cost of LLM agent designs grows, on the simulated LLM.
+
+    Sweeps routing, debugging, evolution (the paper's three examples), sort and tree-sum, both
+    designs each; prints the measured complexity class of each design, the measured improvement
+    next to the paper's claim (Θ(k), Θ(b·k²), Θ(2^k·k)) and the crossover sizes; writes the
+    HTML report.
+    """
+    from rich.console import Console
+
+    from hakaru.cli.report import parse_sizes, print_report
+    from hakaru.demo import PLAN, QUICK_PLAN, planned_points, run_demo, write_demo_report
+    from hakaru.store import RunStore, default_store_path
+
+    options: dict[str, Any] = {}
+    if backend == "openai":
+        options = {"base_url": base_url, "api_key": api_key}
+        if sim_error is not None:
+            raise ConfigError("--sim-error needs the simulated LLM. Leave out --backend openai")
+    elif base_url or api_key:
+        raise ConfigError("--base-url and --api-key need --backend openai. Add --backend openai")
+    sizes = parse_sizes(at)
+    path = store_path or default_store_path()
+    plan = QUICK_PLAN if quick else PLAN
+    err = Console(stderr=True, highlight=False)
+    bar = _Bar(err, planned_points(plan) if not only else None)
+    with RunStore(path) as store, bar.progress:
+        result = asyncio.run(
+            run_demo(
+                store,
+                quick=quick,
+                only=only,
+                backend=backend,
+                backend_options=options,
+                model=model,
+                sim_error=sim_error,
+                seed=seed,
+                concurrency=concurrency,
+                at=sizes,
+                progress=bar.update,
             )
-            rows.append({"n": n, "variant": variant, **out.totals, "correct": out.result.correct})
-            if not as_json:
-                title = (
-                    f"tree-sum/{variant} n={n}"
-                    + (f" fan-in={fan_in}" if variant == "tree" else "")
-                    + f": {'correct' if out.result.correct else 'WRONG'}"
-                )
-                print_ledger(out.totals, out.by_role, title=title, console=console)
-                console.print()
-    if as_json:
-        echo_json({"runs": rows})
-        return
-    table = Table(title="single call vs reduction tree (AALP cost = m·Σ(n+j) per generated token)")
-    for col in ("n", "variant", "calls", "depth", "AALP cost", "USD", "sim time (s)", "correct"):
-        table.add_column(col, justify="left" if col == "variant" else "right")
-    for r in rows:
-        table.add_row(
-            str(r["n"]),
-            r["variant"],
-            f"{r['calls']:,}",
-            str(r["depth"]),
-            f"{r['aalp_cost']:,.0f}",
-            f"${r['dollars']:.5f}",
-            f"{r['sim_seconds']:.2f}",
-            "yes" if r["correct"] else "no",
         )
-    console.print(table)
+    if not no_html:
+        write_demo_report(result, out)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        console = Console(highlight=False)
+        where = "the simulated LLM" if backend == "sim" else f"{backend} {model or ''}".strip()
+        sweeps = f"{len(result.sweeps)} sweep" + "s" * (len(result.sweeps) != 1)
+        console.print(
+            f"[bold]hakaru demo[/bold]: {sweeps}, {result.runs:,} runs, "
+            f"{result.calls:,} LLM calls on {where} in {result.seconds:.1f} s",
+            soft_wrap=True,
+        )
+        print_report(console, result.studies)
+        ids = " ".join(s.sweep_id for _, s in result.sweeps)
+        if result.report:
+            console.print(
+                f"report: {result.report} (open it in a browser)", soft_wrap=True, markup=False
+            )
+        console.print(
+            f"sweeps stored in {path}; re-render: hakaru report {ids} --html FILE",
+            soft_wrap=True,
+            markup=False,
+        )
+    if result.failed:
+        left = sum(result.failed.values())
+        fail(
+            f"{left} runs failed on the backend ({', '.join(result.failed)}). Run the same "
+            "command again to resume them",
+            1,
+        )
+
+
+class _Bar:
+    """One rich progress bar on stderr for every sweep of the demo."""
+
+    def __init__(self, console: Console, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self.task = self.progress.add_task("demo", total=total)
+        self.done: dict[str, int] = {}
+
+    def update(self, key: str, state: SweepProgress) -> None:
+        self.done[key] = state.done + state.failed
+        self.progress.update(
+            self.task, description=f"demo: {key}", completed=sum(self.done.values())
+        )

@@ -1,1 +1,1 @@
-"""Reports: terminal tables (rich) now; the self-contained HTML report joins them later."""
+"""Reports: terminal tables (rich) and the self-contained HTML report (sections, plots)."""

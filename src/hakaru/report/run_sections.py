@@ -1,0 +1,226 @@
+"""The built-in sections of a run report: ledger, call DAG, calls (orders 110–150). Each
+reads :attr:`ReportData.runs`; answers and errors appear as escaped text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from hakaru.report.run_summary import CallRow
+from hakaru.report.sections import Cell, Figure, ReportData, Section, Table, Tone, register_section
+from hakaru.report.summary import format_value
+
+__all__ = ["run_calls", "run_dag", "run_ledger"]
+
+
+def _group_rows(groups: Mapping[str, Mapping[str, float]]) -> list[tuple[str, ...]]:
+    aalp = sum(g.get("aalp", 0.0) for g in groups.values()) or 1.0
+    return [
+        (
+            name,
+            format_value(g.get("attempts", 0) - g.get("cached", 0)),
+            format_value(g.get("errors", 0)),
+            format_value(g.get("flagged", 0)),
+            format_value(g.get("input_tokens", 0)),
+            format_value(g.get("output_tokens", 0)),
+            format_value(g.get("forward_passes", 0.0)),
+            format_value(g.get("aalp", 0.0)),
+            f"{g.get('aalp', 0.0) / aalp:.1%}",
+            f"${g.get('dollars', 0.0):.6f}",
+        )
+        for name, g in groups.items()
+    ]
+
+
+_GROUP_COLUMNS = (
+    "calls",
+    "failed",
+    "flagged",
+    "input tok",
+    "output tok",
+    "forward passes",
+    "AALP cost",
+    "share",
+    "USD",
+)
+
+
+def _call_rows(calls: Iterable[CallRow]) -> list[tuple[str | Cell, ...]]:
+    tone: dict[str, Tone] = {"ok": "", "cached": "", "error": "bad", "flagged": "warn"}
+    return [
+        (
+            str(c.id),
+            str(c.level),
+            c.role,
+            c.model,
+            Cell(c.status, tone.get(c.status, "")),
+            str(c.attempt),
+            format_value(c.input_tokens),
+            format_value(c.output_tokens),
+            format_value(c.aalp),
+            f"{c.latency:.3f}",
+            Cell(c.answer, "code"),
+            Cell(c.error, "code"),
+        )
+        for c in calls
+    ]
+
+
+_CALL_COLUMNS = (
+    "call",
+    "level",
+    "role",
+    "model",
+    "status",
+    "attempt",
+    "in tok",
+    "out tok",
+    "AALP",
+    "latency (s)",
+    "answer",
+    "error",
+)
+
+
+@register_section("run", order=110)
+def run_ledger(data: ReportData) -> list[Section]:
+    """Per run: its parameters, the ledger by role and by model, work and span per cost model."""
+    from hakaru.report import plots
+
+    out = []
+    for run in data.runs:
+        info, t = run.info, run.totals
+        params = "  ".join(f"{k}={v}" for k, v in info.params.items())
+        figures = [
+            f
+            for f in (
+                plots.run_roles_figure(run.by_role, "share per role"),
+                plots.run_roles_figure(run.by_model, "share per model"),
+            )
+            if f is not None
+        ]
+        costs = Table(
+            ("cost model", "work", "span", "parallelism"),
+            [
+                (name, format_value(w), format_value(s), f"{w / s:.2f}" if s else "–")
+                for name, w, s in run.costs
+            ],
+            caption=f"Depth {t.get('depth', 0)} calls; simulated time "
+            f"{t.get('sim_seconds', 0.0):.3f} s.",
+        )
+        out.append(
+            Section(
+                f"Run {info.id}: {info.kind} {info.name}",
+                key=f"run-{info.id}",
+                paragraphs=(
+                    f"Status {info.status}; {t.get('calls', 0):,} calls "
+                    f"({t.get('failed_calls', 0):,} failed, {t.get('flagged_calls', 0):,} "
+                    f"flagged, {t.get('cached_calls', 0):,} cached).",
+                    f"Parameters: {params}" if params else "No parameters recorded.",
+                ),
+                figures=[Figure(f, "", wide=False) for f in figures],
+                tables=(
+                    Table(
+                        ("role", *_GROUP_COLUMNS),
+                        _group_rows(run.by_role),
+                        caption="Ledger by role.",
+                    ),
+                    Table(
+                        ("model", *_GROUP_COLUMNS),
+                        _group_rows(run.by_model),
+                        caption="Ledger by model.",
+                    ),
+                    costs,
+                ),
+                notes=run.notes,
+            )
+        )
+    return out
+
+
+@register_section("dag", order=130)
+def run_dag(data: ReportData) -> list[Section]:
+    """Per run: the call DAG's shape, its timeline, and the calls on the critical path."""
+    from hakaru.report import plots
+
+    out = []
+    for run in data.runs:
+        d = run.dag
+        facts = Table(
+            (
+                "calls",
+                "dependencies",
+                "roots",
+                "leaves",
+                "levels",
+                "widest level",
+                "max fan-in",
+                "max fan-out",
+                "critical path (calls)",
+                "critical path (s)",
+            ),
+            [
+                (
+                    f"{d.calls:,}",
+                    f"{d.edges:,}",
+                    f"{d.roots:,}",
+                    f"{d.leaves:,}",
+                    f"{len(d.levels):,}",
+                    f"{max(d.levels, default=0):,}",
+                    f"{d.max_fan_in:,}",
+                    f"{d.max_fan_out:,}",
+                    f"{d.path_length:,}",
+                    f"{d.path_seconds:.3f}",
+                )
+            ],
+        )
+        figures = [
+            Figure(f, "", wide=False)
+            for f in (plots.levels_figure(d), plots.timeline_figure(run))
+            if f is not None
+        ]
+        out.append(
+            Section(
+                f"Call DAG of run {run.info.id}",
+                key=f"dag-{run.info.id}",
+                paragraphs=(
+                    "Every call depends on the calls whose results its code had awaited "
+                    "(happens-before, tracked by the session). A call's level is one more "
+                    "than its deepest dependency's; the critical path is the chain that ends "
+                    "last in simulated time.",
+                ),
+                figures=figures,
+                tables=(
+                    facts,
+                    Table(
+                        _CALL_COLUMNS,
+                        _call_rows(d.critical_path),
+                        caption="Calls on the critical path.",
+                    ),
+                ),
+            )
+        )
+    return out
+
+
+@register_section("calls", order=150)
+def run_calls(data: ReportData) -> list[Section]:
+    """Per run: the first calls, and every failed or flagged one (answers and errors as text)."""
+    out = []
+    for run in data.runs:
+        tables = [Table(_CALL_COLUMNS, _call_rows(run.sample), caption="The first calls.")]
+        if run.problems:
+            tables.append(
+                Table(_CALL_COLUMNS, _call_rows(run.problems), caption="Failed and flagged calls.")
+            )
+        out.append(
+            Section(
+                f"Calls of run {run.info.id}",
+                key=f"calls-{run.info.id}",
+                paragraphs=(
+                    "Answers are the parsed values the callers accepted; errors are what the "
+                    "backend or a validator said. Both are shown as text.",
+                ),
+                tables=tables,
+            )
+        )
+    return out

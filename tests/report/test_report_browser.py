@@ -1,0 +1,112 @@
+"""End to end: the HTML report rendered in headless Chromium (Debian's ``chromium`` package,
+driven by Playwright for Python with the system binary — Playwright's own browser download is
+never used). Plots and tables must be visible, markup from answers must show as text and never
+run, and the page must fetch nothing.
+
+Skipped when chromium or playwright is missing, unless HAKARU_REQUIRE_BROWSER=1 (CI), which
+turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hakaru.report.html import report_data, write_report
+from hakaru.store import RunStore
+
+CHROMIUM = os.environ.get("HAKARU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+INSTALL = (
+    "apt-get update && apt-get install -y chromium chromium-driver, and "
+    "pip install playwright (never 'playwright install': the system chromium is used)"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _require_browser() -> None:
+    missing = []
+    if not Path(CHROMIUM).is_file():
+        missing.append(f"no chromium at {CHROMIUM}")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the Python package playwright is not installed")
+    if missing:
+        reason = "; ".join(missing) + f". Install: {INSTALL}"
+        if os.environ.get("HAKARU_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"HAKARU_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    """A fresh Chromium page (new profile directory, no network features)."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_report_renders_in_chromium(
+    page: Any, report_store: tuple[Path, str, str], payload: str, tmp_path: Path
+) -> None:
+    path, run_id, sweep_id = report_store
+    with RunStore(path) as store:
+        out = write_report(tmp_path / "report.html", report_data(store, [sweep_id, run_id]))
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(out.resolve().as_uri())
+    page.wait_for_load_state("load")
+
+    assert requests == [out.resolve().as_uri()]  # the file itself, nothing else
+    assert errors == []  # no script ran, and nothing the CSP had to block
+
+    svgs = page.locator("main svg")
+    assert svgs.count() == 9
+    for i in range(svgs.count()):
+        box = svgs.nth(i).bounding_box()
+        assert svgs.nth(i).is_visible() and box["width"] > 100 and box["height"] > 50, box
+    tables = page.locator("main table")
+    assert tables.count() >= 10
+    for i in range(tables.count()):
+        box = tables.nth(i).bounding_box()
+        assert tables.nth(i).is_visible() and box["width"] > 0 and box["height"] > 0
+    for name in ("Measured vs claimed improvement", "Comparison and extrapolation"):
+        assert page.get_by_role("heading", name=name).is_visible()
+    verdict = page.locator("td.good", has_text="agrees").first
+    assert verdict.is_visible()
+
+    # The hostile answer is on the page as text, and nothing in it ran.
+    assert payload in page.inner_text("body")
+    cell = page.locator("td", has_text="answer 0: <script>").first
+    assert cell.is_visible() and cell.inner_text() == "answer 0: " + payload
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.evaluate("document.scripts.length") == 0
+    assert page.evaluate("document.images.length") == 0
