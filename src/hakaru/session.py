@@ -375,7 +375,8 @@ class Session:
     def _occurrence(self, request: Request) -> int:
         """The index of this request among identical ones (memory bounded: the table is
         cleared after 2^20 distinct requests; identical samples come close together)."""
-        task = request.task
+        # The messages stand for the task: requests that differ only in their payload share a
+        # counter, which only shifts their sample indices (cache keys still tell them apart).
         ident = (
             request.model,
             request.messages,
@@ -383,7 +384,6 @@ class Session:
             request.max_tokens,
             request.budget,
             request.seed,
-            None if task is None else (task.kind, repr(task.payload)),
         )
         key = hash(ident)  # an int key: the table holds no objects for the collector to scan
         occ = self._occurrences
