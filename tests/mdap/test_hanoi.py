@@ -16,13 +16,10 @@ from hakaru import RedFlag
 from hakaru.backends.sim import SimBackend, SimModel
 from hakaru.errors import ConfigError
 from hakaru.mdap.hanoi import (
-    _MOVE,
-    _STATE,
     HANOI_MODELS,
     HanoiSimulator,
     HanoiStepKind,
     HanoiTask,
-    _last,
     apply_move,
     initial_state,
     move_at,
@@ -32,6 +29,7 @@ from hakaru.mdap.hanoi import (
     solution_length,
     state_at,
 )
+from hakaru.mdap.hanoi.parsers import _MOVE, _STATE, _last
 from hakaru.session import Session
 from hakaru.tasks import task_kind
 from hakaru.tokenizer import count_tokens

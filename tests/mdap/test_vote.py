@@ -215,7 +215,10 @@ def test_a_plain_redflag_counts_as_other() -> None:
     [
         "hakaru.patterns.vote",
         "hakaru.patterns.validators",
-        "hakaru.mdap.hanoi",
+        "hakaru.mdap.hanoi.rules",
+        "hakaru.mdap.hanoi.parsers",
+        "hakaru.mdap.hanoi.kind",
+        "hakaru.mdap.hanoi.task",
         "hakaru.mdap.driver",
         "hakaru.mdap.diagnostics",
         "hakaru.mdap.calibrate",

@@ -24,25 +24,26 @@ segment. Totals of a resumed run add up every segment's stored calls, so nothing
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import ConfigError
+from hakaru.mdap.batched_store import BatchedStore
 from hakaru.mdap.diagnostics import Diagnostics
+from hakaru.mdap.resume import ADDITIVE, Resume, find_resume
 from hakaru.patterns.validators import ParserMode, repairing, strict
 from hakaru.patterns.vote import DEFAULT_TEMPERATURES, vote
 from hakaru.store import RunStore
-from hakaru.types import CallRecord
 
 if TYPE_CHECKING:
     from hakaru.session import Session
-    from hakaru.store import Checkpoint
     from hakaru.tasks import TaskKind
 
+# ADDITIVE, BatchedStore, Resume and find_resume live in resume.py and batched_store.py; they
+# are re-exported here, with the driver they serve.
 __all__ = [
     "ADDITIVE",
     "BatchedStore",
@@ -54,19 +55,6 @@ __all__ = [
     "find_resume",
     "run_mdap",
 ]
-
-# Ledger totals that add up across the segments of a resumed run.
-ADDITIVE = (
-    "calls",
-    "ok_calls",
-    "failed_calls",
-    "cached_calls",
-    "flagged_calls",
-    "input_tokens",
-    "output_tokens",
-    "forward_passes",
-    "dollars",
-)
 
 
 class Verifier(ABC):
@@ -191,17 +179,6 @@ class DriverConfig:
         values = dict(data)
         values["temperatures"] = tuple(values["temperatures"])
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class Resume:
-    """Where to continue a killed run: its last checkpoint and what its segments spent."""
-
-    run_id: str  # the segment being continued
-    params: dict[str, Any]  # the parameters it was started with
-    checkpoint: Checkpoint | None  # None: no checkpoint yet, start over (nothing is lost)
-    prior: dict[str, float]  # ADDITIVE totals of the stored calls of every earlier segment
-    segments: tuple[str, ...]  # run ids, oldest first
 
 
 @dataclass
@@ -411,146 +388,3 @@ async def _checkpoint(
 
 def _add(prior: dict[str, float], totals: dict[str, Any]) -> dict[str, float]:
     return {key: prior.get(key, 0) + totals.get(key, 0) for key in ADDITIVE}
-
-
-def stored_totals(store: RunStore, run_id: str) -> dict[str, float]:
-    """ADDITIVE totals of the calls stored for ``run_id`` (its summary if it finished)."""
-    info = store.run(run_id)
-    if info.summary and all(k in info.summary for k in ADDITIVE):
-        return {k: float(info.summary[k]) for k in ADDITIVE}
-    out = dict.fromkeys(ADDITIVE, 0.0)
-    for r in store.calls(run_id):
-        if r.status == "cached":
-            out["cached_calls"] += 1
-            continue
-        out["calls"] += 1
-        out[{"ok": "ok_calls", "error": "failed_calls", "flagged": "flagged_calls"}[r.status]] += 1
-        if r.executed:
-            out["input_tokens"] += r.input_tokens
-            out["output_tokens"] += r.output_tokens
-            out["forward_passes"] += r.output_tokens
-            out["dollars"] += (r.input_tokens * r.price_in + r.output_tokens * r.price_out) / 1e6
-    return out
-
-
-def find_resume(store: RunStore, ref: str) -> Resume:
-    """How to continue run ``ref`` (an id or unique prefix) of ``store``.
-
-    Follows the chain of segments back (each names the run it continued in its parameters) to
-    the newest checkpoint, and adds up what every segment spent.
-    """
-    info = store.run(ref)
-    if info.kind != "maker":
-        raise ConfigError(
-            f"Run {info.id} is a '{info.kind}' run, not a MAKER run. Resume a run listed by "
-            "'hakaru runs list' with kind 'maker'."
-        )
-    if info.status == "done":
-        raise ConfigError(
-            f"Run {info.id} already finished ({(info.summary or {}).get('outcome', 'done')}). "
-            "Only a killed or failed run can be resumed."
-        )
-    chain = [info]
-    while chain[-1].params.get("resumed_from"):
-        chain.append(store.run(str(chain[-1].params["resumed_from"])))
-    checkpoint = None
-    for seg in chain:  # newest first
-        checkpoint = store.latest_checkpoint(seg.id)
-        if checkpoint is not None:
-            break
-    prior = dict.fromkeys(ADDITIVE, 0.0)
-    for seg in chain:
-        for key, value in stored_totals(store, seg.id).items():
-            prior[key] += value
-    params = {k: v for k, v in info.params.items() if k != "resumed_from"}
-    return Resume(
-        run_id=info.id,
-        params=params,
-        checkpoint=checkpoint,
-        prior=prior,
-        segments=tuple(seg.id for seg in reversed(chain)),
-    )
-
-
-class BatchedStore(RunStore):
-    """A run store that commits call records in large transactions, for long step-driven runs.
-
-    A :class:`~hakaru.store.CallSink` commits once per event-loop turn. A step driver's loop turns
-    once or twice per step, so a million-step run would commit about a million small
-    transactions — a fifth of its CPU time, and far more wall time under I/O contention. This
-    store queues what the sink writes and commits it when ``max_records`` are queued, at most
-    ``max_delay`` seconds after the first one (a loop timer), before every checkpoint and
-    ``finish_run``, and on ``close``. A checkpoint therefore never gets ahead of the records it
-    covers; a SIGKILL loses at most ``max_delay`` seconds of records (steps after the last
-    checkpoint, which a resumed run redoes anyway). Use it only with ``durability="batch"``:
-    with ``"call"`` a returned call would not yet be on disk.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        max_records: int = 4096,
-        max_delay: float = 0.25,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__(path, timeout=timeout)
-        self.max_records = max_records
-        self.max_delay = max_delay  # seconds
-        self._pending: dict[str, list[CallRecord]] = {}
-        self._queued = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._direct = False
-
-    def add_calls(self, run_id: str, records: Iterable[CallRecord]) -> int:
-        if self._direct:
-            return super().add_calls(run_id, records)
-        batch = list(records)
-        self._pending.setdefault(run_id, []).extend(batch)
-        self._queued += len(batch)
-        if self._queued >= self.max_records:
-            self.commit_pending()
-        elif self._timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.commit_pending()  # no loop to come back later: write now
-            else:
-                self._timer = loop.call_later(self.max_delay, self.commit_pending)
-        return len(batch)
-
-    def commit_pending(self) -> int:
-        """Commit every queued record now (one transaction per run); returns how many."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        pending, self._pending, self._queued = self._pending, {}, 0
-        written = 0
-        try:
-            for run_id in list(pending):
-                written += RunStore.add_calls(self, run_id, pending.pop(run_id))
-        except BaseException:
-            for run_id, recs in pending.items():  # keep what was not written for the next try
-                self._pending.setdefault(run_id, [])[:0] = recs
-                self._queued += len(recs)
-            raise
-        return written
-
-    def put_checkpoint(self, run_id: str, step: int, state: Any) -> None:
-        self.commit_pending()
-        super().put_checkpoint(run_id, step, state)
-
-    def finish_run(self, run_id: str, status: Any = "done", summary: Any = None) -> None:
-        self.commit_pending()
-        super().finish_run(run_id, status, summary)
-
-    def calls(self, run_id: str) -> Any:
-        self.commit_pending()
-        return super().calls(run_id)
-
-    def close(self) -> None:
-        self._direct = True  # the sinks flushed by close() write straight through
-        try:
-            self.commit_pending()
-        finally:
-            super().close()
