@@ -130,20 +130,22 @@ class SimBackend:
                 "max_tokens.",
                 status=400,
             )
-        text, n_out, finish = self._answer(model, request, n_in)
+        text, n_out, finish, n_think = self._answer(model, request, n_in)
         latency = model.latency(n_in, n_out)  # seconds
         if self.real_time:
             await asyncio.sleep(latency * self.time_scale)
         return Response(
             text=text,
-            usage=Usage(input_tokens=n_in, output_tokens=n_out, source="reported"),
+            usage=Usage(
+                input_tokens=n_in, output_tokens=n_out, reasoning_tokens=n_think, source="reported"
+            ),
             model=model.name,
             finish_reason=finish,
             latency=latency,
         )
 
-    def _answer(self, model: SimModel, request: Request, n_in: int) -> tuple[str, int, str]:
-        """The response text, its output tokens and the finish reason."""
+    def _answer(self, model: SimModel, request: Request, n_in: int) -> tuple[str, int, str, int]:
+        """The response text, its output tokens, the finish reason and the reasoning tokens."""
         task = request.task
         kind: TaskKind
         payload: Mapping[str, Any]
@@ -177,6 +179,11 @@ class SimBackend:
         p_wrong = model.error_rate(n_in)
         if overlong:
             p_wrong = max(p_wrong, model.overlong_error)
+        n_think = 0  # reasoning tokens, from the kind's optional hook (hakaru.budgets.reasoning)
+        think = getattr(kind, "reasoning", None)
+        if think is not None:
+            n_think, p_reason = think(payload, request.budget, random.Random(gen_seed ^ 3))
+            p_wrong = 1.0 - (1.0 - p_wrong) * (1.0 - p_reason)
         answer = truth
         if u_wrong * _U64 < p_wrong:
             # The correlated wrong answer comes from the sample-free digest: same for all samples.
@@ -194,9 +201,10 @@ class SimBackend:
             ramble = filler_text(min(model.overlong_tokens, limit), random.Random(gen_seed ^ 2))
             text = f"{ramble}\n{text}"
         n_out = _count(text)  # the k votes of a step often share one answer text
-        if n_out > limit:
-            return _truncate(text, limit), limit, "length"
-        return text, n_out, "stop"
+        if n_think + n_out > limit:  # cut off while reasoning (no answer) or answering
+            cut = "" if n_think >= limit else _truncate(text, limit - n_think)
+            return cut, limit, "length", min(n_think, limit)
+        return text, n_think + n_out, "stop", n_think
 
 
 def _as_sim_model(m: SimModel | ModelSpec | Mapping[str, Any]) -> SimModel:
