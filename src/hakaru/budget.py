@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hakaru.errors import BudgetExceeded, ConfigError
+from hakaru.types import CallRecord
 
 __all__ = ["Amount", "Budget", "BudgetGuard"]
 
@@ -27,6 +28,14 @@ class Amount:
     tokens: int = 0  # input + output tokens
     dollars: float = 0.0  # USD
     primitives: int = 0  # forward passes = output tokens
+
+    @staticmethod
+    def used_by(rec: CallRecord) -> Amount:
+        """What one recorded attempt really used: a failed or cached one no tokens."""
+        if not rec.executed:
+            return Amount(calls=0 if rec.status == "cached" else 1)
+        n, o = rec.input_tokens, rec.output_tokens
+        return Amount(1, n + o, (n * rec.price_in + o * rec.price_out) / 1e6, o)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Rate limits (requests and tokens per minute) and the retry policy of the session.
+"""Concurrency slots, rate limits (requests and tokens per minute) and the retry policy of the
+session.
 
 Both are small on purpose: a token bucket per limit, and exponential backoff with jitter that
 honours a server's Retry-After. The session owns the only retry loop — backends never retry — so
@@ -10,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from hakaru.errors import BackendError, ConfigError
 
-__all__ = ["RateLimiter", "RetryPolicy"]
+__all__ = ["RateLimiter", "RetryPolicy", "Slots"]
 
 
 class RateLimiter:
@@ -92,3 +94,39 @@ class RetryPolicy:
             return float(min(max(retry_after, 0.0), self.max_retry_after))
         base = min(self.max_delay, self.initial * self.factor ** (attempt - 1))
         return base * (1.0 - self.jitter * rng.random())
+
+
+class Slots:
+    """A counting semaphore whose uncontended take costs no await (the hot path)."""
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_take(self) -> bool:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.give()  # the slot was handed to us as we were cancelled: pass it on
+            else:
+                self.waiters.remove(fut)
+            raise
+
+    def give(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)  # hand the slot over directly
+                return
+        self.free += 1

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextvars import ContextVar, copy_context
 from dataclasses import replace
@@ -30,7 +29,7 @@ from hakaru.backends.base import Backend, create_backend
 from hakaru.budget import Amount, Budget, BudgetGuard
 from hakaru.errors import BackendError, BackendTimeout, ConfigError, RedFlag
 from hakaru.ledger import Ledger
-from hakaru.limits import RateLimiter, RetryPolicy
+from hakaru.limits import RateLimiter, RetryPolicy, Slots
 from hakaru.tasks import check_capability
 from hakaru.tokenizer import count_tokens
 from hakaru.types import CallRecord, CallStatus, ModelSpec, Request, Response, Task
@@ -51,42 +50,6 @@ Validator = Callable[[Response], Any]
 # per cost model of the ledger. A plain tuple: it is rebuilt on every call.
 _Frontier = tuple[tuple[int, ...], tuple[float, ...]]
 _UNCHECKED = object()
-
-
-class _Slots:
-    """A counting semaphore whose uncontended take costs no await (the hot path)."""
-
-    __slots__ = ("free", "waiters")
-
-    def __init__(self, n: int) -> None:
-        self.free = n
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    def try_take(self) -> bool:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.give()  # the slot was handed to us as we were cancelled: pass it on
-            else:
-                self.waiters.remove(fut)
-            raise
-
-    def give(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)  # hand the slot over directly
-                return
-        self.free += 1
 
 
 class Session:
@@ -150,9 +113,9 @@ class Session:
             chosen = create_executor(executor) if isinstance(executor, str) else executor
             self.backend = chosen.wrap(self.backend)
         self._specs: dict[str, ModelSpec] = {m.name: m for m in models}
-        self._slots = _Slots(concurrency)
+        self._slots = Slots(concurrency)
         self._per_model = per_model
-        self._model_slot_map: dict[str, _Slots] = {}
+        self._model_slot_map: dict[str, Slots] = {}
         self._caps: dict[tuple[str, str], object] = {}
         self._rpm = RateLimiter(rpm, what="requests") if rpm else None
         self._tpm = RateLimiter(tpm, what="tokens") if tpm else None
@@ -393,14 +356,14 @@ class Session:
         occ[key] = n + 1
         return n
 
-    def _model_slots(self, model: str) -> _Slots | None:
+    def _model_slots(self, model: str) -> Slots | None:
         limit = self._per_model
         n = limit if isinstance(limit, int) else (limit or {}).get(model)
         if n is None:
             return None
         slots = self._model_slot_map.get(model)
         if slots is None:
-            slots = self._model_slot_map[model] = _Slots(n)
+            slots = self._model_slot_map[model] = Slots(n)
         return slots
 
     def _worst_output(self, request: Request, spec: ModelSpec, n_in: int) -> int:
@@ -476,7 +439,7 @@ class Session:
         finish = self.ledger.add(rec, start)
         self._frontier.set(((rec.id,), finish))
         if held is not None and self.guard is not None:
-            self.guard.settle(held, _used(rec))
+            self.guard.settle(held, Amount.used_by(rec))
         return finish
 
     async def _persist(self, rec: CallRecord) -> None:
@@ -568,14 +531,6 @@ class Session:
         """Declare that the next calls depend on these responses (for code that forked
         with bare ``asyncio.gather``). Replaces the current frontier."""
         self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
-
-
-def _used(rec: CallRecord) -> Amount:
-    """What one attempt really used, in budget units."""
-    if not rec.executed:
-        return Amount(calls=1)
-    n, o = rec.input_tokens, rec.output_tokens
-    return Amount(1, n + o, (n * rec.price_in + o * rec.price_out) / 1e6, o)
 
 
 def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:

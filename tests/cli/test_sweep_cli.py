@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -77,7 +76,6 @@ def test_csv_has_one_row_per_point_and_the_table_a_row_per_grid_point(tmp_path: 
     assert lines[-1].startswith("sweep ") and lines[-1].endswith(f"rows written to {path}")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hakaru.cli.fit") is None, reason="no fit yet")
 def test_hakaru_fit_reads_the_csv(tmp_path: Path) -> None:
     path = tmp_path / "sweep.csv"
     args = ["--param", "n=16..4096*2", "--variant", "tree", "--sim-error", "0"]
