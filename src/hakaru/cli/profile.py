@@ -3,7 +3,9 @@
 A thin layer over :func:`hakaru.proxy.profile.profile`: it builds the upstream (``--sim`` starts
 the simulated server in this process; ``--upstream URL`` forwards to a real one), runs the
 command per size behind the recording proxy, and prints the per-size totals and a complexity
-class per metric (``--json``: one object with both). docs/profile.md explains the method.
+class per metric (``--json``: one object with both); ``--html FILE`` writes the same, with
+log-log plots of every metric and its fit, as a report (:mod:`hakaru.report.profile_section`).
+docs/profile.md explains the method.
 """
 
 from __future__ import annotations
@@ -131,6 +133,13 @@ def _print(result: dict[str, Any]) -> None:
     help="Seconds the proxy waits for the upstream.",
 )
 @client_option
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the profile's report to this HTML file (self-contained, works offline).",
+)
 @click.option("--quiet", is_flag=True, help="Discard the command's output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -144,6 +153,7 @@ def profile(
     store_path: Path | None,
     timeout: float,
     client: str,
+    html_path: Path | None,
     quiet: bool,
     as_json: bool,
     command: tuple[str, ...],
@@ -202,6 +212,21 @@ def profile(
             )
         )
     payload = result.as_dict()
+    if html_path is not None:
+        from hakaru.report.html import write_report
+        from hakaru.report.profile_section import EXTRAS_KEY
+        from hakaru.report.sections import ReportData
+
+        written = write_report(
+            html_path,
+            ReportData(
+                title=f"hakaru profile: {' '.join(command)}",
+                subtitle=f"profile {result.profile_id} in {store.path}",
+                extras={EXTRAS_KEY: [payload]},
+            ),
+        )
+        click.echo(f"hakaru profile: report written to {written}", err=True)
+        payload = {**payload, "html": str(written)}
     if as_json:
         echo_json(payload)
     else:

@@ -104,6 +104,12 @@ def report(
         raise RunNotFound.unknown(refs[0], path)
     with RunStore(path) as store:
         data = report_data(store, refs, at=sizes, level=level)
+        if html_path is not None:  # the sections of maker runs and profiles (HTML only)
+            from hakaru.report.maker_section import add_maker_reports
+            from hakaru.report.profile_section import add_profile_reports
+
+            add_maker_reports(store, data)
+            add_profile_reports(store, data)
     written = write_report(html_path, data) if html_path is not None else None
     if as_json:
         echo_json(
