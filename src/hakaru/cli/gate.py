@@ -1,4 +1,4 @@
-"""``hakaru gate`` — quality gates: optimize, frontier, fit, ab.
+"""``hakaru gate`` — quality gates: optimize, frontier, fit, ab, sweep.
 
 A thin layer over :mod:`hakaru.gates`: options become a :class:`~hakaru.gates.GateParams` (which
 validates them and raises :class:`~hakaru.errors.ConfigError`), results become a rich table, or
@@ -116,7 +116,7 @@ def _num(x: float | None, digits: int = 4) -> str:
 
 @click.group()
 def gate() -> None:
-    """Quality gates: optimal strength, frontier, fitting and A/B tests (seed 003)."""
+    """Quality gates: optimal strength, frontier, fitting, A/B tests, sweeps (seed 003)."""
 
 
 @gate.command()
@@ -311,3 +311,147 @@ def ab_cmd(
         )
         table.add_section()
     _console().print(table)
+
+
+def _parse_strengths(text: str) -> list[float]:
+    from hakaru.errors import ConfigError
+
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--strengths must be comma-separated numbers in [0, 1], got {text!r}. "
+            "Use e.g. --strengths 0,0.25,0.5,0.75,1"
+        ) from None
+    return values
+
+
+@gate.command(name="sweep")
+@click.argument("workload", metavar="WORKLOAD")
+@click.option(
+    "--strengths",
+    default="0,0.25,0.5,0.75,1",
+    show_default=True,
+    help="Comma-separated gate strengths g in [0, 1].",
+)
+@click.option(
+    "--mechanism",
+    type=click.Choice(["redflag", "verifier", "vote"]),
+    default="redflag",
+    show_default=True,
+    help="redflag: n = 4g residue checks; verifier: pass threshold 100g; vote: margin 1 + 4g.",
+)
+@click.option("--tasks", type=int, default=2000, show_default=True, help="Tasks per strength.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of tasks and sim.")
+@click.option(
+    "--per",
+    type=click.Choice(["hour", "usd"]),
+    default="hour",
+    show_default=True,
+    help="Throughput unit: tasks per simulated worker-hour, or per dollar.",
+)
+@click.option(
+    "--c-rework",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="c: extra cost of a rework item (net objective; 0 = effective throughput).",
+)
+@click.option(
+    "--sim-error",
+    type=float,
+    default=None,
+    help="The worker's wrong-answer rate per call [default: 0.06].",
+)
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an HTML report: frontier plot with the measured points, fit, check.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sweep_cmd(
+    workload: str,
+    strengths: str,
+    mechanism: str,
+    tasks: int,
+    seed: int,
+    per: Per,
+    c_rework: float,
+    sim_error: float | None,
+    level: float,
+    html: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure a gate at each strength on the simulated LLM; fit; check g*.
+
+    WORKLOAD is tree-sum (16 numbers, a fan-in-4 tree: 5 gated calls per task)
+    or sum (4 numbers, one gated call). Per strength: tasks completed, rework
+    (completed tasks ground truth finds wrong), simulated worker-hours and
+    dollars. Then the gate model is fitted, g* predicted, and the measured best
+    strength compared with the swept strength nearest g*.
+    """
+    from hakaru.gates.sweep import run_gate_sweep
+
+    result = run_gate_sweep(
+        workload,
+        strengths=_parse_strengths(strengths),
+        mechanism=mechanism,
+        tasks=tasks,
+        seed=seed,
+        per=per,
+        c_rework=c_rework,
+        sim_error=sim_error,
+        level=level,
+    )
+    if html is not None:
+        from hakaru.report.gates_section import write_gate_report
+
+        write_gate_report(html, result)
+    if as_json:
+        payload = result.to_dict()
+        payload["html"] = str(html) if html is not None else None
+        echo_json(payload)
+        return
+    _print_sweep(result, html)
+
+
+def _print_sweep(result: Any, html: Path | None) -> None:
+    from rich.table import Table
+
+    objective = "T_net" if result.c_rework > 0 else "T"
+    table = Table(
+        title=f"{result.mechanism} gate on {result.workload}: {result.tasks} tasks per strength, "
+        f"tasks/{result.per}"
+    )
+    table.add_column("g", justify="right", no_wrap=True)
+    for name in ("completed", "rework (R)", "F", f"{objective} measured", f"{objective} model"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for point, model in zip(result.points, result.check.predicted, strict=True):
+        mark = " *" if point.g == result.check.measured_best else ""
+        table.add_row(
+            f"{point.g:g}",
+            f"{point.completed}",
+            f"{point.rework} ({point.rework_rate:.3f})",
+            f"{point.raw:.4g}",
+            f"{point.net:.4g}{mark}",
+            _num(model),
+        )
+    console = _console()
+    console.print(table)
+    console.print("Gate: " + "; ".join(f"g = {p.g:g}: {p.setting}" for p in result.points) + ".")
+    fit = result.fit
+    if fit is not None:
+        pct = f"{fit.level:.0%}"
+        params = _table("Fitted gate model", ["parameter", "estimate", f"{pct} CI"])
+        for name in ("r0", "beta", "f0", "alpha"):
+            est = getattr(fit, name)
+            params.add_row(name, _num(est.value), f"[{_num(est.low)}, {_num(est.high)}]")
+        console.print(params)
+        console.print(
+            f"R² rework {_num(fit.r2_rework, 3)}, R² completion {_num(fit.r2_completion, 3)}."
+        )
+    verdict = "OK" if result.check.ok else "MISSED"
+    console.print(f"Prediction check {verdict}: {result.check.reason}.")
+    if html is not None:
+        console.print(f"report: {html}")

@@ -178,5 +178,8 @@ def build_sections(data: ReportData) -> list[Section]:
 def _load_builtins() -> None:
     # The built-in builders register themselves when imported; importing them here (and not at
     # the top) keeps this module free of plotting and analysis imports, and of import cycles.
+    import hakaru.report.gates_section
+    import hakaru.report.maker_section
+    import hakaru.report.profile_section
     import hakaru.report.run_sections
     import hakaru.report.sweep_sections  # noqa: F401
