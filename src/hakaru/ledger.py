@@ -104,7 +104,10 @@ class Ledger:
         """
         costs = _builtin_costs(record) if self._builtin else [fn(record) for fn in self._fns]
         finish = tuple(costs) if start is None else tuple(map(_add, start, costs))
-        self._span = list(map(max, self._span, finish))
+        span = self._span
+        for i, f in enumerate(finish):  # in place: this runs once per call
+            if f > span[i]:
+                span[i] = f
         if self._builtin:
             # Exact integer sums per (role, model, size, prices): totals then do not depend on
             # the order in which calls finish, so the same run gives bit-identical figures
