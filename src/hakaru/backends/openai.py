@@ -47,7 +47,7 @@ from hakaru.errors import (
 from hakaru.tokenizer import count_tokens
 from hakaru.types import ModelSpec, Request, Response, Usage
 
-__all__ = ["OpenAIBackend"]
+__all__ = ["OpenAIBackend", "usage_count"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _EXCERPT = 300  # characters of a server's error body quoted in a message
@@ -358,8 +358,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _count(data: Any, *path: str) -> int | None:
-    """A non-negative integer at ``data[path[0]][path[1]]…``; ``None`` when absent or null."""
+def usage_count(data: Any, *path: str) -> int | None:
+    """A non-negative integer at ``data[path[0]][path[1]]…`` of an OpenAI ``usage`` object;
+    ``None`` when absent or null (also used by the recording proxy)."""
     for key in path:
         if not isinstance(data, dict):
             return None
@@ -371,18 +372,18 @@ def _count(data: Any, *path: str) -> int | None:
 
 def _usage(raw: Any, request: Request, text: str, reasoning: str) -> Usage:
     """Usage from the server's ``usage`` object, estimating what it leaves out."""
-    reported_in = _count(raw, "prompt_tokens")
-    reported_out = _count(raw, "completion_tokens")
+    reported_in = usage_count(raw, "prompt_tokens")
+    reported_out = usage_count(raw, "completion_tokens")
     estimated = reported_in is None or reported_out is None
     input_tokens = reported_in if reported_in is not None else count_tokens(request.prompt_text())
     reasoning_guess = count_tokens(reasoning)
     output_tokens = (
         reported_out if reported_out is not None else count_tokens(text) + reasoning_guess
     )
-    reasoning_tokens = _count(raw, "completion_tokens_details", "reasoning_tokens")
+    reasoning_tokens = usage_count(raw, "completion_tokens_details", "reasoning_tokens")
     if reasoning_tokens is None:
         reasoning_tokens = reasoning_guess
-    cached = _count(raw, "prompt_tokens_details", "cached_tokens") or 0
+    cached = usage_count(raw, "prompt_tokens_details", "cached_tokens") or 0
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,

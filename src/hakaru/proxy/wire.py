@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hakaru.backends.openai import usage_count
 from hakaru.proxy.server import text_of
 from hakaru.types import CallStatus
 
@@ -110,17 +111,6 @@ def _loads(payload: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def _count(data: Any, *path: str) -> int | None:
-    """A non-negative integer at ``data[path[0]][path[1]]…``; ``None`` when absent or null."""
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    if isinstance(data, bool) or not isinstance(data, int | float) or data < 0:
-        return None
-    return int(data)
-
-
 def _excerpt(data: bytes) -> str:
     return " ".join(data[: _EXCERPT * 2].decode("utf-8", "replace").split())[:_EXCERPT]
 
@@ -128,10 +118,10 @@ def _excerpt(data: bytes) -> str:
 def _with_usage(usage: Any, **fields: Any) -> Outcome:
     return Outcome(
         "ok",
-        input_tokens=_count(usage, "prompt_tokens"),
-        output_tokens=_count(usage, "completion_tokens"),
-        reasoning_tokens=_count(usage, "completion_tokens_details", "reasoning_tokens") or 0,
-        cached_tokens=_count(usage, "prompt_tokens_details", "cached_tokens") or 0,
+        input_tokens=usage_count(usage, "prompt_tokens"),
+        output_tokens=usage_count(usage, "completion_tokens"),
+        reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens") or 0,
+        cached_tokens=usage_count(usage, "prompt_tokens_details", "cached_tokens") or 0,
         **fields,
     )
 
@@ -222,7 +212,7 @@ def read_stream(status: int, events: list[bytes]) -> Outcome:
             if isinstance(choice, dict) and not finish:
                 finish = _str(choice.get("finish_reason"))
     texts: list[str] = []
-    if _count(usage, "completion_tokens") is None:
+    if usage_count(usage, "completion_tokens") is None:
         texts = streamed_texts(events)
     if not readable and not texts:
         return Outcome("error", "bad_response", "the stream held no completion events")
