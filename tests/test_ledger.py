@@ -113,6 +113,8 @@ def dags(draw: st.DrawFn) -> list[CallRecord]:
                 input_tokens=draw(st.integers(0, 50)),
                 output_tokens=draw(st.integers(0, 20)),
                 size=draw(st.sampled_from([1.0, 2.0, 7.0])),
+                price_in=draw(st.sampled_from([0.0, 0.15, 3.0])),
+                price_out=draw(st.sampled_from([0.0, 0.6, 15.0])),
                 latency=draw(st.floats(0, 3)),
             )
         )
@@ -126,10 +128,14 @@ def test_online_totals_equal_offline_work_span(records: list[CallRecord]) -> Non
     for name, key in [
         ("forward_passes", "forward_passes"),
         ("aalp", "aalp_cost"),
+        ("linear", "linear"),
+        ("dollars", "dollars"),
         ("latency", "latency"),
     ]:
         ws = work_span(records, name)
-        assert totals[key] == pytest.approx(ws.work)
+        # The ledger sums latency exactly in whole nanoseconds per record.
+        resolution = 1e-9 * len(records) if name == "latency" else 0.0
+        assert totals[key] == pytest.approx(ws.work, rel=1e-6, abs=resolution)
         assert totals[f"span_{name}"] == pytest.approx(ws.span)
         assert ws.span <= ws.work + 1e-9
     assert totals["depth"] == work_span(records).depth

@@ -24,28 +24,19 @@ from hakaru.types import CallRecord
 __all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
-_snapshot = attrgetter(*(f.name for f in fields(CallRecord)))
+_FIELDS = tuple(f.name for f in fields(CallRecord))
+_snapshot = attrgetter(*_FIELDS)
+# Where add_row finds each field it reads in a record's tuple.
+_ROLE, _MODEL, _STATUS, _SIZE, _LATENCY = map(
+    _FIELDS.index, ("role", "model", "status", "size", "latency")
+)
+_IN, _OUT, _REASONING, _CACHED = map(
+    _FIELDS.index, ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
+)
+_PRICE_IN, _PRICE_OUT = _FIELDS.index("price_in"), _FIELDS.index("price_out")
 _STATUS_INDEX = {"ok": 1, "error": 2, "cached": 3, "flagged": 4}
 _BUILTIN_NAMES = tuple(COST_MODELS)  # calls, forward_passes, aalp, linear, dollars, latency
 _BUILTIN_FNS = tuple(COST_MODELS.values())
-
-
-def _builtin_costs(r: CallRecord) -> list[float]:
-    """All built-in cost models of one record at once (the same formulas as hakaru.costs)."""
-    status = r.status
-    if status == "cached":
-        return [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    if status == "error":
-        return [1.0, 0.0, 0.0, 0.0, 0.0, r.latency]
-    n, o, m = r.input_tokens, r.output_tokens, r.size
-    return [
-        1.0,
-        float(o),
-        m * (o * n + o * (o - 1) / 2),
-        m * (n + o),
-        (n * r.price_in + o * r.price_out) / 1e6,
-        r.latency,
-    ]
 
 
 _TOKENS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
@@ -102,43 +93,94 @@ class Ledger:
 
         Returns the record's own finish vector: ``start + cost(record)`` per cost model.
         """
-        costs = _builtin_costs(record) if self._builtin else [fn(record) for fn in self._fns]
-        finish = tuple(costs) if start is None else tuple(map(_add, start, costs))
-        span = self._span
-        for i, f in enumerate(finish):  # in place: this runs once per call
-            if f > span[i]:
-                span[i] = f
-        if self._builtin:
-            # Exact integer sums per (role, model, size, prices): totals then do not depend on
-            # the order in which calls finish, so the same run gives bit-identical figures
-            # with or without a store, locally or on Ray.
-            key: tuple[Any, ...] = (
-                record.role, record.model, record.size, record.price_in, record.price_out,
-            )  # fmt: skip
-        else:
-            key = (record.role, record.model)
+        return self.add_row(_snapshot(record), start)
+
+    def add_row(
+        self, row: tuple[Any, ...], start: Sequence[float] | None = None
+    ) -> tuple[float, ...]:
+        """:meth:`add` for a record given as the tuple of its fields, in field order (what the
+        session builds on its hot path: no :class:`CallRecord` object is needed)."""
+        if not self._builtin:
+            return self._add_custom(CallRecord(*row), start)
+        # The built-in cost models, unrolled (this runs once per call; the formulas are those
+        # of hakaru.costs, which tests check against this): calls, forward passes = o,
+        # AALP = m·(o·n + o(o−1)/2), linear = m·(n + o), dollars, latency.
+        s0, s1, s2, s3, s4, s5 = self._zero if start is None else start
+        status = row[_STATUS]
+        n, o = row[_IN], row[_OUT]
+        price_in, price_out = row[_PRICE_IN], row[_PRICE_OUT]
+        # Exact integer sums per (role, model, size, prices): totals then do not depend on the
+        # order in which calls finish, so the same run gives bit-identical figures with or
+        # without a store, locally or on Ray.
+        key = (row[_ROLE], row[_MODEL], row[_SIZE], price_in, price_out)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = [0] * self._width
-        status = record.status
-        n, o = record.input_tokens, record.output_tokens
         group[0] += 1
         group[_STATUS_INDEX[status]] += 1
         group[5] += n
         group[6] += o
+        group[7] += row[_REASONING]
+        group[8] += row[_CACHED]
+        if status == "cached":  # no primitive ran: costs nothing
+            finish: tuple[float, ...] = (s0, s1, s2, s3, s4, s5)
+        else:
+            latency = row[_LATENCY]  # seconds
+            group[9] += 1
+            group[14] += round(latency * 1e9)  # nanoseconds
+            if status == "error":
+                finish = (s0 + 1.0, s1, s2, s3, s4, s5 + latency)
+            else:
+                m = row[_SIZE]
+                group[10] += o
+                group[11] += o * n + o * (o - 1) // 2
+                group[12] += n + o
+                group[13] += n
+                finish = (
+                    s0 + 1.0,
+                    s1 + o,
+                    s2 + m * (o * n + o * (o - 1) / 2),
+                    s3 + m * (n + o),
+                    s4 + (n * price_in + o * price_out) / 1e6,
+                    s5 + latency,
+                )
+        span = self._span
+        f0, f1, f2, f3, f4, f5 = finish
+        if f0 > span[0]:
+            span[0] = f0
+        if f1 > span[1]:
+            span[1] = f1
+        if f2 > span[2]:
+            span[2] = f2
+        if f3 > span[3]:
+            span[3] = f3
+        if f4 > span[4]:
+            span[4] = f4
+        if f5 > span[5]:
+            span[5] = f5
+        if self.keep_records:
+            self._rows.append(row)
+        return finish
+
+    def _add_custom(self, record: CallRecord, start: Sequence[float] | None) -> tuple[float, ...]:
+        """:meth:`add` for a ledger with its own cost models (float sums per role and model)."""
+        costs = [fn(record) for fn in self._fns]
+        finish = tuple(costs) if start is None else tuple(map(_add, start, costs))
+        span = self._span
+        for i, f in enumerate(finish):
+            if f > span[i]:
+                span[i] = f
+        key = (record.role, record.model)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = [0] * self._width
+        group[0] += 1
+        group[_STATUS_INDEX[record.status]] += 1
+        group[5] += record.input_tokens
+        group[6] += record.output_tokens
         group[7] += record.reasoning_tokens
         group[8] += record.cached_tokens
-        if self._builtin:
-            if status != "cached":
-                group[9] += 1
-                group[14] += round(record.latency * 1e9)  # nanoseconds
-                if status != "error":
-                    group[10] += o
-                    group[11] += o * n + o * (o - 1) // 2
-                    group[12] += n + o
-                    group[13] += n
-        else:
-            group[9:] = map(_add, group[9:], costs)
+        group[9:] = map(_add, group[9:], costs)
         if self.keep_records:
             self._rows.append(_snapshot(record))
         return finish

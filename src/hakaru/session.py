@@ -50,6 +50,8 @@ Validator = Callable[[Response], Any]
 # per cost model of the ledger. A plain tuple: it is rebuilt on every call.
 _Frontier = tuple[tuple[int, ...], tuple[float, ...]]
 _UNCHECKED = object()
+# A call record as the tuple of its CallRecord fields, in field order.
+_Row = tuple[Any, ...]
 
 
 class Session:
@@ -119,7 +121,8 @@ class Session:
         self._caps: dict[tuple[str, str], object] = {}
         self._rpm = RateLimiter(rpm, what="requests") if rpm else None
         self._tpm = RateLimiter(tpm, what="tokens") if tpm else None
-        self.timeout = timeout
+        self._timeout = timeout
+        self._plain = per_model is None and not rpm and not tpm and timeout is None
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
         self.guard = BudgetGuard(budget) if budget is not None else None
@@ -190,6 +193,18 @@ class Session:
         if self._sink is not None:
             self._sink.flush()
 
+    @property
+    def timeout(self) -> float | None:
+        """Seconds per attempt (``None``: no limit)."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._timeout = seconds
+        self._plain = (
+            self._per_model is None and self._rpm is None and self._tpm is None and seconds is None
+        )
+
     # -- models ------------------------------------------------------------------------------
 
     def spec(self, model: str) -> ModelSpec:
@@ -239,19 +254,17 @@ class Session:
                     except RedFlag as exc:
                         flag = exc
                 now = time.perf_counter()
-                rec = self._record(
-                    request, spec, parents, 1, "cached", now, response=hit, error=flag
-                )
-                hit.finish = await self._commit(rec, start, None)
-                hit.call_id = rec.id
+                row = self._record(request, spec, parents, 1, "cached", now, start, hit, flag)
+                hit.finish = await self._commit(row, start, None)
+                hit.call_id = row[0]
                 if flag is not None:
                     raise flag
                 return hit
 
         # The attempt loop. It is the hot path of every workload, so it is written out here
         # rather than split into helpers: each coroutine layer costs a microsecond.
-        model_slots = self._model_slots(model) if self._per_model is not None else None
         guard = self.guard
+        slots = self._slots
         attempt = 1
         while True:
             # Each attempt reserves its own worst case (a retry may be billed again) and
@@ -260,8 +273,9 @@ class Session:
             began = time.perf_counter()
             response: Response | None = None
             error: BaseException | None = None
-            slots = self._slots
-            if not slots.try_take():
+            if slots.free > 0 and not slots.waiters:  # Slots.try_take, inlined
+                slots.free -= 1
+            else:
                 try:
                     await slots.take()
                 except BaseException:
@@ -269,28 +283,22 @@ class Session:
                         guard.settle(held, Amount())
                     raise
             try:
-                if model_slots is not None and not model_slots.try_take():
-                    await model_slots.take()
-                try:
-                    if self._rpm is not None or self._tpm is not None:
-                        await self._rate_limit(request)
-                    if self.timeout is None:
-                        response = await self.backend.complete(request)
-                    else:
-                        async with asyncio.timeout(self.timeout):
-                            response = await self.backend.complete(request)
-                finally:
-                    if model_slots is not None:
-                        model_slots.give()
+                if self._plain:
+                    response = await self.backend.complete(request)
+                else:
+                    response = await self._limited(request)
             except TimeoutError:
                 error = BackendTimeout(
-                    f"No answer from model '{model}' within {self.timeout:g} s. "
+                    f"No answer from model '{model}' within {self._timeout:g} s. "
                     "Raise the timeout or check the server"
                 )
             except (Exception, asyncio.CancelledError) as exc:
                 error = exc
             finally:
-                slots.give()
+                if slots.waiters:
+                    slots.give()
+                else:
+                    slots.free += 1
 
             if response is not None:
                 status: CallStatus = "ok"
@@ -300,27 +308,43 @@ class Session:
                         response.parsed = validate(response)
                     except RedFlag as exc:
                         status, flag = "flagged", exc
-                rec = self._record(
-                    request, spec, parents, attempt, status, began, response=response, error=flag
+                row = self._record(
+                    request, spec, parents, attempt, status, began, start, response, flag
                 )
-                response.finish = self._account(rec, start, held)
-                response.call_id = rec.id
+                response.finish = self._account(row, start, held)
+                response.call_id = row[0]
                 if self.cache is not None:  # flagged answers too: a replay must see them
                     self.cache.put(request, response)
                 if self._sink is not None:
-                    await self._persist(rec)
+                    await self._persist(row)
                 if flag is not None:
                     raise flag
                 return response
 
             assert error is not None
-            rec = self._record(request, spec, parents, attempt, "error", began, error=error)
-            start = await self._commit(rec, start, held)
+            row = self._record(request, spec, parents, attempt, "error", began, start, None, error)
+            start = await self._commit(row, start, held)
             if not self.retry.should_retry(error, attempt):
                 raise error
             await asyncio.sleep(self.retry.delay(error, attempt, self._rng))
-            parents = (rec.id,)
+            parents = (row[0],)
             attempt += 1
+
+    async def _limited(self, request: Request) -> Response:
+        """The backend call under the per-model cap, the rate limits and the timeout."""
+        model_slots = self._model_slots(request.model) if self._per_model is not None else None
+        if model_slots is not None and not model_slots.try_take():
+            await model_slots.take()
+        try:
+            if self._rpm is not None or self._tpm is not None:
+                await self._rate_limit(request)
+            if self._timeout is None:
+                return await self.backend.complete(request)
+            async with asyncio.timeout(self._timeout):
+                return await self.backend.complete(request)
+        finally:
+            if model_slots is not None:
+                model_slots.give()
 
     # -- helpers of the chokepoint -------------------------------------------------------------
 
@@ -400,62 +424,64 @@ class Session:
         attempt: int,
         status: CallStatus,
         began: float,
-        *,
-        response: Response | None = None,
-        error: BaseException | None = None,
-    ) -> CallRecord:
+        start: Sequence[float],
+        response: Response | None,
+        error: BaseException | None,
+    ) -> _Row:
+        """The record of one attempt that began at ``began`` (wall) and whose dependencies
+        finish at ``start`` (per cost model), as the tuple of its :class:`CallRecord` fields:
+        on the hot path no record object is built (the ledger keeps tuples)."""
         rid = self._next_id
         self._next_id = rid + 1
         now = time.perf_counter()
         t0 = self._t0
+        sim_start = start[self._lat]  # seconds on the critical path of simulated latency
         kind, text = ("", "") if error is None else (_error_kind(error), str(error)[:500])
         if response is not None:
             u = response.usage
             parsed = response.parsed
-            return CallRecord(
+            latency = response.latency
+            return (
                 rid, parents, request.role, request.model, attempt, status, kind, text,
                 u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_tokens, u.source,
                 spec.size, spec.price_in, spec.price_out,
-                response.latency, began - t0, now - t0, 0.0, 0.0,
+                latency, began - t0, now - t0,
+                sim_start, sim_start if status == "cached" else sim_start + latency,
                 request.step, request.vote, "" if parsed is None else _candidate(parsed),
                 response.finish_reason, request.budget, self.run_id,
             )  # fmt: skip
         # A failed attempt: the server reported nothing, so the input is our estimate and the
         # latency is the wall time the attempt took.
-        return CallRecord(
+        return (
             rid, parents, request.role, request.model, attempt, status, kind, text,
             count_tokens(request.prompt_text()), 0, 0, 0, "estimated",
             spec.size, spec.price_in, spec.price_out,
-            now - began, began - t0, now - t0, 0.0, 0.0,
+            now - began, began - t0, now - t0, sim_start, sim_start + (now - began),
             request.step, request.vote, "", "", request.budget, self.run_id,
         )  # fmt: skip
 
-    def _account(
-        self, rec: CallRecord, start: Sequence[float], held: Amount | None
-    ) -> tuple[float, ...]:
+    def _account(self, row: _Row, start: Sequence[float], held: Amount | None) -> tuple[float, ...]:
         """Account a record: ledger, happens-before frontier, budget actuals."""
-        rec.sim_start = sim_start = start[self._lat]
-        rec.sim_end = sim_start if rec.status == "cached" else sim_start + rec.latency
-        finish = self.ledger.add(rec, start)
-        self._frontier.set(((rec.id,), finish))
+        finish = self.ledger.add_row(row, start)
+        self._frontier.set(((row[0],), finish))
         if held is not None and self.guard is not None:
-            self.guard.settle(held, Amount.used_by(rec))
+            self.guard.settle(held, Amount.used_by(CallRecord(*row)))
         return finish
 
-    async def _persist(self, rec: CallRecord) -> None:
+    async def _persist(self, row: _Row) -> None:
         """Queue the record for the store; with ``durability="call"`` wait for its commit."""
         assert self._sink is not None
-        self._sink.add(rec)
+        self._sink.add(CallRecord(*row))
         if self._durable:
             await self._sink.durable()
 
     async def _commit(
-        self, rec: CallRecord, start: Sequence[float], held: Amount | None
+        self, row: _Row, start: Sequence[float], held: Amount | None
     ) -> tuple[float, ...]:
         """Account a record and persist it (see :meth:`_account` and :meth:`_persist`)."""
-        finish = self._account(rec, start, held)
+        finish = self._account(row, start, held)
         if self._sink is not None:
-            await self._persist(rec)
+            await self._persist(row)
         return finish
 
     # -- forks -------------------------------------------------------------------------------
