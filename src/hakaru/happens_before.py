@@ -1,0 +1,106 @@
+"""Happens-before without bookkeeping: the frontier of each asyncio task, and forks that keep it.
+
+The session keeps, per asyncio task (a ``ContextVar``), the *frontier* — the calls whose results
+the current code has already awaited, with their finish times under every cost model of the
+ledger. A new call depends on the frontier; when it returns, the frontier becomes that call.
+:meth:`HappensBefore.gather` and :meth:`HappensBefore.map` run children in their own tasks
+(which copy the context) and, when they return, merge the children's frontiers. Use them (not
+bare ``asyncio.gather``) to fork, or dependencies after the fork will be missed; code that did
+fork with bare ``asyncio.gather`` can declare its dependencies with :meth:`HappensBefore.after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextvars import ContextVar, copy_context
+from typing import Any, TypeVar
+
+from hakaru.types import Response
+
+__all__ = ["Frontier", "HappensBefore"]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+#: The happens-before frontier: ids of the calls awaited so far, and their largest finish time
+#: per cost model of the ledger. A plain tuple: it is rebuilt on every call.
+Frontier = tuple[tuple[int, ...], tuple[float, ...]]
+
+
+class HappensBefore:
+    """The forks of a :class:`~hakaru.session.Session` (its base class): ``gather``, ``map``
+    and ``after`` keep the frontier that ``Session.call`` reads and sets."""
+
+    _frontier: ContextVar[Frontier]
+
+    async def gather(self, *aws: Awaitable[T]) -> list[T]:
+        """Run awaitables concurrently; afterwards the caller depends on all of them.
+
+        Like ``asyncio.gather``; on the first exception the others are cancelled (their
+        finished calls stay recorded) and the exception propagates.
+        """
+        # Each child runs in its own copy of the context; reading the frontier from that copy
+        # after the child finished gives what the child awaited, with no wrapper coroutine.
+        var = self._frontier
+        loop = asyncio.get_running_loop()
+        contexts = [copy_context() for _ in aws]
+        tasks = [
+            loop.create_task(_as_coroutine(aw), context=ctx)
+            for aw, ctx in zip(aws, contexts, strict=True)
+        ]
+        try:
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        here = var.get()
+        self._merge([ctx.get(var, here) for ctx in contexts])
+        return results
+
+    async def map(
+        self,
+        fn: Callable[[U], Awaitable[T]],
+        items: Iterable[U],
+        *,
+        concurrency: int | None = None,
+    ) -> list[T]:
+        """``gather(fn(x) for x in items)``, at most ``concurrency`` at a time if given."""
+        if concurrency is None:
+            return await self.gather(*(fn(x) for x in items))
+        limit = asyncio.Semaphore(concurrency)
+
+        async def bounded(x: U) -> T:
+            async with limit:
+                return await fn(x)
+
+        return await self.gather(*(bounded(x) for x in items))
+
+    def _merge(self, frontiers: Sequence[Frontier]) -> None:
+        if not frontiers:
+            return
+        if len(frontiers) == 1:
+            self._frontier.set(frontiers[0])
+            return
+        ids: set[int] = set()
+        for f in frontiers:
+            ids.update(f[0])
+        finish = tuple(map(max, *(f[1] for f in frontiers)))
+        self._frontier.set((tuple(sorted(ids)), finish))
+
+    def after(self, *responses: Response) -> None:
+        """Declare that the next calls depend on these responses (for code that forked
+        with bare ``asyncio.gather``). Replaces the current frontier."""
+        self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
+
+
+def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:
+    if asyncio.iscoroutine(aw):
+        return aw
+
+    async def wrap() -> T:
+        return await aw
+
+    return wrap()
