@@ -75,3 +75,5 @@ def test_sigkill_loses_no_completed_call(tmp_path: Path) -> None:
 
         with RunStore(path) as store:  # and hakaru itself opens it
             assert {r.id for r in store.calls(run_id)} == stored
+            # its process is gone: hakaru reports the run interrupted, not still running
+            assert store.run(run_id).status == "interrupted"

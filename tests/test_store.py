@@ -132,6 +132,46 @@ def test_a_field_missing_from_an_old_file_becomes_a_column(tmp_path: Path) -> No
         assert next(s.calls(run_id)).budget == 4096
 
 
+def test_a_runs_table_without_owner_gains_one(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with RunStore(path) as s:
+        old_run = s.new_run("workload", "x")
+    with sqlite3.connect(path) as other:
+        other.execute("ALTER TABLE runs DROP COLUMN owner")
+    with RunStore(path) as s:
+        assert s.run(old_run).status == "running"  # its process is unknown: not judged
+        assert s.run(s.new_run("workload", "y")).status == "running"
+
+
+def test_a_run_whose_process_ended_is_interrupted(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(ended.stdout)
+    host = socket.gethostname()
+    with RunStore(tmp_path / "s.db") as s:
+        runs = {owner: s.new_run("workload", owner) for owner in ("dead", "alive", "elsewhere")}
+        owners = {
+            "dead": f"{host}:{dead_pid}",
+            "alive": f"{host}:{os.getpid()}",
+            "elsewhere": f"another-host-{host}:{dead_pid}",  # cannot be judged from here
+        }
+        with sqlite3.connect(s.path) as other:
+            for key, owner in owners.items():
+                other.execute("UPDATE runs SET owner = ? WHERE id = ?", (owner, runs[key]))
+        assert {k: s.run(r).status for k, r in runs.items()} == {
+            "dead": "interrupted",
+            "alive": "running",
+            "elsewhere": "running",
+        }
+        s.finish_run(runs["dead"], "failed")  # a finished run keeps the status it was given
+        assert s.run(runs["dead"]).status == "failed"
+
+
 def test_opening_a_current_store_needs_no_write_lock(tmp_path: Path) -> None:
     path = tmp_path / "hakaru.db"
     with RunStore(path) as s:

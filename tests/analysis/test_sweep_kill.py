@@ -74,7 +74,7 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_results(tmp_path: Path) -> 
 
     with RunStore(db) as store:
         (sweep,) = store.runs(kind="sweep")
-        assert sweep.status == "running"  # nobody marked it: the process died
+        assert sweep.status == "interrupted"  # nobody marked it: the process died
         runs_before = len(store.runs(limit=None, kind="run"))
 
     again = hakaru(*ARGS, "--store", str(db), "--json", "--sweep-id", sweep.id)

@@ -368,11 +368,11 @@ def load_maker(store: RunStore, ref: str) -> MakerReport:
     status = last.status
     if open_step is not None:
         outcome = "stopped"
-        why = (
-            "the run was killed or is still running"
-            if status == "running"
-            else ("no decision within the sample caps" if status == "failed" else "no decision")
-        )
+        why = {
+            "running": "the run is still running",
+            "interrupted": "the run was killed (its process ended)",
+            "failed": "no decision within the sample caps",
+        }.get(status, "no decision")
         reason = reason or (
             f"step {open_step.step}: {why} after {open_step.draws} draws "
             f"({len(open_step.sequence)} valid votes)"
@@ -381,7 +381,7 @@ def load_maker(store: RunStore, ref: str) -> MakerReport:
         outcome = "failed"
     elif solved or (steps is not None and diag.steps == steps and status == "done"):
         outcome = "solved"
-    elif status == "running":
+    elif status in ("running", "interrupted"):
         outcome = "not finished"
     elif status == "failed":
         outcome = "failed"

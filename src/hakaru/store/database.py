@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -47,7 +48,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
     params TEXT NOT NULL, status TEXT NOT NULL, summary TEXT, ended REAL,
-    calls INTEGER NOT NULL DEFAULT 0);
+    calls INTEGER NOT NULL DEFAULT 0, owner TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
 CREATE TABLE IF NOT EXISTS calls ({calls}, PRIMARY KEY (run_id, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS points (
@@ -78,7 +79,9 @@ class RunInfo:
     kind: str  # what ran: "workload", "sweep", "maker", ...
     name: str
     params: dict[str, Any]
-    status: str  # "running" | "done" | "failed"
+    #: "running", "done", "failed", or "interrupted": stored as running, but the process that
+    #: ran it on this host has ended (it was killed, or crashed) — see :func:`owner_alive`.
+    status: str
     created: float
     ended: float | None = None
     summary: dict[str, Any] | None = None
@@ -114,6 +117,25 @@ class Checkpoint:
     step: int
     state: Any
     created: float  # Unix seconds
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process ``owner`` (``"host:pid"``, as runs record it) may still be running.
+
+    ``False`` only when it ran on this host and no process has its pid now; a run owned by
+    another host counts as alive (this host cannot tell). A pid reused by a new process makes a
+    killed run look alive: rare, and it errs on the safe side.
+    """
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but belongs to another user
+        return True
+    return True
 
 
 def default_store_path() -> Path:
@@ -232,14 +254,19 @@ class RunStore:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             else:
                 for name in missing:
-                    db.execute(f'ALTER TABLE calls ADD COLUMN "{name}" {columns.sql_type(name)}')
+                    if name == "owner":  # runs made before hakaru recorded their process
+                        db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+                    else:
+                        sql_type = columns.sql_type(name)
+                        db.execute(f'ALTER TABLE calls ADD COLUMN "{name}" {sql_type}')
             db.execute("COMMIT")
         finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
 
     def _schema_state(self, db: sqlite3.Connection) -> tuple[int, list[str]]:
-        """The file's schema version and the CallRecord fields its calls table lacks."""
+        """The file's schema version and the columns it lacks: CallRecord fields missing from
+        its calls table, and ``owner`` if its runs table has none."""
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -247,7 +274,11 @@ class RunStore:
                 f"up to {SCHEMA_VERSION}. Upgrade hakaru, or choose another store with --store."
             )
         have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        return version, [name for name in columns.FIELDS if name not in have]
+        missing = [name for name in columns.FIELDS if name not in have]
+        runs = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        if runs and "owner" not in runs:
+            missing.append("owner")
+        return version, missing
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -285,17 +316,18 @@ class RunStore:
     # -- runs --------------------------------------------------------------------------------
 
     def new_run(self, kind: str, name: str = "", params: Mapping[str, Any] | None = None) -> str:
-        """Record a new run with status ``running`` and return its id."""
+        """Record a new run with status ``running``, owned by this process; return its id."""
         blob = _dumps(dict(params or {}), "run parameters")
+        owner = f"{socket.gethostname()}:{os.getpid()}"  # the process running it
         with self._errors("create a run"):
             for _ in range(16):
                 run_id = _new_id()
                 try:
                     with self._write() as db:
                         db.execute(
-                            "INSERT INTO runs (id, created, kind, name, params, status) "
-                            "VALUES (?, ?, ?, ?, ?, 'running')",
-                            (run_id, time.time(), kind, name, blob),
+                            "INSERT INTO runs (id, created, kind, name, params, status, owner) "
+                            "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                            (run_id, time.time(), kind, name, blob, owner),
                         )
                     return run_id
                 except sqlite3.IntegrityError:
@@ -317,11 +349,13 @@ class RunStore:
             if cur.rowcount == 0:
                 raise RunNotFound.unknown(run_id, self.path)
 
-    _RUN_COLUMNS = "id, kind, name, params, status, created, ended, summary, calls"
+    _RUN_COLUMNS = "id, kind, name, params, status, created, ended, summary, calls, owner"
 
     @staticmethod
     def _info(row: tuple[Any, ...]) -> RunInfo:
-        id_, kind, name, params, status, created, ended, summary, n = row
+        id_, kind, name, params, status, created, ended, summary, n, owner = row
+        if status == "running" and owner and not owner_alive(owner):
+            status = "interrupted"
         return RunInfo(id_, kind, name, _loads(params), status, created, ended, _loads(summary), n)
 
     def runs(self, limit: int | None = 50, kind: str | None = None) -> list[RunInfo]:
