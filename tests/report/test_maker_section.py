@@ -170,6 +170,18 @@ def test_a_wrong_winner_is_scored_against_the_ground_truth(tmp_path: Path) -> No
     assert r.prediction() is not None
 
 
+def test_hakaru_report_json_holds_the_maker_summary(
+    noisy: tuple[Path, dict[str, Any]],
+) -> None:
+    db, out = noisy
+    result = CliRunner().invoke(cli, ["report", out["run_id"], "--store", str(db), "--json"])
+    assert result.exit_code == 0, result.output
+    (maker,) = json.loads(result.output)["maker"]
+    assert maker["run_id"] == out["run_id"]
+    assert maker["diagnostics"]["collisions"] == out["diagnostics"]["collisions"]
+    assert maker["totals"]["calls"] == out["calls"]
+
+
 def test_the_section_in_hakaru_report_html(
     noisy: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -121,6 +121,14 @@ def test_hakaru_report_of_a_profile(
             load_profile(store, out["points"][0]["run_id"])
 
 
+def test_hakaru_report_json_holds_the_profile(chain: tuple[Path, dict[str, Any], Path]) -> None:
+    db, out, _ = chain
+    done = hakaru("report", out["profile"], "--store", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    (profile,) = json.loads(done.stdout)["profiles"]
+    assert profile["fits"] == out["fits"] and profile["status"] == "done"
+
+
 def test_a_stopped_profile_is_rebuilt_from_its_executions(tmp_path: Path) -> None:
     # No LLM calls; the command fails at n = 16, after three sizes ran. Its arguments carry
     # markup, which the report must show as text.

@@ -104,12 +104,11 @@ def report(
         raise RunNotFound.unknown(refs[0], path)
     with RunStore(path) as store:
         data = report_data(store, refs, at=sizes, level=level)
-        if html_path is not None:  # the sections of maker runs and profiles (HTML only)
-            from hakaru.report.maker_section import add_maker_reports
-            from hakaru.report.profile_section import add_profile_reports
+        if html_path is not None or as_json:  # maker runs and profiles: read only if shown
+            from hakaru.report import maker_section, profile_section
 
-            add_maker_reports(store, data)
-            add_profile_reports(store, data)
+            maker_section.add_maker_reports(store, data)
+            profile_section.add_profile_reports(store, data)
     written = write_report(html_path, data) if html_path is not None else None
     if as_json:
         echo_json(
@@ -117,6 +116,8 @@ def report(
                 "title": data.title,
                 "studies": [s.to_dict() for s in data.studies],
                 "runs": [r.to_dict() for r in data.runs],
+                "maker": [m.to_dict() for m in data.extras.get(maker_section.EXTRAS_KEY, [])],
+                "profiles": data.extras.get(profile_section.EXTRAS_KEY, []),
                 "html": str(written) if written else None,
             }
         )
