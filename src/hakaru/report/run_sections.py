@@ -89,6 +89,8 @@ def run_ledger(data: ReportData) -> list[Section]:
     out = []
     for run in data.runs:
         info, t = run.info, run.totals
+        if not run.dag.calls and info.kind == "profile":
+            continue  # its calls are in the runs it measured; the profile section shows them
         params = "  ".join(f"{k}={v}" for k, v in info.params.items())
         figures = [
             f
@@ -145,6 +147,8 @@ def run_dag(data: ReportData) -> list[Section]:
     out = []
     for run in data.runs:
         d = run.dag
+        if not d.calls:
+            continue  # a run that made no call has no DAG
         facts = Table(
             (
                 "calls",
@@ -207,6 +211,8 @@ def run_calls(data: ReportData) -> list[Section]:
     """Per run: the first calls, and every failed or flagged one (answers and errors as text)."""
     out = []
     for run in data.runs:
+        if not run.dag.calls:
+            continue
         tables = [Table(_CALL_COLUMNS, _call_rows(run.sample), caption="The first calls.")]
         if run.problems:
             tables.append(
