@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hakaru.cli.main import echo_json, fail
-from hakaru.cli.options import backend_options
+from hakaru.cli.options import backend_options, store_path_option
 from hakaru.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -47,13 +47,7 @@ Examples:
     help="Where to write the HTML report.",
 )
 @click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
-)
+@store_path_option
 @click.option(
     "--only",
     multiple=True,

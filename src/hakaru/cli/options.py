@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -32,12 +33,24 @@ def backend_options(fn: F) -> F:
     return fn
 
 
+STORE_HELP = "Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru]."
+
+
+def store_path_option(fn: F) -> F:
+    """``--store PATH``, passed as ``store_path`` (a :class:`~pathlib.Path`, or ``None``)."""
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=STORE_HELP,
+    )(fn)
+
+
 def store_option(fn: F) -> F:
     """``--store PATH`` and ``--no-store``."""
     fn = click.option("--no-store", is_flag=True, help="Do not record the run.")(fn)
-    fn = click.option(
-        "--store", default=None, metavar="PATH", help="Run store (default: $HAKARU_HOME/hakaru.db)."
-    )(fn)
+    fn = click.option("--store", default=None, metavar="PATH", help=STORE_HELP)(fn)
     return fn
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from hakaru.cli.main import echo_json
+from hakaru.cli.options import store_path_option
 from hakaru.cli.proxy import client_option, make_forwarder
 from hakaru.cli.sizes import parse_sizes
 from hakaru.errors import ConfigError
@@ -118,13 +119,7 @@ def _print(result: dict[str, Any]) -> None:
     help="--sim: sleep each call's simulated latency times this factor, so that concurrent "
     "calls overlap (dependencies are inferred from timing).",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Run store [default: $HAKARU_HOME/hakaru.db].",
-)
+@store_path_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hakaru.cli.options import store_path_option
 from hakaru.cli.sim import wait_for_signal, warn_if_exposed
 from hakaru.errors import ConfigError
 
@@ -61,13 +62,7 @@ def client_option(fn: click.decorators.FC) -> click.decorators.FC:
     show_default=True,
     help="Port (0: any free port, printed on start).",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
-)
+@store_path_option
 @click.option("--name", default="", help="Name of the run [default: the upstream URL].")
 @click.option(
     "--timeout",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hakaru.cli.main import echo_json
+from hakaru.cli.options import store_path_option
 from hakaru.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -64,13 +65,7 @@ def parse_sizes(values: Sequence[str]) -> list[float]:
     default=None,
     help="Write the report to this HTML file (self-contained, works offline).",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
-)
+@store_path_option
 @click.option(
     "--at",
     "at",

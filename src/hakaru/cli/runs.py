@@ -18,6 +18,7 @@ from typing import Any, TextIO, TypeVar, cast
 import click
 
 from hakaru.cli.main import echo_json
+from hakaru.cli.options import store_path_option
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger, totals_of
 from hakaru.store import RunInfo, RunNotFound, RunStore, default_store_path
@@ -27,16 +28,6 @@ from hakaru.types import CallRecord
 __all__ = ["runs"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _store_option(fn: F) -> F:
-    return click.option(
-        "--store",
-        "store_path",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Run store database file [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
-    )(fn)
 
 
 def _json_option(fn: F) -> F:
@@ -84,7 +75,7 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @_json_option
-@_store_option
+@store_path_option
 def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
     """List the newest runs, newest first."""
     path, store = _open(store_path)
@@ -130,7 +121,7 @@ def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
 @runs.command("show")
 @click.argument("run")
 @_json_option
-@_store_option
+@store_path_option
 def show(run: str, as_json: bool, store_path: Path | None) -> None:
     """Show a run: its parameters, ledger totals and cost per role.
 
@@ -239,7 +230,7 @@ def _print_show(info: RunInfo, totals: dict[str, Any], roles: dict[str, dict[str
     default=None,
     help="File to write [default: stdout].",
 )
-@_store_option
+@store_path_option
 def export(run: str, fmt: str, out: Path | None, store_path: Path | None) -> None:
     """Export the call records of a run as JSONL or CSV.
 

@@ -16,7 +16,7 @@ import click
 
 from hakaru.cli.executor_options import check_executor, point_executor_options
 from hakaru.cli.main import echo_json, fail
-from hakaru.cli.options import backend_options
+from hakaru.cli.options import backend_options, store_path_option
 from hakaru.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -66,13 +66,7 @@ Examples:
 @backend_options
 @point_executor_options
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Points run at once.")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru].",
-)
+@store_path_option
 @click.option("--sweep-id", default=None, metavar="ID", help="Resume this sweep (id or prefix).")
 @click.option("--resume", is_flag=True, help="Resume the newest unfinished same-grid sweep.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -13,6 +13,7 @@ import click
 
 from hakaru.cli.main import echo_json
 from hakaru.cli.maker.build import _backend, _open_store, _task
+from hakaru.cli.options import STORE_HELP
 from hakaru.errors import ConfigError
 
 
@@ -43,9 +44,7 @@ from hakaru.errors import ConfigError
 @click.option("--backend", type=click.Choice(["sim", "openai"]), default="sim", show_default=True)
 @click.option("--base-url", default=None, help="OpenAI-compatible URL (with --backend openai).")
 @click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored.")
-@click.option(
-    "--store", default=None, metavar="PATH", help="Run store (default: $HAKARU_HOME/hakaru.db)."
-)
+@click.option("--store", default=None, metavar="PATH", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the calls.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def calibrate_cmd(

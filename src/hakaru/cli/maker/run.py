@@ -16,6 +16,7 @@ import click
 from hakaru.cli.main import echo_json
 from hakaru.cli.maker.build import _backend, _open_store, _task
 from hakaru.cli.maker.plan import _or_dash
+from hakaru.cli.options import STORE_HELP
 from hakaru.errors import ConfigError, StepFailed
 
 
@@ -87,9 +88,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
 )
 @click.option("--base-url", default=None, help="OpenAI-compatible URL (with --backend openai).")
 @click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored.")
-@click.option(
-    "--store", default=None, metavar="PATH", help="Run store (default: $HAKARU_HOME/hakaru.db)."
-)
+@click.option("--store", default=None, metavar="PATH", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the run (no checkpoints).")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
