@@ -45,6 +45,10 @@ _CACHED_CHARS = 4096
 _count_cached = functools.lru_cache(maxsize=4096)(count_tokens)
 
 
+# A payload's canonical JSON, for the digest (json.dumps would build this encoder every call).
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def _count(content: str) -> int:
     return _count_cached(content) if len(content) <= _CACHED_CHARS else count_tokens(content)
 
@@ -156,7 +160,7 @@ class SimBackend:
         else:
             kind = task_kind(task.kind)
             payload = task.payload
-            payload_key = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+            payload_key = _canonical_json(payload)
 
         # Digest of the sample-free content; then the sample's own digest when T > 0.
         h = blake2b(self._prefix, digest_size=40)
