@@ -1,5 +1,9 @@
 """Ray scaling: calls per second in-process vs on Ray with 1, 2, 4 and 8 actors, in one run.
 
+Each actor count runs on both transports of the Ray executor: ``ray/channel`` (the default: calls
+travel over a direct TCP connection from the driver to each actor) and ``ray/ray`` (Ray's own
+actor messages).
+
 Every call sleeps 200 ms of simulated latency (``SimBackend(real_time=True)`` with a model whose
 latency is 0.2 s), so a call costs the driver almost nothing but waiting, as a call to an
 inference server does. The session allows ``--concurrency`` calls in flight (default 256); each
@@ -12,8 +16,8 @@ Printed per run: wall seconds, calls per second, the ideal and their ratio; the 
 gained on its way (the time the session waited on ``backend.complete`` minus the 200 ms slept,
 mean and 99th percentile: on the in-process executor that is event-loop lag alone); the overhead
 Ray itself reports (round trip minus the time in the actor's backend); and the driver's CPU time
-per call. A last pair of lines times lone calls one after another (no sleep, nothing else in
-flight): the bare round trip Ray adds to a call.
+per call. A last line times lone calls one after another (no sleep, nothing else in flight): the
+bare round trip each transport adds to a call.
 
 Run: ``python benchmarks/ray_scaling.py [--calls 10000] [--actors 1,2,4,8] [--ray-address auto]``.
 """
@@ -34,6 +38,8 @@ from hakaru.executors.ray import RayBackend, RayExecutor
 from hakaru.session import Session
 from hakaru.tasks import GenericKind
 from hakaru.types import ModelSpec, Request, Response
+
+TRANSPORTS = ("channel", "ray")
 
 
 def backend(latency: float) -> SimBackend:
@@ -64,6 +70,17 @@ class Timed:
         await self.inner.aclose()
 
 
+def machine_busy() -> float:
+    """CPU seconds all processes of this machine have used so far (Linux); -inf elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("-inf")
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 async def one_run(
     calls: int, latency: float, concurrency: int, executor: RayExecutor | None
 ) -> dict[str, Any]:
@@ -75,10 +92,11 @@ async def one_run(
     timed = Timed(pool)
     session.backend = timed
     reqs = [Request.chat("sim-bench", f"call {i}", max_tokens=16) for i in range(calls)]
-    cpu0, t0 = time.process_time(), time.perf_counter()
+    busy0, cpu0, t0 = machine_busy(), time.process_time(), time.perf_counter()
     async with session:
         await session.map(session.call, reqs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    busy = machine_busy() - busy0
     assert session.totals()["ok_calls"] == calls
     added = sorted(s - latency for s in timed.seconds)  # seconds
     out: dict[str, Any] = {
@@ -87,6 +105,8 @@ async def one_run(
         "added_ms_mean": statistics.fmean(added) * 1e3,
         "added_ms_p99": added[int(0.99 * (len(added) - 1))] * 1e3,
         "driver_cpu_ms_per_call": cpu / calls * 1e3,
+        # every process's CPU (driver, actors, Ray's own) as a share of all cores' time
+        "machine_busy_pct": busy / (wall * (os.cpu_count() or 1)) * 100 if busy >= 0 else None,
     }
     if isinstance(pool, RayBackend):
         stats = pool.stats()
@@ -136,22 +156,23 @@ def main() -> None:
         | asyncio.run(one_run(args.calls, args.latency, args.concurrency, None))
     ]
     for n in actor_counts:
-        executor = RayExecutor(actors=n, max_concurrency=args.per_actor)
-        # The session holds the calls beyond what the actors take, so that every call the
-        # pool receives is sent at once and "added ms" measures transport, not queueing.
-        limit = min(args.concurrency, n * args.per_actor)
-        result = asyncio.run(one_run(args.calls, args.latency, limit, executor))
-        rows.append({"executor": "ray", "actors": n, "limit": limit} | result)
+        for transport in TRANSPORTS:
+            executor = RayExecutor(actors=n, max_concurrency=args.per_actor, transport=transport)
+            # The session holds the calls beyond what the actors take, so that every call the
+            # pool receives is sent at once and "added ms" measures transport, not queueing.
+            limit = min(args.concurrency, n * args.per_actor)
+            result = asyncio.run(one_run(args.calls, args.latency, limit, executor))
+            rows.append({"executor": f"ray/{transport}", "actors": n, "limit": limit} | result)
     for row in rows:
         row["ideal_calls_per_s"] = row["limit"] / args.latency
         row["efficiency"] = row["calls_per_s"] / row["ideal_calls_per_s"]
 
-    pool = RayExecutor(actors=1).wrap(backend(0.0))
-    lone = {
-        "in_process_ms": asyncio.run(lone_calls(backend(0.0), args.lone)),
-        "ray_ms": asyncio.run(lone_calls(pool, args.lone)),
-    }
-    lone["ray_added_ms"] = lone["ray_ms"] - lone["in_process_ms"]
+    lone = {"in_process_ms": asyncio.run(lone_calls(backend(0.0), args.lone))}
+    for transport in TRANSPORTS:
+        pool = RayExecutor(actors=1, transport=transport).wrap(backend(0.0))
+        lone[f"{transport}_ms"] = asyncio.run(lone_calls(pool, args.lone))
+        lone[f"{transport}_added_ms"] = lone[f"{transport}_ms"] - lone["in_process_ms"]
+        asyncio.run(pool.aclose())
     ray.shutdown()
 
     if args.json:
@@ -164,29 +185,34 @@ def main() -> None:
         f"Ray cluster started in {started:.1f} s"
     )
     head = (
-        f"{'executor':<10} {'actors':>6} {'limit':>5} {'wall s':>7} {'calls/s':>8} "
+        f"{'executor':<11} {'actors':>6} {'limit':>5} {'wall s':>7} {'calls/s':>8} "
         f"{'ideal':>6} {'ratio':>5} | {'added ms':>8} {'p99':>6} {'Ray ms':>6} "
-        f"{'CPU ms':>6} {'batch':>5}"
+        f"{'CPU ms':>6} {'batch':>5} {'busy':>5}"
     )
     print(head)
     print("-" * len(head))
     for row in rows:
         overhead = row.get("ray_overhead_ms")
         batch = row.get("calls_per_batch")
+        busy = row.get("machine_busy_pct")
         print(
-            f"{row['executor']:<10} {row['actors'] or '-':>6} {row['limit']:>5} "
+            f"{row['executor']:<11} {row['actors'] or '-':>6} {row['limit']:>5} "
             f"{row['wall_s']:>7.2f} {row['calls_per_s']:>8.0f} {row['ideal_calls_per_s']:>6.0f} "
             f"{row['efficiency']:>5.2f} | {row['added_ms_mean']:>8.2f} {row['added_ms_p99']:>6.1f} "
             f"{'-' if overhead is None else f'{overhead:.2f}':>6} "
-            f"{row['driver_cpu_ms_per_call']:>6.3f} {'-' if batch is None else f'{batch:.0f}':>5}"
+            f"{row['driver_cpu_ms_per_call']:>6.3f} {'-' if batch is None else f'{batch:.0f}':>5} "
+            f"{'-' if busy is None else f'{busy:.0f}%':>5}"
         )
     print(
         "added ms: latency a call gained beyond its sleep (mean, p99); Ray ms: round trip minus "
-        "time in the actor's backend; CPU ms: driver CPU per call; batch: calls per actor task"
+        "time in the actor's backend; CPU ms: driver CPU per call; batch: calls per frame "
+        "(channel) or actor task (ray); busy: CPU time of every process on the machine, as a "
+        "share of all its cores"
     )
     print(
-        f"lone calls, one at a time: in-process {lone['in_process_ms']:.3f} ms, Ray "
-        f"{lone['ray_ms']:.3f} ms: Ray adds {lone['ray_added_ms']:.2f} ms per call"
+        f"lone calls, one at a time: in-process {lone['in_process_ms']:.3f} ms; ray/channel "
+        f"{lone['channel_ms']:.3f} ms (adds {lone['channel_added_ms']:.2f} ms); ray/ray "
+        f"{lone['ray_ms']:.3f} ms (adds {lone['ray_added_ms']:.2f} ms)"
     )
 
 

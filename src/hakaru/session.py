@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hakaru.backends.base import Backend, create_backend
 from hakaru.budget import Amount, Budget, BudgetGuard
-from hakaru.errors import BackendError, BackendTimeout, ConfigError, RedFlag
+from hakaru.errors import BackendError, BackendTimeout, BudgetExceeded, ConfigError, RedFlag
 from hakaru.happens_before import Frontier, HappensBefore
 from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy, Slots
@@ -314,6 +314,10 @@ class Session(HappensBefore):
                 return response
 
             assert error is not None
+            if isinstance(error, BudgetExceeded):  # refused before any model ran (a shared
+                if held is not None and guard is not None:  # budget): nothing to record
+                    guard.settle(held, Amount())
+                raise error
             row = self._record(request, spec, parents, attempt, "error", began, start, None, error)
             start = await self._commit(row, start, held)
             if not self.retry.should_retry(error, attempt):

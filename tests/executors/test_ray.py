@@ -1,17 +1,20 @@
 """The Ray executor on a real local cluster (one for the whole module, 2 CPUs, ~5 s to start).
 
-Same counts as in-process, budgets exact across actors, a killed actor's calls retried and
-recorded, votes spread over actors, sweep points as tasks, one budget shared by several drivers.
+Same counts as in-process on both transports, budgets exact across actors, a killed actor's
+calls retried and recorded, cancellation reaching the actor, the channel refusing a wrong
+secret, votes spread over actors, sweep points as tasks, one budget shared by several drivers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from hakaru.backends.sim import SimBackend, SimModel  # noqa: E402
 from hakaru.budget import Budget  # noqa: E402
 from hakaru.errors import ConfigError, RedFlag  # noqa: E402
 from hakaru.executors.budget_actor import SharedBudget  # noqa: E402
+from hakaru.executors.channel import encode_frame  # noqa: E402
 from hakaru.executors.distributed import (  # noqa: E402
     distributed_sweep,
     run_workload_remote,
@@ -36,8 +40,10 @@ from hakaru.runner import run_workload  # noqa: E402
 from hakaru.session import Session  # noqa: E402
 from hakaru.store import RunStore  # noqa: E402
 from hakaru.tasks import task_kind  # noqa: E402
+from hakaru.types import ModelSpec, Response  # noqa: E402
 
 FAST = RetryPolicy(initial=0.001, max_delay=0.002)
+TRANSPORTS = pytest.mark.parametrize("transport", ["channel", "ray"])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -62,11 +68,13 @@ def _same_totals(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert a == b
 
 
-def test_same_workload_same_totals_on_both_executors() -> None:
+@TRANSPORTS
+def test_same_workload_same_totals_on_both_executors(transport: str) -> None:
     async def main() -> tuple[Any, Any]:
         kw: dict[str, Any] = {"params": {"n": 512, "fan_in": 4}, "seed": 3, "sim_error": 0.05}
         local = await run_workload("tree-sum", **kw)
-        remote = await run_workload("tree-sum", session_options={"executor": "ray"}, **kw)
+        executor = RayExecutor(transport=transport)
+        remote = await run_workload("tree-sum", session_options={"executor": executor}, **kw)
         return local, remote
 
     local, remote = asyncio.run(main())
@@ -116,11 +124,12 @@ def test_budget_never_exceeded_with_calls_spread_over_actors() -> None:
     assert stats.in_flight == 0
 
 
-def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded() -> None:
+@TRANSPORTS
+def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded(transport: str) -> None:
     slow = SimModel("sim-slow", ttft=1.0, prefill_tps=1e9, decode_tps=1e9)  # 1 s a call
 
     async def main() -> tuple[Session, RayBackend, int, list[str]]:
-        executor = RayExecutor(actors=2, max_concurrency=16)
+        executor = RayExecutor(actors=2, max_concurrency=16, transport=transport)
         backend = SimBackend(seed=1, models=[slow], real_time=True)
         async with Session(backend, executor=executor, retry=FAST) as s:
             pool = s.backend
@@ -150,6 +159,120 @@ def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded() -> None:
     assert all(r.status == "ok" for r in retried)
     stats = pool.stats()
     assert stats.replaced == 1 and stats.calls == 24 and stats.served[0] > 0  # the successor
+    assert stats.transport == transport
+
+
+class Sleeper:
+    """A backend whose calls sleep until cancelled, leaving a file at each step."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    async def complete(self, request: Request) -> Response:
+        (self.folder / "started").touch()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            (self.folder / "cancelled").touch()
+            raise
+        raise AssertionError("not cancelled")
+
+    def model_spec(self, name: str) -> ModelSpec | None:
+        return None
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def _appears(path: Path, within: float = 20.0) -> bool:
+    deadline = time.monotonic() + within
+    while not path.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return path.exists()
+
+
+@TRANSPORTS
+def test_cancelling_a_call_cancels_it_in_the_actor(transport: str, tmp_path: Path) -> None:
+    async def main() -> RayBackend:
+        pool = RayExecutor(actors=1, transport=transport).wrap(Sleeper(str(tmp_path)))
+        assert isinstance(pool, RayBackend)
+        call = asyncio.ensure_future(pool.complete(Request.chat("sim-small", "wait")))
+        assert await _appears(tmp_path / "started")
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await _appears(tmp_path / "cancelled")  # in the actor's process
+        await pool.aclose()
+        return pool
+
+    stats = asyncio.run(main()).stats()
+    assert (stats.calls, stats.in_flight, stats.replaced) == (0, 0, 0)
+
+
+class Touch:
+    """Unpickling it creates a file (``open(path, "w")``): proof that a payload ran."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return open, (self.path, "w")
+
+
+def _send(host: str, port: int, data: bytes) -> bytes:
+    """Send raw bytes to an actor's channel; what it answers before closing (b"": nothing)."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(data)
+        try:
+            return sock.recv(100)
+        except ConnectionResetError:
+            return b""
+
+
+def test_the_actors_channel_refuses_a_wrong_secret_before_unpickling(tmp_path: Path) -> None:
+    pool = RayExecutor(actors=1).wrap(SimBackend(seed=1))
+    assert isinstance(pool, RayBackend)
+    try:
+        secret = pool._secret
+        host, port = ray.get(pool.actors[0].open_channel.remote(secret))
+        flag = tmp_path / "unpickled"
+        frame = encode_frame([Touch(str(flag))])
+        assert _send(host, port, bytes(b ^ 0xFF for b in secret) + frame) == b""
+        assert _send(host, port, secret[:16] + frame) == b""
+        assert _send(host, port, frame) == b""
+        time.sleep(0.2)
+        assert not flag.exists()  # closed before any of those frames was read
+        # The control: after the right secret the same frame is unpickled in the actor (and
+        # the connection closed, as the message is not one the channel knows).
+        assert _send(host, port, secret + frame) == b""
+        assert flag.exists()
+
+        async def one() -> str:  # the actor still serves the pool
+            return (await pool.complete(Request.chat("sim-small", "still there"))).text
+
+        assert asyncio.run(one())
+        assert pool.stats().replaced == 0
+    finally:
+        pool.kill()
+
+
+def test_a_pool_serves_one_event_loop_after_another() -> None:
+    pool = RayExecutor(actors=2, max_concurrency=4).wrap(SimBackend(seed=1))
+    assert isinstance(pool, RayBackend)
+
+    async def some(n: int) -> list[Response]:
+        return await asyncio.gather(
+            *(pool.complete(Request.chat("sim-small", f"q{i}")) for i in range(n))
+        )
+
+    assert len(asyncio.run(some(20))) == 20  # then that loop ends, and its connections
+    assert len(asyncio.run(some(20))) == 20  # a new loop, new connections
+    asyncio.run(pool.aclose())
+    stats = pool.stats()
+    assert (stats.calls, stats.replaced, stats.in_flight) == (40, 0, 0)
+    assert 4 <= stats.batches <= 40  # queued calls share frames
+    with pytest.raises(ConfigError, match="transport is 'grpc'. Choose 'channel'"):
+        RayExecutor(transport="grpc")
 
 
 def test_votes_spread_over_actors_and_match_local() -> None:
@@ -220,10 +343,9 @@ def _spend(name: str, calls: int) -> tuple[int, int]:
                     refused += 1
 
             await s.gather(*(one(i) for i in range(calls)))
-        # A refused call is recorded as a failed attempt (with its estimated input): count
-        # what was executed, as the budget does.
-        used = sum(r.input_tokens + r.output_tokens for r in s.records if r.executed)
-        assert s.totals()["failed_calls"] == refused
+        # A refused call never reached a model: it is not recorded, as with a local budget.
+        used = sum(r.input_tokens + r.output_tokens for r in s.records)
+        assert s.totals()["failed_calls"] == 0 and s.totals()["calls"] == calls - refused
         return used, refused
 
     return asyncio.run(main())

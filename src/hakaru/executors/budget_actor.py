@@ -12,9 +12,8 @@ A session uses a :class:`SharedBudget` in one of two ways:
 
 - as an executor, ``Session(backend, executor=SharedBudget(...))`` — each call reserves through
   the actor without blocking the event loop (one round trip, ~1 ms, added to its latency). A
-  refused call raises :class:`~hakaru.errors.BudgetExceeded` from the backend, so the session
-  records it as one failed attempt (``error_kind`` ``"BudgetExceeded"``, its input tokens
-  estimated, no output) and raises;
+  refused call raises :class:`~hakaru.errors.BudgetExceeded` from the backend, which the
+  session raises without recording an attempt (no model ran), as it does for its own budget;
 - as the session's guard, ``session.guard = SharedBudget(...)`` — the same ``reserve`` and
   ``settle`` as a ``BudgetGuard``, so a refused call is refused before anything is recorded, but
   every reservation blocks the driver's event loop for a round trip.
@@ -28,7 +27,7 @@ from hakaru.backends.base import Backend
 from hakaru.budget import Amount, Budget, BudgetGuard
 from hakaru.errors import BudgetExceeded, ConfigError
 from hakaru.executors.base import Executor, create_executor
-from hakaru.executors.ray import _ray, connect
+from hakaru.executors.cluster import connect, ray_module
 from hakaru.tokenizer import count_tokens
 from hakaru.types import ModelSpec, Request, Response
 
@@ -109,7 +108,7 @@ class SharedBudget:
         input_margin: float = 1.0,
     ) -> None:
         connect(ray_address)
-        ray = _ray()
+        ray = ray_module()
         self.name = name
         self.input_margin = input_margin
         self._executor = create_executor(executor) if isinstance(executor, str) else executor
@@ -143,7 +142,7 @@ class SharedBudget:
 
     def reserve(self, worst: Amount) -> Amount:
         """Reserve ``worst`` or raise :class:`BudgetExceeded` (blocks for one round trip)."""
-        refused = _ray().get(self._actor.reserve.remote(worst))
+        refused = ray_module().get(self._actor.reserve.remote(worst))
         if refused is not None:
             raise refused
         return worst
@@ -158,12 +157,12 @@ class SharedBudget:
 
     def state(self) -> dict[str, dict[str, float | None]]:
         """``spent``, ``reserved`` and ``remaining`` per resource, as the actor holds them."""
-        result: dict[str, dict[str, float | None]] = _ray().get(self._actor.state.remote())
+        result: dict[str, dict[str, float | None]] = ray_module().get(self._actor.state.remote())
         return result
 
     def kill(self) -> None:
         """End the budget actor (for a detached one: when the shared work is over)."""
-        _ray().kill(self._actor)
+        ray_module().kill(self._actor)
 
     # -- the Executor interface ------------------------------------------------------------------
 

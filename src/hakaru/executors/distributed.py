@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import BackendError, ConfigError, HakaruError, RedFlag
-from hakaru.executors.ray import _ray, connect
+from hakaru.executors.cluster import connect, ray_module
 from hakaru.runner import RunOutcome, run_workload
 from hakaru.types import CallRecord, Request, Response
 
@@ -80,7 +80,9 @@ async def run_workload_remote(
             "session_options"
         )
     connect(ray_address)
-    task = _ray().remote(_run_point).options(**{**DEFAULT_TASK_OPTIONS, **(task_options or {})})
+    task = (
+        ray_module().remote(_run_point).options(**{**DEFAULT_TASK_OPTIONS, **(task_options or {})})
+    )
     shipped: _Shipped = await task.remote(name, kwargs, store is not None)
     outcome, error, info, records = shipped
     if store is not None and info is not None:
