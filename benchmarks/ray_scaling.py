@@ -66,6 +66,11 @@ class Timed:
     def model_spec(self, name: str) -> ModelSpec | None:
         return self.inner.model_spec(name)
 
+    async def start(self) -> None:  # the pool connects to its actors when the session starts
+        start = getattr(self.inner, "start", None)
+        if start is not None:
+            await start()
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 
@@ -98,12 +103,17 @@ async def one_run(
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     busy = machine_busy() - busy0
     assert session.totals()["ok_calls"] == calls
-    added = sorted(s - latency for s in timed.seconds)  # seconds
+    in_order = [s - latency for s in timed.seconds]  # seconds, in the order calls finished
+    added = sorted(in_order)
     out: dict[str, Any] = {
         "wall_s": wall,
         "calls_per_s": calls / wall,
         "added_ms_mean": statistics.fmean(added) * 1e3,
         "added_ms_p99": added[int(0.99 * (len(added) - 1))] * 1e3,
+        # the first wave (the `concurrency` calls started at once) apart: its answers all come
+        # back together, so it shows the burst the load begins with
+        "added_ms_first_wave": statistics.fmean(in_order[:concurrency]) * 1e3,
+        "added_ms_after": statistics.fmean(in_order[concurrency:] or [0.0]) * 1e3,
         "driver_cpu_ms_per_call": cpu / calls * 1e3,
         # every process's CPU (driver, actors, Ray's own) as a share of all cores' time
         "machine_busy_pct": busy / (wall * (os.cpu_count() or 1)) * 100 if busy >= 0 else None,
@@ -187,7 +197,7 @@ def main() -> None:
     head = (
         f"{'executor':<11} {'actors':>6} {'limit':>5} {'wall s':>7} {'calls/s':>8} "
         f"{'ideal':>6} {'ratio':>5} | {'added ms':>8} {'p99':>6} {'Ray ms':>6} "
-        f"{'CPU ms':>6} {'batch':>5} {'busy':>5}"
+        f"{'CPU ms':>6} {'batch':>5} {'busy':>5} | {'wave 1':>6} {'after':>5}"
     )
     print(head)
     print("-" * len(head))
@@ -201,13 +211,15 @@ def main() -> None:
             f"{row['efficiency']:>5.2f} | {row['added_ms_mean']:>8.2f} {row['added_ms_p99']:>6.1f} "
             f"{'-' if overhead is None else f'{overhead:.2f}':>6} "
             f"{row['driver_cpu_ms_per_call']:>6.3f} {'-' if batch is None else f'{batch:.0f}':>5} "
-            f"{'-' if busy is None else f'{busy:.0f}%':>5}"
+            f"{'-' if busy is None else f'{busy:.0f}%':>5} | {row['added_ms_first_wave']:>6.1f} "
+            f"{row['added_ms_after']:>5.2f}"
         )
     print(
         "added ms: latency a call gained beyond its sleep (mean, p99); Ray ms: round trip minus "
         "time in the actor's backend; CPU ms: driver CPU per call; batch: calls per frame "
         "(channel) or actor task (ray); busy: CPU time of every process on the machine, as a "
-        "share of all its cores"
+        "share of all its cores; wave 1, after: added ms (mean) of the first `limit` calls to "
+        "finish, and of the rest"
     )
     print(
         f"lone calls, one at a time: in-process {lone['in_process_ms']:.3f} ms; ray/channel "

@@ -301,3 +301,20 @@ def test_after_declares_dependencies_of_bare_gather() -> None:
     s = run(main())
     assert s.records[-1].parents == (1, 2)
     assert s.totals()["depth"] == 2
+
+
+def test_a_backend_that_can_start_is_started_when_the_session_is_entered() -> None:
+    class Starting(ScriptedBackend):
+        started_before_calls: bool | None = None
+
+        async def start(self) -> None:
+            self.started_before_calls = self.n == 0
+
+    backend = Starting()
+
+    async def main() -> None:
+        async with Session(backend) as s:
+            await s.call(Request.chat("m", "hi"))
+
+    asyncio.run(main())
+    assert backend.started_before_calls is True and backend.n == 1

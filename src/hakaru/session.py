@@ -141,6 +141,9 @@ class Session(HappensBefore):
 
     async def __aenter__(self) -> Session:
         self.open()
+        start = getattr(self.backend, "start", None)  # optional: connect before the calls
+        if start is not None:
+            await start()
         return self
 
     async def __aexit__(

@@ -162,6 +162,37 @@ def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded(transport: 
     assert stats.transport == transport
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_an_actor_killed_before_its_first_call_is_replaced() -> None:
+    # The pool learns each actor's channel address when it starts; a call to an actor that
+    # died since must find out, replace it, and still be answered (the session retries).
+    async def main() -> tuple[Session, RayBackend]:
+        executor = RayExecutor(actors=2, max_concurrency=8)
+        async with Session(SimBackend(seed=1), executor=executor, retry=FAST) as s:
+            pool = s.backend
+            assert isinstance(pool, RayBackend)
+            assert all(link is not None for link in pool._links)  # connected on entering
+            pid = await pool.actors[0].ready.remote()
+            ray.kill(pool.actors[0])
+            while _alive(pid):  # until its process is gone (a local cluster)
+                await asyncio.sleep(0.01)
+            await s.gather(*(s.call(Request.chat("sim-small", f"q{i}")) for i in range(8)))
+            await pool.aclose()
+        return s, pool
+
+    s, pool = asyncio.run(main())
+    t = s.totals()
+    assert t["ok_calls"] == 8 and t["failed_calls"] >= 1
+    assert pool.stats().replaced == 1 and pool.stats().served[0] > 0
+
+
 class Sleeper:
     """A backend whose calls sleep until cancelled, leaving a file at each step."""
 

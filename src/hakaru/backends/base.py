@@ -4,7 +4,9 @@ A backend is anything with ``async complete(request) -> Response``. Built-in bac
 themselves here exactly as a third party's would (``register_backend("mine", factory)``); the
 session never special-cases a provider. ``model_spec(name)`` lets a backend describe the models it
 knows (size, window, prices, capabilities); backends that know nothing return ``None`` and the
-session falls back to the specs the user gave it.
+session falls back to the specs the user gave it. A backend may also have ``async start()``:
+the session awaits it when it is entered (``async with``), to open connections before the first
+calls rather than while they wait (the Ray pool connects to its actors there).
 """
 
 from __future__ import annotations

@@ -31,8 +31,11 @@ def connect(address: str | None = None, **init_options: Any) -> bool:
     ``address`` is ``"auto"`` (the cluster this machine has joined with ``ray start``),
     ``"HOST:6379"`` (a cluster's head node; any address ``ray.init`` takes), or ``None``: then
     ``$RAY_ADDRESS`` if set, else a new local cluster on this machine, even if the machine has
-    joined one (without the dashboard, and without usage statistics unless
-    ``$RAY_USAGE_STATS_ENABLED`` says so). ``init_options`` go to ``ray.init``.
+    joined one (without the dashboard, without usage statistics unless
+    ``$RAY_USAGE_STATS_ENABLED`` says so, and with workers at normal priority unless
+    ``$RAY_worker_niceness`` says otherwise: hakaru's actors wait on I/O and answer as soon as
+    they can, see :func:`hakaru.executors.ray_actor.normal_priority`). ``init_options`` go to
+    ``ray.init``.
     """
     ray = ray_module()
     if ray.is_initialized():
@@ -42,6 +45,7 @@ def connect(address: str | None = None, **init_options: Any) -> bool:
         address = os.environ.get("RAY_ADDRESS") or "local"  # "local": always a new cluster
     if address == "local":
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        os.environ.setdefault("RAY_worker_niceness", "0")  # read by the raylet it starts
         options.setdefault("include_dashboard", False)
     try:
         ray.init(address=address, **options)

@@ -134,14 +134,25 @@ class RayBackend(RayMessages):
         self._secret = new_secret()
         self._links: list[tuple[Connection, Any] | None] = [None] * actors
         self._opening: list[asyncio.Task[tuple[Connection, Any]] | None] = [None] * actors
+        # Where each slot's actor listens, learnt when the pool starts: (actor, host, port).
+        self._addresses: list[tuple[Any, str, int] | None] = [None] * actors
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Block until every actor has built its backend; a failure becomes a ConfigError."""
+        """Block until every actor has built its backend (and, on the channel transport,
+        opened its port, so that a first call pays only the TCP connection); a failure becomes
+        a ConfigError."""
         ray = self._ray
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=timeout)
+            if self.transport == "channel":
+                actors = list(self._actors)
+                opened = ray.get(
+                    [a.open_channel.remote(self._secret) for a in actors], timeout=timeout
+                )
+                for i, (actor, (host, port)) in enumerate(zip(actors, opened, strict=True)):
+                    self._addresses[i] = actor, host, port
         except ray.exceptions.GetTimeoutError:
             self.kill()
             raise ConfigError(
@@ -155,6 +166,14 @@ class RayBackend(RayMessages):
                 f"A Ray actor could not build its backend: {first_line(exc)}. Check that the "
                 "backend (or backend_factory) and hakaru are importable on every node"
             ) from None
+
+    async def start(self) -> None:
+        """Connect to every actor now, in the running event loop (the session does this when
+        it is entered), so that the first calls do not wait for their connection behind
+        whatever else the loop is starting. A failure is left for the calls to meet and retry."""
+        if self.transport == "channel" and not self._closed:
+            await asyncio.gather(*(self._open(i) for i in range(len(self._actors))),
+                                 return_exceptions=True)  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the channels, then every actor's backend, then end the actors (the driver's
@@ -243,9 +262,14 @@ class RayBackend(RayMessages):
 
     async def _connect(self, i: int) -> tuple[Connection, Any]:
         actor = self._actors[i]
+        known = self._addresses[i]
         try:
-            async with asyncio.timeout(READY_TIMEOUT):  # a replacement may still be starting
-                host, port = await actor.open_channel.remote(self._secret)
+            if known is not None and known[0] is actor:
+                host, port = known[1], known[2]
+            else:
+                async with asyncio.timeout(READY_TIMEOUT):  # a replacement may be starting
+                    host, port = await actor.open_channel.remote(self._secret)
+                self._addresses[i] = actor, host, port
         except self._died as exc:
             self._replace(i, actor)
             raise actor_died(exc) from None
@@ -257,6 +281,9 @@ class RayBackend(RayMessages):
         try:
             conn = await Connection.open(host, port, self._secret, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
+            if known is not None and known[0] is actor:  # learnt at start: is it still alive?
+                self._addresses[i] = None
+                return await self._connect(i)  # asks the actor; a dead one is replaced
             raise ConnectionFailed(
                 f"Cannot connect to the Ray actor's channel at {host}:{port} "
                 f"({first_line(exc)}). If the cluster's nodes cannot open ports to one "
