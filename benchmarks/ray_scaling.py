@@ -221,6 +221,15 @@ def main() -> None:
         "share of all its cores; wave 1, after: added ms (mean) of the first `limit` calls to "
         "finish, and of the rest"
     )
+    base = rows[0]["added_ms_mean"]
+    for transport in TRANSPORTS:
+        ours = [r for r in rows if r["executor"] == f"ray/{transport}"]
+        extra = [r["added_ms_mean"] - base for r in ours]
+        trip = [r["ray_overhead_ms"] for r in ours]
+        print(
+            f"ray/{transport} under load: {min(extra):.2f}-{max(extra):.2f} ms per call more "
+            f"than in-process; Ray ms {min(trip):.2f}-{max(trip):.2f} (target < 2 ms)"
+        )
     print(
         f"lone calls, one at a time: in-process {lone['in_process_ms']:.3f} ms; ray/channel "
         f"{lone['channel_ms']:.3f} ms (adds {lone['channel_added_ms']:.2f} ms); ray/ray "

@@ -42,6 +42,7 @@ __all__ = [
     "filler_text",
     "known_task_kinds",
     "register_task_kind",
+    "registered_kinds",
     "task_kind",
 ]
 
@@ -129,6 +130,12 @@ def task_kind(name: str) -> TaskKind:
             f"Unknown task kind '{name}'. Known: {', '.join(sorted(_KINDS))}. "
             "Register new kinds with hakaru.tasks.register_task_kind()."
         ) from None
+
+
+def registered_kinds() -> dict[str, TaskKind]:
+    """Every registered task kind by name (a copy): what another process needs to register to
+    answer the same tasks, e.g. the actors of a Ray pool."""
+    return dict(_KINDS)
 
 
 def known_task_kinds() -> list[str]:

@@ -8,6 +8,7 @@ secret, votes spread over actors, sweep points as tasks, one budget shared by se
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -21,9 +22,12 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from click.testing import CliRunner  # noqa: E402
+
 from hakaru import BudgetExceeded, Request  # noqa: E402
 from hakaru.backends.sim import SimBackend, SimModel  # noqa: E402
 from hakaru.budget import Budget  # noqa: E402
+from hakaru.cli.main import cli  # noqa: E402
 from hakaru.errors import ConfigError, RedFlag  # noqa: E402
 from hakaru.executors.budget_actor import SharedBudget  # noqa: E402
 from hakaru.executors.channel import encode_frame  # noqa: E402
@@ -416,3 +420,24 @@ def test_unpicklable_backend_needs_a_factory() -> None:
 
     with pytest.raises(ConfigError, match=r"cannot be sent to Ray actors .*backend_factory"):
         RayExecutor(actors=1).wrap(Holding())
+
+
+# A noisy simulated model: steps need several rounds of votes, and some draws are flagged.
+MAKER_RUN = ("maker", "run", "--disks", "5", "--k", "2", "--model", "sim-hanoi-nano",
+             "--sim-error", "0.15", "--seed", "3", "--no-store", "--json")  # fmt: skip
+
+
+def test_maker_run_on_ray_actors_matches_the_local_run() -> None:
+    # The actors know the driver's task kinds (hanoi-step is registered by the driver only).
+    def maker(*extra: str) -> dict[str, Any]:
+        result = CliRunner().invoke(cli, [*MAKER_RUN, *extra])
+        assert result.exit_code == 0, result.output
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
+
+    local = maker()
+    on_ray = maker("--executor", "ray", "--ray-actors", "2")
+    assert local["calls"] > 2 * local["steps_done"]  # votes beyond k: rounds happened
+    same = ("steps_done", "solved", "errors", "calls", "flagged", "input_tokens", "output_tokens")
+    assert {k: on_ray[k] for k in same} == {k: local[k] for k in same}
+    assert on_ray["diagnostics"] == local["diagnostics"]

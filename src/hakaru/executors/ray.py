@@ -42,7 +42,13 @@ from hakaru.backends.base import Backend
 from hakaru.errors import BackendError, ConfigError, ConnectionFailed
 from hakaru.executors.channel import ChannelClosed, ChannelError, Connection, new_secret
 from hakaru.executors.cluster import connect, first_line, ray_module
-from hakaru.executors.ray_actor import Answer, BackendActor, BackendSource, actor_died
+from hakaru.executors.ray_actor import (
+    Answer,
+    BackendActor,
+    BackendSource,
+    actor_died,
+    travelling_kinds,
+)
 from hakaru.executors.ray_messages import QueuedCall, RayMessages
 from hakaru.types import ModelSpec, Request, Response
 
@@ -116,7 +122,13 @@ class RayBackend(RayMessages):
                 "e.g. functools.partial(create_backend, 'openai', base_url=...)"
             ) from None
         self._source = ray.put(source)  # pickled once, shared by every actor and replacement
-        self._actors: list[Any] = [self._cls.remote(self._source) for _ in range(actors)]
+        # The task kinds registered here (some by importing a module, some configured, like a
+        # Hanoi task's): the actors register them too, so that a simulated backend there
+        # answers every task the driver can ask for.
+        self._kinds = ray.put(travelling_kinds())
+        self._actors: list[Any] = [
+            self._cls.remote(self._source, self._kinds) for _ in range(actors)
+        ]
         self._load = [0] * actors  # calls in flight per actor slot
         self._served = [0] * actors
         self._queued: list[list[QueuedCall]] = [[] for _ in range(actors)]
@@ -350,7 +362,7 @@ class RayBackend(RayMessages):
             return  # another batch already replaced it
         with contextlib.suppress(Exception):
             self._ray.kill(dead)
-        self._actors[i] = self._cls.remote(self._source)
+        self._actors[i] = self._cls.remote(self._source, self._kinds)
         self.replaced += 1
         link = self._links[i]
         if link is not None and link[1] is dead:

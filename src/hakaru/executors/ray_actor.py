@@ -13,16 +13,26 @@ import asyncio
 import os
 import pickle
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from hakaru.backends.base import Backend
 from hakaru.errors import BackendError, ConnectionFailed
 from hakaru.executors.channel import serve
 from hakaru.executors.cluster import first_line, ray_module
+from hakaru.tasks import TaskKind, register_task_kind, registered_kinds
 from hakaru.types import Request, Response
 
-__all__ = ["Answer", "BackendActor", "BackendSource", "actor_died", "pack", "unpack"]
+__all__ = [
+    "Answer",
+    "BackendActor",
+    "BackendSource",
+    "actor_died",
+    "normal_priority",
+    "pack",
+    "travelling_kinds",
+    "unpack",
+]
 
 #: What an actor builds its backend from: a picklable backend, or a picklable factory.
 BackendSource = Backend | Callable[[], Backend]
@@ -34,8 +44,10 @@ Answer = tuple[Response | None, BaseException | None, float]  # response, error,
 class BackendActor:
     """One Ray async actor: holds a backend client and answers calls concurrently."""
 
-    def __init__(self, source: BackendSource) -> None:
+    def __init__(self, source: BackendSource, kinds: Mapping[str, TaskKind] | None = None) -> None:
         normal_priority()
+        for kind in (kinds or {}).values():  # the driver's task kinds, as it registered them
+            register_task_kind(kind)
         self.backend: Backend = source if isinstance(source, Backend) else source()
         self._running: dict[tuple[int, int], asyncio.Task[Answer]] = {}
         self._server: asyncio.Server | None = None
@@ -107,15 +119,28 @@ class BackendActor:
         await self.backend.aclose()
 
 
+def travelling_kinds() -> dict[str, TaskKind]:
+    """The registered task kinds that can be pickled (a kind that cannot stays behind: the
+    actors then know it only if importing hakaru registers it there too)."""
+    out = {}
+    for name, kind in registered_kinds().items():
+        try:
+            pickle.dumps(kind)
+        except Exception:
+            continue
+        out[name] = kind
+    return out
+
+
 def normal_priority() -> bool:
     """Run this actor's threads at normal priority (nice 0) when the OS lets it; whether it did.
 
     Ray starts its workers at low priority (nice 15, ``RAY_worker_niceness``) so that CPU-bound
     tasks leave the driver and the raylet room. An actor of a pool only waits on I/O and should
     answer as soon as an answer is ready; at nice 15 the kernel wakes it late whenever another
-    process is running (measured here: a call through the pool gained 2.0 ms alone and 4.5 ms
-    in waves of 64 at nice 15, 1.4 and 3.0 ms at nice 0). Lowering niceness needs privilege
-    (root or CAP_SYS_NICE); without it Ray's priority stays, and
+    process is running (docs/benchmarks.md, Ray: a millisecond or more per call under load).
+    Lowering niceness needs privilege (root or CAP_SYS_NICE); without it Ray's priority stays,
+    and
     :func:`hakaru.executors.cluster.connect` starts local clusters with nice 0 workers anyway.
     """
     if not hasattr(os, "setpriority"):

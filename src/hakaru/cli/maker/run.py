@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
 from hakaru.cli.maker.build import _backend, _open_store, _task
 from hakaru.cli.maker.plan import _or_dash
@@ -92,6 +93,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
 @click.option("--no-store", is_flag=True, help="Do not record the run (no checkpoints).")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@executor_options
 def run_cmd(
     task: str | None,
     disks: int | None,
@@ -116,6 +118,9 @@ def run_cmd(
     no_store: bool,
     quiet: bool,
     as_json: bool,
+    executor: str,
+    ray_address: str | None,
+    ray_actors: int,
 ) -> None:
     """Run an MDAP step by step with voting and red flags; verify it with the simulator.
 
@@ -124,6 +129,7 @@ def run_cmd(
     hakaru maker run --task hanoi --disks 20 --k 3 --checkpoint-every 10000 --json
     hakaru maker run --task hanoi --disks 8 --k 1 --sim-error 0.01     # k below k_min
     hakaru maker run --resume 0a1b2c3d4e                               # after a crash
+    hakaru maker run --disks 12 --k 3 --executor ray --ray-actors 8    # votes over Ray actors
 
     Exits with status 1 when the task is not solved (a wrong or illegal voted step).
     """
@@ -139,6 +145,7 @@ def run_cmd(
             _float_list(temperatures, "--temperatures")
         ),
     }  # fmt: skip
+    options = session_options(executor, ray_address, ray_actors)  # checked before anything runs
     opened = _open_store(store, no_store, batched=True)
     resume = None
     if resume_ref is not None:
@@ -170,7 +177,15 @@ def run_cmd(
     try:
         outcome = asyncio.run(
             _run(
-                params, resume, opened, base_url, api_key, sim_time_scale, target, quiet or as_json
+                params,
+                resume,
+                opened,
+                base_url,
+                api_key,
+                sim_time_scale,
+                target,
+                quiet or as_json,
+                options,
             )
         )
     finally:
@@ -193,6 +208,7 @@ async def _run(
     time_scale: float | None,
     target: float,
     quiet: bool,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     import time
 
@@ -234,6 +250,7 @@ async def _run(
         run_kind="maker",
         run_name=str(params["task"]),
         run_params=run_params,
+        **options,  # where the calls run: here, or Ray actors (a step's votes spread over them)
     )
     try:
         async with session:

@@ -1,0 +1,52 @@
+"""Each benchmark script runs end to end at a tiny size (the real runs are `make bench`).
+
+These check that the scripts still work and print their figures — never the figures themselves,
+which depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str, timeout: float = 240) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_engine_overhead() -> None:
+    pytest.importorskip("langgraph")
+    out = json.loads(run("engine_overhead.py", "--calls", "300", "--repeats", "1", "--json"))
+    assert set(out["calls_per_second"]) >= {"bare", "session", "langgraph"}
+    assert out["bare_over_session"] > 0 and out["session_over_langgraph"] > 0
+
+
+def test_sim_throughput() -> None:
+    assert "calls/s" in run("sim_throughput.py", "--calls", "2000")
+
+
+def test_channel_floor() -> None:
+    out = run("channel_floor.py", "--waves", "1", "--conc", "1,4")
+    assert out.count("a call gains") == 2
+
+
+def test_ray_scaling() -> None:
+    pytest.importorskip("ray")
+    out = json.loads(
+        run("ray_scaling.py", "--calls", "200", "--actors", "1", "--lone", "20",
+            "--latency", "0.01", "--json")
+    )  # fmt: skip
+    executors = [r["executor"] for r in out["runs"]]
+    assert executors == ["in-process", "ray/channel", "ray/ray"]
+    assert all(r["calls_per_s"] > 0 for r in out["runs"])
