@@ -113,8 +113,7 @@ class Session(HappensBefore):
         self._caps: dict[tuple[str, str], object] = {}
         self._rpm = RateLimiter(rpm, what="requests") if rpm else None
         self._tpm = RateLimiter(tpm, what="tokens") if tpm else None
-        self._timeout = timeout
-        self._plain = per_model is None and not rpm and not tpm and timeout is None
+        self.timeout = timeout  # the property: it also decides whether calls take the plain path
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
         self.guard = BudgetGuard(budget) if budget is not None else None
@@ -196,6 +195,7 @@ class Session(HappensBefore):
     @timeout.setter
     def timeout(self, seconds: float | None) -> None:
         self._timeout = seconds
+        # No per-model cap, rate limit or timeout: the backend is awaited directly.
         self._plain = (
             self._per_model is None and self._rpm is None and self._tpm is None and seconds is None
         )

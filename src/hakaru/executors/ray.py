@@ -84,9 +84,10 @@ class RayBackend(RayMessages):
     """A backend whose calls run in a pool of Ray actors (made by :meth:`RayExecutor.wrap`).
 
     With ``transport="channel"`` each actor slot gets one TCP connection per event loop, opened
-    by its first call; with ``transport="ray"`` the calls queued for one actor in one turn of the
-    event loop travel as one actor task. Either way calls queued together travel together and
-    each answer comes back as soon as it is ready. ``model_spec`` is answered by the driver's
+    by :meth:`start` (the session awaits it when entered) or else by the slot's first call;
+    with ``transport="ray"`` the calls queued for one actor in one turn of the event loop travel
+    as one actor task. Either way calls queued together travel together and each answer comes
+    back as soon as it is ready. ``model_spec`` is answered by the driver's
     copy of the backend, which makes no calls.
     """
 
@@ -184,8 +185,8 @@ class RayBackend(RayMessages):
         it is entered), so that the first calls do not wait for their connection behind
         whatever else the loop is starting. A failure is left for the calls to meet and retry."""
         if self.transport == "channel" and not self._closed:
-            await asyncio.gather(*(self._open(i) for i in range(len(self._actors))),
-                                 return_exceptions=True)  # fmt: skip
+            opening = [self._open(i) for i in range(len(self._actors))]
+            await asyncio.gather(*opening, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close the channels, then every actor's backend, then end the actors (the driver's
