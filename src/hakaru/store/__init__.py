@@ -18,8 +18,10 @@ sweeps) and ``checkpoints`` (for resumable step drivers); the schema version is
 ``PRAGMA user_version``. Run ids are 12 hex characters sortable by creation time (10 of
 milliseconds since 2020-01-01 UTC, 2 random); any unique prefix names a run.
 
-Modules: :mod:`~hakaru.store.database` (:class:`RunStore`), :mod:`~hakaru.store.sink`
-(:class:`CallSink`), :mod:`~hakaru.store.columns` (record ↔ row, JSONL and CSV export).
+Modules: :mod:`~hakaru.store.database` (:class:`RunStore`), :mod:`~hakaru.store.entries` (what
+it holds, as values: :class:`RunInfo`, :class:`SweepPoint`, :class:`Checkpoint`; run ids and
+owners), :mod:`~hakaru.store.sink` (:class:`CallSink`), :mod:`~hakaru.store.columns` (record ↔
+row, JSONL and CSV export).
 
 >>> from hakaru.types import CallRecord
 >>> store = RunStore(":memory:")
@@ -30,15 +32,8 @@ Modules: :mod:`~hakaru.store.database` (:class:`RunStore`), :mod:`~hakaru.store.
 [3]
 """
 
-from hakaru.store.database import (
-    SCHEMA_VERSION,
-    Checkpoint,
-    RunInfo,
-    RunNotFound,
-    RunStore,
-    SweepPoint,
-    default_store_path,
-)
+from hakaru.store.database import SCHEMA_VERSION, RunStore, default_store_path
+from hakaru.store.entries import Checkpoint, RunInfo, RunNotFound, SweepPoint
 from hakaru.store.sink import CallSink
 
 __all__ = [

@@ -10,39 +10,34 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from hakaru.errors import ConfigError, StoreError
 from hakaru.store import columns
+from hakaru.store.entries import (
+    Checkpoint,
+    RunInfo,
+    RunNotFound,
+    SweepPoint,
+    new_run_id,
+    owner,
+    owner_alive,
+)
 from hakaru.store.sink import CallSink
 from hakaru.types import CallRecord
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "Checkpoint",
-    "RunInfo",
-    "RunNotFound",
-    "RunStore",
-    "SweepPoint",
-    "default_store_path",
-]
+__all__ = ["SCHEMA_VERSION", "RunStore", "default_store_path"]
 
 SCHEMA_VERSION = 1
 RunStatus = Literal["running", "done", "failed"]
 ExportFormat = Literal["jsonl", "csv"]
-
-_EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z in ms; 10 hex digits of ms last until 2054
-_last_ms = 0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -60,95 +55,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
-class RunNotFound(StoreError):
-    """A run id (or id prefix) names no stored run, or more than one."""
-
-    exit_code = 2
-
-    @classmethod
-    def unknown(cls, ref: str, path: Path) -> RunNotFound:
-        """The error for a reference that matches no run of the store at ``path``."""
-        return cls(f"No run '{ref}' in {path}. List runs with 'hakaru runs list'.")
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """One stored run. Times are Unix seconds; ``calls`` counts its stored call records."""
-
-    id: str
-    kind: str  # what ran: "workload", "sweep", "maker", ...
-    name: str
-    params: dict[str, Any]
-    #: "running", "done", "failed", or "interrupted": stored as running, but the process that
-    #: ran it on this host has ended (it was killed, or crashed) — see :func:`owner_alive`.
-    status: str
-    created: float
-    ended: float | None = None
-    summary: dict[str, Any] | None = None
-    calls: int = 0
-
-    @property
-    def duration(self) -> float | None:
-        """Wall seconds from creation to finish; ``None`` while running."""
-        return None if self.ended is None else self.ended - self.created
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["duration"] = self.duration
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class SweepPoint:
-    """One finished point of a sweep, keyed so that a resumed sweep skips it."""
-
-    sweep_id: str
-    key: str
-    params: dict[str, Any]
-    result: Any
-    run_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """The state a step driver saved after ``step``, to resume from."""
-
-    run_id: str
-    step: int
-    state: Any
-    created: float  # Unix seconds
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the process ``owner`` (``"host:pid"``, as runs record it) may still be running.
-
-    ``False`` only when it ran on this host and no process has its pid now; a run owned by
-    another host counts as alive (this host cannot tell). A pid reused by a new process makes a
-    killed run look alive: rare, and it errs on the safe side.
-    """
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, but belongs to another user
-        return True
-    return True
-
-
 def default_store_path() -> Path:
     """``$HAKARU_HOME/hakaru.db``, with ``$HAKARU_HOME`` defaulting to ``./.hakaru``."""
     return Path(os.environ.get("HAKARU_HOME") or ".hakaru") / "hakaru.db"
-
-
-def _new_id() -> str:
-    """12 hex characters: ms since 2020 (strictly increasing in this process) + 8 random bits."""
-    global _last_ms
-    ms = max(int(time.time() * 1000) - _EPOCH_MS, _last_ms + 1)
-    _last_ms = ms
-    return f"{ms:010x}{secrets.randbelow(256):02x}"
 
 
 def _json_default(obj: Any) -> Any:
@@ -318,16 +227,16 @@ class RunStore:
     def new_run(self, kind: str, name: str = "", params: Mapping[str, Any] | None = None) -> str:
         """Record a new run with status ``running``, owned by this process; return its id."""
         blob = _dumps(dict(params or {}), "run parameters")
-        owner = f"{socket.gethostname()}:{os.getpid()}"  # the process running it
+        me = owner()  # the process running it
         with self._errors("create a run"):
             for _ in range(16):
-                run_id = _new_id()
+                run_id = new_run_id()
                 try:
                     with self._write() as db:
                         db.execute(
                             "INSERT INTO runs (id, created, kind, name, params, status, owner) "
                             "VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                            (run_id, time.time(), kind, name, blob, owner),
+                            (run_id, time.time(), kind, name, blob, me),
                         )
                     return run_id
                 except sqlite3.IntegrityError:
@@ -353,8 +262,8 @@ class RunStore:
 
     @staticmethod
     def _info(row: tuple[Any, ...]) -> RunInfo:
-        id_, kind, name, params, status, created, ended, summary, n, owner = row
-        if status == "running" and owner and not owner_alive(owner):
+        id_, kind, name, params, status, created, ended, summary, n, who = row
+        if status == "running" and who and not owner_alive(who):
             status = "interrupted"
         return RunInfo(id_, kind, name, _loads(params), status, created, ended, _loads(summary), n)
 
