@@ -182,6 +182,19 @@ def test_hakaru_report_json_holds_the_maker_summary(
     assert maker["totals"]["calls"] == out["calls"]
 
 
+def test_hakaru_report_in_the_terminal_summarises_the_maker_run(
+    noisy: tuple[Path, dict[str, Any]],
+) -> None:
+    db, out = noisy
+    result = CliRunner().invoke(cli, ["report", out["run_id"], "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("MAKER run "))
+    c = out["diagnostics"]["collisions"]
+    assert line.startswith(f"MAKER run {out['run_id']} (hanoi, k = 3): solved, ")
+    assert f"{out['calls']:,} calls, {out['flagged']:,} flagged" in line
+    assert f"{c['observed']:,} seen, {c['predicted_independent']:.2f} if errors" in line
+
+
 def test_the_section_in_hakaru_report_html(
     noisy: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -131,6 +131,17 @@ def test_hakaru_report_json_holds_the_profile(chain: tuple[Path, dict[str, Any],
     assert profile["fits"] == out["fits"] and profile["status"] == "done"
 
 
+def test_hakaru_report_in_the_terminal_shows_the_profile_fits(
+    chain: tuple[Path, dict[str, Any], Path],
+) -> None:
+    db, out, _ = chain
+    done = hakaru("report", out["profile"], "--store", str(db))
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.split("Profiles: how each metric grows with n", 1)[1]
+    calls = next(line for line in table.splitlines() if f" {LABELS['calls']} " in line)
+    assert out["fits"]["calls"]["formula"] in calls  # the chain: 1·n calls
+
+
 def test_a_stopped_profile_is_rebuilt_from_its_executions(tmp_path: Path) -> None:
     # No LLM calls; the command fails at n = 16, after three sizes ran. Its arguments carry
     # markup, which the report must show as text.

@@ -8,7 +8,7 @@ shared with ``hakaru demo``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ def report(
     """Summarise stored runs or sweeps; with --html, write the report with its plots."""
     from rich.console import Console
 
+    from hakaru.report import maker_section, profile_section
     from hakaru.report.html import report_data, write_report
     from hakaru.store import RunNotFound, RunStore, default_store_path
 
@@ -99,11 +100,8 @@ def report(
         raise RunNotFound.unknown(refs[0], path)
     with RunStore(path) as store:
         data = report_data(store, refs, at=sizes, level=level)
-        if html_path is not None or as_json:  # maker runs and profiles: read only if shown
-            from hakaru.report import maker_section, profile_section
-
-            maker_section.add_maker_reports(store, data)
-            profile_section.add_profile_reports(store, data)
+        maker_section.add_maker_reports(store, data)  # read again, for the MAKER summaries
+        profile_section.add_profile_reports(store, data)
     written = write_report(html_path, data) if html_path is not None else None
     if as_json:
         echo_json(
@@ -119,6 +117,10 @@ def report(
         return
     console = Console(highlight=False)
     print_report(console, data.studies, data.runs, predictions=True)
+    print_makers(console, data.extras.get(maker_section.EXTRAS_KEY, []))
+    profiles = data.extras.get(profile_section.EXTRAS_KEY, [])
+    if profiles:
+        console.print(profile_table(profiles))
     if written is not None:
         console.print(f"report written to {written}", soft_wrap=True, markup=False)
 
@@ -291,6 +293,43 @@ def print_run(console: Console, run: RunSummary) -> None:
     )
     for note in run.notes:
         console.print(note, soft_wrap=True, markup=False)
+
+
+def print_makers(console: Console, reports: Sequence[Any]) -> None:
+    """A paragraph per MAKER run (:class:`~hakaru.report.maker_load.MakerReport`): its outcome,
+    spending, measured per-vote accuracy and the collisions against independent errors."""
+    for r in reports:
+        d, t = r.diagnostics, r.totals
+        c = d.collision_summary()
+        steps = f"{r.steps_done:,}" + (f" / {r.steps:,}" if r.steps else "")
+        accuracy = "–" if d.p_hat is None else f"{d.p_hat:.4f}"
+        console.print(
+            f"MAKER run {r.run_id} ({r.name}, k = {r.k}): {r.outcome}, {steps} steps; "
+            f"{t.get('calls', 0):,.0f} calls, {t.get('flagged_calls', 0):,.0f} flagged, "
+            f"${t.get('dollars', 0.0):,.2f}; per-vote accuracy p̂ = {accuracy}; "
+            f"collisions (first two votes wrong alike) {c['observed']:,} seen, "
+            f"{c['predicted_independent']:.2f} if errors were independent."
+            + (f" {r.reason}." if r.reason else ""),
+            soft_wrap=True,
+            markup=False,
+        )
+
+
+def profile_table(profiles: Sequence[Mapping[str, Any]]) -> Table:
+    """One row per fitted metric of each profile: the class and the formula."""
+    from hakaru.report.profile_section import LABELS
+
+    table = _table("Profiles: how each metric grows with n")
+    for head in ("profile", "metric", "class", "formula", "R²"):
+        table.add_column(head, justify="right" if head == "R²" else "left")
+    for p in profiles:
+        for metric, fit in (p.get("fits") or {}).items():
+            r2 = fit.get("r2")
+            _add(
+                table, p.get("profile", ""), LABELS.get(metric, metric), fit.get("class", "–"),
+                fit.get("formula", "–"), "–" if r2 is None else f"{r2:.3f}",
+            )  # fmt: skip
+    return table
 
 
 def print_report(
