@@ -37,6 +37,7 @@ import pickle
 import secrets
 import socket
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -128,7 +129,7 @@ class FrameDecoder:
         return len(self._buffer)
 
 
-class _Link(asyncio.Protocol):
+class _Link(asyncio.Protocol, ABC):
     """One end of a channel: frames in, messages out coalesced per turn of the event loop."""
 
     def __init__(self, secret: bytes | None = None) -> None:
@@ -179,8 +180,9 @@ class _Link(asyncio.Protocol):
         self._auth.clear()
         return rest
 
+    @abstractmethod
     def received(self, messages: list[Any]) -> None:
-        raise NotImplementedError
+        """Handle the messages of one frame (each end has its own)."""
 
     def send(self, message: Any) -> None:
         """Queue ``message``: the messages queued in one loop turn go together, in frames of

@@ -9,6 +9,7 @@ task, whose answers come back as they finish, several to a message when they fin
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any
 
 from hakaru.errors import BackendError, ConnectionFailed
@@ -31,7 +32,7 @@ class QueuedCall:
         self.index = 0  # its place in the batch
 
 
-class RayMessages:
+class RayMessages(ABC):
     """The ``ray`` transport, a base class of :class:`~hakaru.executors.ray.RayBackend` (whose
     state it uses: actors by slot, calls in flight, the batch counter, actor replacement)."""
 
@@ -43,8 +44,9 @@ class RayMessages:
     _batch_tasks: set[asyncio.Task[None]]
     _died: tuple[type[BaseException], ...]
 
+    @abstractmethod
     def _replace(self, i: int, dead: Any) -> None:
-        raise NotImplementedError
+        """Replace slot ``i``'s actor ``dead`` with a new one (the pool knows how)."""
 
     async def _over_ray(self, i: int, request: Request) -> Answer:
         loop = asyncio.get_running_loop()
