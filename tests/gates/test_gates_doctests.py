@@ -15,6 +15,9 @@ MODULES = [
     "hakaru.gates.data",
     "hakaru.gates.fit",
     "hakaru.gates.ab",
+    "hakaru.gates.simulated",
+    "hakaru.gates.workloads",
+    "hakaru.gates.sweep_result",
 ]
 
 
