@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hakaru.cli.options import store_path_option
-from hakaru.cli.sim import wait_for_signal, warn_if_exposed
-from hakaru.errors import ConfigError
+from hakaru.cli.sim import listen, wait_for_signal, warn_if_exposed
 
 if TYPE_CHECKING:
     from hakaru.proxy.upstream import Forwarder
@@ -87,7 +86,6 @@ def proxy(
     X-Hakaru-Role header names the calling agent; which call may depend on which is inferred
     from timing. Authorization headers are passed on and never stored.
     """
-    from hakaru.proxy.http import HttpServer
     from hakaru.proxy.recorder import Recorder
     from hakaru.store import RunStore, default_store_path
 
@@ -97,14 +95,7 @@ def proxy(
     warn_if_exposed(host, "proxy")
 
     async def main() -> None:
-        server = HttpServer(recorder.handle, host, port)
-        try:
-            await server.start()
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port "
-                "(0 picks a free one)."
-            ) from None
+        server = await listen(recorder.handle, host, port)
         run_id = recorder.begin("proxy", name or recorder.upstream, {"upstream": upstream})
         click.echo(f"hakaru proxy: recording at {server.url}/v1")
         click.echo(

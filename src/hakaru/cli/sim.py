@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hakaru.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hakaru.proxy.http import HttpServer
 
 __all__ = ["serve", "sim"]
 
@@ -29,6 +33,22 @@ def warn_if_exposed(host: str, what: str) -> None:
             "it. Use --host 127.0.0.1 to keep it on this machine.",
             err=True,
         )
+
+
+async def listen(handler: Any, host: str, port: int) -> HttpServer:
+    """Start an :class:`~hakaru.proxy.http.HttpServer` for ``handler`` on ``host:port``; a port
+    that cannot be had is a :class:`ConfigError` saying what to do."""
+    from hakaru.proxy.http import HttpServer
+
+    server = HttpServer(handler, host, port)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port "
+            "(0 picks a free one)."
+        ) from None
+    return server
 
 
 async def wait_for_signal() -> None:
@@ -183,7 +203,6 @@ def serve(
     """
     from hakaru.backends.sim import SimBackend
     from hakaru.proxy.faults import FaultPlan, parse_delay
-    from hakaru.proxy.http import HttpServer
     from hakaru.proxy.server import SimServer
     from hakaru.tasks import GenericKind
 
@@ -211,14 +230,7 @@ def serve(
     warn_if_exposed(host, "simulated server")
 
     async def main() -> None:
-        server = HttpServer(app.handle, host, port)
-        try:
-            await server.start()
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port "
-                "(0 picks a free one)."
-            ) from None
+        server = await listen(app.handle, host, port)
         click.echo(f"hakaru sim: serving the simulated LLM at {server.url}/v1", nl=True)
         click.echo(
             f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "

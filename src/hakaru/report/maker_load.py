@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import ConfigError
 from hakaru.mdap.diagnostics import Diagnostics
+from hakaru.mdap.resume import ADDITIVE
 from hakaru.patterns.vote import VoteResult
 from hakaru.report.maker_votes import Decay, StepVotes, _valid, fit_decay, rebuild_step
 
@@ -206,19 +207,6 @@ def _steps(
         yield step, buf
 
 
-_TOTALS = (
-    "calls",
-    "ok_calls",
-    "failed_calls",
-    "cached_calls",
-    "flagged_calls",
-    "input_tokens",
-    "output_tokens",
-    "forward_passes",
-    "dollars",
-)
-
-
 def _count(totals: dict[str, float], rec: CallRecord) -> None:
     # The ledger's additive totals, as hakaru.mdap.resume.stored_totals counts them.
     if rec.status == "cached":
@@ -330,7 +318,7 @@ def load_maker(store: RunStore, ref: str) -> MakerReport:
     max_out = params.get("max_output_tokens", 750)
     parser = str(params.get("parser", "flag"))
     firsts = [_first_step(store, seg.id) for seg in chain]
-    totals = dict.fromkeys(_TOTALS, 0.0)
+    totals = dict.fromkeys(ADDITIVE, 0.0)
     acc = _Acc(k)
     redone = 0
     pending: StepVotes | None = None
