@@ -64,3 +64,9 @@ def test_import_does_not_load_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_version_is_the_installed_package_version() -> None:
+    from importlib.metadata import version
+
+    assert hakaru.__version__ == version("hakaru")

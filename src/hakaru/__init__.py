@@ -4,6 +4,8 @@ The public API is exactly ``__all__`` (a test guards it). Heavy libraries (torch
 matplotlib) are imported lazily by the modules that need them.
 """
 
+from importlib import metadata as _metadata
+
 from hakaru.backends.base import Backend, available_backends, create_backend, register_backend
 from hakaru.budget import Budget
 from hakaru.cache import ResponseCache
@@ -33,7 +35,10 @@ from hakaru.sync import SyncSession
 from hakaru.tokenizer import count_tokens
 from hakaru.types import CallRecord, Message, ModelSpec, Request, Response, Task, Usage
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml
+    __version__ = _metadata.version("hakaru")
+except _metadata.PackageNotFoundError:  # pragma: no cover (a source tree that is not installed)
+    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "Backend",

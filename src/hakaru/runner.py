@@ -15,7 +15,7 @@ from typing import Any
 
 from hakaru.backends.base import Backend, create_backend
 from hakaru.backends.sim.models import SimModel
-from hakaru.errors import ConfigError, HakaruError
+from hakaru.errors import ConfigError
 from hakaru.session import Session
 from hakaru.workloads.base import WorkloadResult, get_workload
 
@@ -76,8 +76,7 @@ async def run_workload(
     their base error rate (wrong answers per call on an empty context; the growth with context
     fill scales with it, and 0 turns every kind of error off). On any other backend,
     ``model`` (or the backend's default) plays every role. ``run_params`` are stored with the
-    run (e.g. the sweep and point it belongs to). When the workload fails with a
-    :class:`~hakaru.errors.HakaruError`, the error carries ``outcome``: what was spent until then.
+    run (e.g. the sweep and point it belongs to).
 
     >>> import asyncio
     >>> out = asyncio.run(run_workload("tree-sum", params={"n": 64, "fan_in": 4}, sim_error=0))
@@ -117,32 +116,25 @@ async def run_workload(
         **dict(session_options or {}),
     )
 
-    def outcome(result: WorkloadResult) -> RunOutcome:
-        return RunOutcome(
-            workload=workload.name,
-            variant=variant,
-            params=values,
-            seed=seed,
-            totals=session.totals(),
-            result=result,
-            analytic=workload.analytic(variant, values),
-            by_role=session.ledger.group_by("role"),
-            by_model=session.ledger.group_by("model"),
-            run_id=session.run_id,
-            backend=backend_name,
-        )
-
     try:
         async with session:
             result = await workload.run(session, variant, values, seed=seed, models=roles)
-    except HakaruError as exc:
-        # What the run spent before it failed stays available to callers (sweeps store it).
-        exc.outcome = outcome(WorkloadResult(False, details={"error": str(exc)}))  # type: ignore[attr-defined]
-        raise
     finally:
         if isinstance(backend, str):
             await backend_obj.aclose()
-    return outcome(result)
+    return RunOutcome(
+        workload=workload.name,
+        variant=variant,
+        params=values,
+        seed=seed,
+        totals=session.totals(),
+        result=result,
+        analytic=workload.analytic(variant, values),
+        by_role=session.ledger.group_by("role"),
+        by_model=session.ledger.group_by("model"),
+        run_id=session.run_id,
+        backend=backend_name,
+    )
 
 
 def _with_error(model: SimModel, rate: float) -> SimModel:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -279,7 +279,3 @@ class CallRecord:
         values["parents"] = tuple(values.get("parents", ()))
         return cls(**values)
 
-
-def messages_from(items: Iterable[Mapping[str, str]]) -> tuple[Message, ...]:
-    """Messages from OpenAI-style dicts (``{"role": …, "content": …}``)."""
-    return tuple(Message(str(m["role"]), str(m.get("content") or "")) for m in items)

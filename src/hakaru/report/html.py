@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import hakaru
 from hakaru.errors import ConfigError
 from hakaru.report.sections import ReportData, Section, build_sections
 
@@ -31,15 +32,6 @@ if TYPE_CHECKING:
     from hakaru.store import RunStore
 
 __all__ = ["render_html", "report_data", "write_report"]
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("hakaru")
-    except PackageNotFoundError:  # pragma: no cover (running from a source tree)
-        return "dev"
 
 
 def render_html(
@@ -65,7 +57,7 @@ def render_html(
         subtitle=subtitle,
         sections=list(sections),
         generated=when,
-        version=_version(),
+        version=hakaru.__version__,
     )
 
 

@@ -28,7 +28,7 @@ from hakaru.mdap.hanoi.prompt import (
     _user_template,
 )
 from hakaru.mdap.hanoi.rules import Candidate, Move, State, _direction, _moved, next_move
-from hakaru.tasks import TaskKind, filler_text, register_task_kind, task_kind
+from hakaru.tasks import TaskKind, filler_text, register_task_kind
 from hakaru.types import Message
 
 # Recently built payload states, so that the simulated backend's oracle need not parse them back
@@ -234,9 +234,3 @@ def _render(answer: Candidate, reasoning_tokens: int) -> str:
 HANOI_KIND = HanoiStepKind()
 register_task_kind(HANOI_KIND)
 
-
-def hanoi_kind() -> HanoiStepKind:
-    """The registered ``"hanoi-step"`` kind."""
-    kind = task_kind("hanoi-step")
-    assert isinstance(kind, HanoiStepKind)
-    return kind
