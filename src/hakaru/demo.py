@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 from hakaru.errors import ConfigError
 
 if TYPE_CHECKING:
-    from hakaru.analysis.sweep import SweepProgress, SweepResult
     from hakaru.report.sections import ReportData
     from hakaru.report.summary import StudyResult
     from hakaru.store import RunStore
+    from hakaru.sweeps import SweepProgress, SweepResult
 
 __all__ = [
     "PLAN",
@@ -193,8 +193,8 @@ async def run_demo(
     called as each sweep advances. Sweeps whose backend kept failing (rate limits, timeouts)
     are reported in ``failed``; running the demo again resumes them.
     """
-    from hakaru.analysis.sweep import run_sweep
     from hakaru.report.summary import analyze, default_studies
+    from hakaru.sweeps import run_sweep
 
     plan = _select(QUICK_PLAN if quick else PLAN, only)
     started = time.perf_counter()

@@ -278,4 +278,3 @@ class CallRecord:
         values = {k: v for k, v in data.items() if k in known}
         values["parents"] = tuple(values.get("parents", ()))
         return cls(**values)
-

@@ -245,8 +245,6 @@ def test_import_does_not_load_scipy() -> None:
         "hakaru.analysis.compare",
         "hakaru.analysis.claims",
         "hakaru.analysis.data",
-        "hakaru.analysis.sweep",
-        "hakaru.analysis.sweep_results",
     ],
 )
 def test_docstring_examples(name: str) -> None:

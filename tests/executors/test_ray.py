@@ -2,7 +2,8 @@
 
 Same counts as in-process on both transports, budgets exact across actors, a killed actor's
 calls retried and recorded, cancellation reaching the actor, the channel refusing a wrong
-secret, votes spread over actors, sweep points as tasks, one budget shared by several drivers.
+secret, votes spread over actors, one budget shared by several drivers (sweep points as Ray
+tasks: tests/sweeps/test_remote.py).
 """
 
 from __future__ import annotations
@@ -31,18 +32,11 @@ from hakaru.cli.main import cli  # noqa: E402
 from hakaru.errors import ConfigError, RedFlag  # noqa: E402
 from hakaru.executors.budget_actor import SharedBudget  # noqa: E402
 from hakaru.executors.channel import encode_frame  # noqa: E402
-from hakaru.executors.distributed import (  # noqa: E402
-    distributed_sweep,
-    run_workload_remote,
-    sample_concurrently,
-)
 from hakaru.executors.ray import RayBackend, RayExecutor  # noqa: E402
-from hakaru.ledger import totals_of  # noqa: E402
 from hakaru.limits import RetryPolicy  # noqa: E402
 from hakaru.patterns.redflag import flag_truncated  # noqa: E402
 from hakaru.runner import run_workload  # noqa: E402
 from hakaru.session import Session  # noqa: E402
-from hakaru.store import RunStore  # noqa: E402
 from hakaru.tasks import task_kind  # noqa: E402
 from hakaru.types import ModelSpec, Response  # noqa: E402
 
@@ -315,11 +309,17 @@ def test_votes_spread_over_actors_and_match_local() -> None:
     kind = task_kind("sum")
     request = kind.request("sim-voter", {"numbers": [12, 30, 7]}, temperature=0.8)
 
+    async def ballot(s: Session) -> Response | RedFlag:
+        try:
+            return await s.call(request, validate=flag_truncated(kind.parse))
+        except RedFlag as flag:  # a flagged sample stands in its place
+            return flag
+
     async def ballots(executor: RayExecutor | None) -> tuple[list[str], tuple[int, ...]]:
         backend = SimBackend(seed=5, models=[voter], real_time=True, time_scale=0.1)
         served: tuple[int, ...] = ()
         async with Session(backend, executor=executor) as s:
-            got = await sample_concurrently(s, request, 12, validate=flag_truncated(kind.parse))
+            got = await s.gather(*(ballot(s) for _ in range(12)))  # one round's samples, at once
             if isinstance(s.backend, RayBackend):
                 served = s.backend.stats().served
             await s.call(Request.chat("sim-voter", "tally"))  # depends on every ballot
@@ -333,32 +333,6 @@ def test_votes_spread_over_actors_and_match_local() -> None:
     assert remote == local  # sample by sample
     assert Counter(local).most_common(1)[0] == ("49", 7)  # this seed: 7 of 12 right
     assert served == (4, 4, 4)
-
-
-def test_distributed_sweep_gives_the_points_of_a_local_sweep() -> None:
-    from hakaru.analysis.sweep import run_sweep
-
-    kw: dict[str, Any] = {"variants": ["tree"], "repeats": 2, "seed": 1, "sim_error": 0.05}
-    local = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, **kw))
-    remote = asyncio.run(distributed_sweep("tree-sum", {"n": [16, 64]}, **kw))
-    assert len(remote.points) == 4 and remote.complete
-    assert [p.key for p in remote.points] == [p.key for p in local.points]
-    assert [p.totals for p in remote.points] == [p.totals for p in local.points]
-    assert [p.correct for p in remote.points] == [p.correct for p in local.points]
-
-
-def test_remote_point_is_stored_in_the_drivers_store() -> None:
-    store = RunStore(":memory:")
-    out = asyncio.run(
-        run_workload_remote("tree-sum", params={"n": 64}, seed=2, sim_error=0.05, store=store)
-    )
-    info = store.run(out.run_id)
-    assert (info.kind, info.name, info.status) == ("run", "tree-sum/tree", "done")
-    records = list(store.calls(out.run_id))
-    assert len(records) == out.totals["calls"] == 21
-    _same_totals(out.totals, totals_of(records))
-    with pytest.raises(ConfigError, match="leave 'executor' out"):
-        asyncio.run(run_workload_remote("tree-sum", session_options={"executor": "ray"}))
 
 
 @ray.remote(num_cpus=0.5)

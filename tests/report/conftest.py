@@ -9,9 +9,9 @@ import pytest
 
 from fakes import ScriptedBackend
 from hakaru import Session
-from hakaru.analysis.sweep import run_sweep
 from hakaru.errors import RedFlag
 from hakaru.store import RunStore
+from hakaru.sweeps import run_sweep
 from hakaru.types import Response
 
 #: What a hostile (or just unlucky) model answer may contain. If it ever ran, it would set

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from hakaru.analysis.sweep import run_sweep
 from hakaru.errors import ConfigError
 from hakaru.report.html import render_html, report_data, write_report
 from hakaru.report.plots import new_figure, svg_of
@@ -28,6 +27,7 @@ from hakaru.report.sections import (
 )
 from hakaru.report.summary import Study, analyze, format_value
 from hakaru.store import RunNotFound, RunStore
+from hakaru.sweeps import run_sweep
 from hakaru.workloads.base import get_workload
 
 Store = tuple[Path, str, str]

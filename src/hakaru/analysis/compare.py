@@ -31,7 +31,7 @@ from hakaru.errors import ConfigError
 
 __all__ = ["Comparison", "Prediction", "SizePrediction", "compare", "crossovers", "predict"]
 
-Series = FitResult | tuple[Sequence[float], Sequence[float]]
+FitOrPoints = FitResult | tuple[Sequence[float], Sequence[float]]
 
 _SCAN = 4001  # grid points of the crossover scan, log-spaced
 _BISECT = 80  # bisection steps on log n
@@ -190,7 +190,7 @@ def crossovers(
     return tuple(out)
 
 
-def _as_fit(series: Series, criterion: str, name: str) -> FitResult:
+def _as_fit(series: FitOrPoints, criterion: str, name: str) -> FitResult:
     if isinstance(series, FitResult):
         return series
     try:
@@ -211,8 +211,8 @@ def _geometric_means(fit: FitResult) -> dict[float, float]:
 
 
 def compare(
-    a: Series,
-    b: Series,
+    a: FitOrPoints,
+    b: FitOrPoints,
     *,
     labels: tuple[str, str] = ("a", "b"),
     at: Iterable[float] = (),

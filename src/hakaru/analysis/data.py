@@ -15,11 +15,11 @@ from pathlib import Path
 
 from hakaru.errors import ConfigError
 
-__all__ = ["Series", "read_series"]
+__all__ = ["CsvSeries", "read_series"]
 
 
 @dataclass(frozen=True)
-class Series:
+class CsvSeries:
     """Paired sizes and costs read from a file, and how many rows had an empty cell."""
 
     x: tuple[float, ...]
@@ -60,7 +60,7 @@ def _number(cell: str, line: int, column: str, path: Path) -> float:
     return value
 
 
-def read_series(path: str | Path, x: str, y: str) -> Series:
+def read_series(path: str | Path, x: str, y: str) -> CsvSeries:
     """Read columns ``x`` (sizes) and ``y`` (costs) of a CSV file.
 
     Raises :class:`~hakaru.errors.ConfigError` for a missing file, a missing column (naming the
@@ -104,4 +104,4 @@ def read_series(path: str | Path, x: str, y: str) -> Series:
         ys.append(_number(cy, line, names[iy], path))
     if not rows:
         raise ConfigError(f"{path} has a header but no data rows. Add one row per measurement")
-    return Series(tuple(xs), tuple(ys), skipped)
+    return CsvSeries(tuple(xs), tuple(ys), skipped)

@@ -22,7 +22,7 @@ from hakaru.errors import ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hakaru.analysis.sweep import SweepProgress
+    from hakaru.sweeps import SweepProgress
 
 __all__ = ["demo"]
 

@@ -1,6 +1,6 @@
 """``hakaru sweep WORKLOAD --param n=…`` — a workload over a grid of sizes, resumably.
 
-A thin layer over :func:`hakaru.analysis.sweep.run_sweep`: parse the grid, show a progress bar on
+A thin layer over :func:`hakaru.sweeps.run_sweep`: parse the grid, show a progress bar on
 stderr (stdout carries only the tables, or the one ``--json`` object), print one table per
 variant with the mean over repeats at each grid point, and write ``--csv`` for ``hakaru fit``.
 """
@@ -22,7 +22,7 @@ from hakaru.errors import ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hakaru.analysis.sweep import SweepProgress, SweepResult
+    from hakaru.sweeps import SweepProgress, SweepResult
 
 __all__ = ["parse_grid", "sweep"]
 
@@ -105,8 +105,8 @@ def sweep(
     """
     from rich.console import Console
 
-    from hakaru.analysis.sweep import run_sweep
     from hakaru.store import RunStore, default_store_path
+    from hakaru.sweeps import run_sweep
 
     if sweep_id and resume:
         raise ConfigError("Give --sweep-id or --resume, not both")

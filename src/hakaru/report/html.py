@@ -74,9 +74,9 @@ def report_data(
     Each sweep contributes its default studies, predicted at ``at`` (default: 10× the largest
     measured size); each other run its summary.
     """
-    from hakaru.analysis.sweep import load_sweep
     from hakaru.report.run_summary import find_reports, load_run
     from hakaru.report.summary import analyze, default_studies
+    from hakaru.sweeps import load_sweep
 
     data = ReportData(level=level)
     names = []

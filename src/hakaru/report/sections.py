@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from markupsafe import Markup
 
 if TYPE_CHECKING:
-    from hakaru.analysis.sweep import SweepResult
     from hakaru.report.run_summary import RunSummary
     from hakaru.report.summary import StudyResult
+    from hakaru.sweeps import SweepResult
 
 __all__ = [
     "Cell",

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from hakaru.analysis.claims import ClaimCheck
     from hakaru.analysis.compare import Comparison
     from hakaru.analysis.result import FitResult
-    from hakaru.analysis.sweep import PointResult, SweepResult
+    from hakaru.sweeps import PointResult, SweepResult
 
 __all__ = [
     "CLAIM_ROLE",
@@ -321,7 +321,7 @@ def analyze(
     ``at``: sizes to predict each design's cost at (default: 10× the largest measured size).
 
     >>> import asyncio
-    >>> from hakaru.analysis.sweep import run_sweep
+    >>> from hakaru.sweeps import run_sweep
     >>> sweep = asyncio.run(run_sweep("routing", {"k": [2, 4, 8, 16], "m_d": [1]}, sim_error=0))
     >>> result = analyze(sweep, Study("k"))
     >>> result.comparison.ratio.complexity, result.claim.verdict

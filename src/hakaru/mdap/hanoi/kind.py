@@ -233,4 +233,3 @@ def _render(answer: Candidate, reasoning_tokens: int) -> str:
 
 HANOI_KIND = HanoiStepKind()
 register_task_kind(HANOI_KIND)
-

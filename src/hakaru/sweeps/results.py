@@ -1,7 +1,7 @@
 """What a sweep is and what it produced: the spec that identifies it, its points' results, and
 the series that fits and reports read from them.
 
-Kept apart from :mod:`hakaru.analysis.sweep` (which plans and runs the grid) so that readers of
+Kept apart from :mod:`hakaru.sweeps.run` (which plans and runs the grid) so that readers of
 stored sweeps — the report, the fits — depend on the data model only.
 """
 
@@ -18,7 +18,7 @@ from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
 from hakaru.store import SweepPoint
 
-__all__ = ["PointResult", "Series", "SweepProgress", "SweepResult", "SweepSpec", "point_key"]
+__all__ = ["PointResult", "SweepProgress", "SweepResult", "SweepSeries", "SweepSpec", "point_key"]
 
 
 def point_key(variant: str, params: Mapping[str, int], repeat: int) -> str:
@@ -131,7 +131,7 @@ class PointResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class SweepSeries:
     """One metric of one variant against one parameter, averaged over repeats per x."""
 
     variant: str
@@ -201,7 +201,7 @@ class SweepResult:
         x: str = "n",
         y: str = "aalp_cost",
         where: Mapping[str, int] | None = None,
-    ) -> Series:
+    ) -> SweepSeries:
         """``y`` against ``x`` for ``variant``, the mean over repeats at each ``x``.
 
         Parameters other than ``x`` must be fixed, by the grid or by ``where``. ``y`` is a
@@ -209,7 +209,7 @@ class SweepResult:
         wrong); points that ended in an error have no totals and are left out of other metrics.
 
         >>> import asyncio
-        >>> from hakaru.analysis.sweep import run_sweep
+        >>> from hakaru.sweeps import run_sweep
         >>> sweep = asyncio.run(run_sweep("tree-sum", {"n": [16, 64]}, variants=["tree"]))
         >>> sweep.series("tree", x="n", y="calls").y
         [5.0, 21.0]
@@ -248,7 +248,7 @@ class SweepResult:
                 groups.setdefault(p.params[x], []).append(float(p.totals[y]))
         xs = sorted(groups)
         means = [sum(groups[v]) / len(groups[v]) for v in xs]
-        return Series(variant, x, y, xs, means, [len(groups[v]) for v in xs])
+        return SweepSeries(variant, x, y, xs, means, [len(groups[v]) for v in xs])
 
     def as_json(self) -> dict[str, Any]:
         """The ``hakaru sweep --json`` object."""
@@ -274,6 +274,3 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> int:
 
 #: The totals every ledger reports (a sweep whose points all failed still names them).
 _TOTALS = tuple(Ledger(keep_records=False).totals())
-
-
-# -- running --------------------------------------------------------------------------------

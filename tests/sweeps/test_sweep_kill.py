@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from hakaru.analysis.sweep import load_sweep, run_sweep
 from hakaru.store import RunStore
+from hakaru.sweeps import load_sweep, run_sweep
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 

@@ -5,7 +5,7 @@ Design choice: a sweep is a set of *points*, each named by a canonical key of
 :func:`hakaru.runner.run_workload`. A point is written to the store's ``points`` table the moment
 it finishes; resuming reads those keys and runs only the rest. The simulated LLM is a pure
 function of the seed and the request, so a resumed sweep holds exactly the points an
-uninterrupted one would (``tests/analysis/test_sweep_kill.py`` kills one with SIGKILL to check).
+uninterrupted one would (``tests/sweeps/test_sweep_kill.py`` kills one with SIGKILL to check).
 Points run as asyncio tasks in one process, at most ``concurrency`` at a time: a simulated call
 costs microseconds of CPU, and a real backend is I/O-bound, so processes would buy nothing.
 
@@ -31,31 +31,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hakaru.analysis.sweep_results import (
-    PointResult,
-    Series,
-    SweepProgress,
-    SweepResult,
-    SweepSpec,
-    point_key,
-)
 from hakaru.errors import BackendError, ConfigError, HakaruError
 from hakaru.store import RunInfo, RunStore, SweepPoint
+from hakaru.sweeps.results import PointResult, SweepProgress, SweepResult, SweepSpec, point_key
 from hakaru.workloads.base import Workload, get_workload
 
 if TYPE_CHECKING:
     from hakaru.runner import RunOutcome
 
-__all__ = [
-    "PointResult",
-    "Series",
-    "SweepProgress",
-    "SweepResult",
-    "SweepSpec",
-    "load_sweep",
-    "point_key",
-    "run_sweep",
-]
+__all__ = ["load_sweep", "run_sweep"]
 
 _EXAMPLE = "e.g. --param n=8,16,32 or --param n=8..1024*2"  # the CLI's syntax, in messages
 
@@ -243,7 +227,7 @@ def _point_runner(executor: str, ray_address: str | None) -> Callable[..., Await
         return run_workload
     if executor != "ray":
         raise ConfigError(f"Unknown executor '{executor}'. Choose 'local' or 'ray'")
-    from hakaru.executors.distributed import run_workload_remote
+    from hakaru.sweeps.remote import run_workload_remote
 
     return functools.partial(run_workload_remote, ray_address=ray_address)
 

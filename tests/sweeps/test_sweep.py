@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from hakaru.analysis.sweep import (
+from hakaru.backends.base import register_backend
+from hakaru.backends.sim import SimBackend
+from hakaru.errors import ConfigError, RateLimited
+from hakaru.store import RunStore
+from hakaru.sweeps import (
     PointResult,
     SweepProgress,
     SweepResult,
@@ -19,10 +23,6 @@ from hakaru.analysis.sweep import (
     point_key,
     run_sweep,
 )
-from hakaru.backends.base import register_backend
-from hakaru.backends.sim import SimBackend
-from hakaru.errors import ConfigError, RateLimited
-from hakaru.store import RunStore
 from hakaru.types import Request, Response
 
 GRID = {"n": [8, 16], "fan_in": [2, 4]}
@@ -294,3 +294,12 @@ def test_transient_failures_are_left_for_a_resume(tmp_path: Path) -> None:
     DOWN["flaky"] = False
     up = sweep("tree-sum", **opts, sweep_id=down.sweep_id)
     assert (up.complete, up.executed, [p.totals["calls"] for p in up.points]) == (True, 2, [3, 5])
+
+
+@pytest.mark.parametrize("name", ["hakaru.sweeps", "hakaru.sweeps.run", "hakaru.sweeps.results"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
