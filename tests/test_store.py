@@ -49,7 +49,7 @@ def full_record(i: int, run_id: str = "") -> CallRecord:
         vote=9,
         candidate='x=1, y="2"',
         finish_reason="length",
-        budget=4096,
+        reasoning_budget=4096,
         run_id=run_id,
     )
 
@@ -92,7 +92,7 @@ def test_round_trip_of_every_callrecord_field(store: RunStore) -> None:
             value = run_id if name == "run_id" else getattr(want, name)
             assert getattr(got, name) == value, name
             assert type(getattr(got, name)) is type(value), name
-    assert back[0].step is None and back[0].budget is None and back[0].parents == ()
+    assert back[0].step is None and back[0].reasoning_budget is None and back[0].parents == ()
 
 
 def test_calls_table_has_one_column_per_field_and_the_key(store: RunStore) -> None:
@@ -125,11 +125,33 @@ def test_a_field_missing_from_an_old_file_becomes_a_column(tmp_path: Path) -> No
     path = tmp_path / "old.db"
     RunStore(path).close()
     with sqlite3.connect(path) as other:
-        other.execute("ALTER TABLE calls DROP COLUMN budget")
+        other.execute("ALTER TABLE calls DROP COLUMN reasoning_budget")
     with RunStore(path) as s:
         run_id = s.new_run("workload", "x")
         s.add_calls(run_id, [full_record(1)])
-        assert next(s.calls(run_id)).budget == 4096
+        assert next(s.calls(run_id)).reasoning_budget == 4096
+
+
+def test_a_store_with_the_old_budget_column_reads_back_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with RunStore(path) as s:
+        run_id = s.new_run("workload", "x")
+        s.add_calls(run_id, [full_record(1, run_id)])
+    with sqlite3.connect(path) as other:  # the file as schema 1 wrote it
+        other.execute("ALTER TABLE calls RENAME COLUMN reasoning_budget TO budget")
+        other.execute("PRAGMA user_version = 1")
+    with RunStore(path) as s:
+        assert [r.reasoning_budget for r in s.calls(run_id)] == [4096]
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        names = [row[1] for row in other.execute("PRAGMA table_info(calls)")]
+        assert names == FIELDS and "budget" not in names
+
+
+def test_a_jsonl_export_made_before_the_rename_reads_back() -> None:
+    old = {**full_record(1).as_dict(), "budget": 512}
+    del old["reasoning_budget"]
+    assert CallRecord.from_dict(old).reasoning_budget == 512
 
 
 def test_a_runs_table_without_owner_gains_one(tmp_path: Path) -> None:
@@ -560,7 +582,7 @@ def test_csv_export_parses_back_with_the_csv_module(store: RunStore) -> None:
     assert first["candidate"] == records[0].candidate
     assert float(first["size"]) == records[0].size
     assert int(first["input_tokens"]) == 2**62
-    assert second["step"] == "" and second["budget"] == ""
+    assert second["step"] == "" and second["reasoning_budget"] == ""
     assert first["run_id"] == run_id
 
 

@@ -368,7 +368,7 @@ class Session(HappensBefore):
             request.messages,
             request.temperature,
             request.max_tokens,
-            request.budget,
+            request.reasoning_budget,
             request.seed,
         )
         key = hash(ident)  # an int key: the table holds no objects for the collector to scan
@@ -447,7 +447,7 @@ class Session(HappensBefore):
                 latency, began - t0, now - t0,
                 sim_start, sim_start if status == "cached" else sim_start + latency,
                 request.step, request.vote, "" if parsed is None else _candidate(parsed),
-                response.finish_reason, request.budget, self.run_id,
+                response.finish_reason, request.reasoning_budget, self.run_id,
             )  # fmt: skip
         # A failed attempt: the server reported nothing, so the input is our estimate and the
         # latency is the wall time the attempt took.
@@ -456,7 +456,7 @@ class Session(HappensBefore):
             count_tokens(request.prompt_text()), 0, 0, 0, "estimated",
             spec.size, spec.price_in, spec.price_out,
             now - began, began - t0, now - t0, sim_start, sim_start + (now - began),
-            request.step, request.vote, "", "", request.budget, self.run_id,
+            request.step, request.vote, "", "", request.reasoning_budget, self.run_id,
         )  # fmt: skip
 
     def _account(self, row: _Row, start: Sequence[float], held: Amount | None) -> tuple[float, ...]:

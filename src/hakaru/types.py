@@ -138,7 +138,8 @@ class Task:
 class Request:
     """One LLM call as the caller asks for it.
 
-    ``budget`` is a reasoning budget in tokens (see ``hakaru.budgets``); ``max_tokens`` caps the
+    ``reasoning_budget`` is how many tokens the model may think (see :mod:`hakaru.reasoning`; a
+    spending cap is a :class:`~hakaru.budget.Budget` on the session); ``max_tokens`` caps the
     output; ``sample`` is set by the session: the occurrence index of an identical request, so that
     repeated samples (votes) are distinct cache and replay keys.
     """
@@ -147,7 +148,7 @@ class Request:
     messages: tuple[Message, ...]
     task: Task | None = None
     role: str = "default"  # which agent makes the call (for cost per role)
-    budget: int | None = None  # reasoning tokens
+    reasoning_budget: int | None = None  # reasoning tokens
     max_tokens: int | None = None  # output tokens
     temperature: float = 0.0
     seed: int | None = None
@@ -174,7 +175,9 @@ class Request:
             "model": self.model,
             "messages": [[m.role, m.content] for m in self.messages],
             "task": task,
-            "budget": self.budget,
+            # Keyed "budget", as before the field was renamed: the key hashes into cache and
+            # replay keys and the simulated answers, which must not change with a name.
+            "budget": self.reasoning_budget,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "seed": self.seed,
@@ -259,7 +262,7 @@ class CallRecord:
     vote: int | None = None
     candidate: str = ""
     finish_reason: str = ""
-    budget: int | None = None
+    reasoning_budget: int | None = None  # tokens (Request.reasoning_budget)
     run_id: str = ""
 
     @property
@@ -274,7 +277,11 @@ class CallRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        """The record of :meth:`as_dict`'s form (also exports made before ``budget`` was
+        renamed ``reasoning_budget``)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        if "budget" in data and "reasoning_budget" not in data:
+            values["reasoning_budget"] = data["budget"]
         values["parents"] = tuple(values.get("parents", ()))
         return cls(**values)

@@ -1,4 +1,4 @@
-"""The examples in the docstrings of hakaru.hbpo and hakaru.budgets run and print what they say."""
+"""The docstring examples of hakaru.hbpo and hakaru.reasoning run and print what they say."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ MODULES = [
     "hakaru.hbpo.task",
     "hakaru.hbpo.evaluate",
     "hakaru.hbpo.experiment",
-    "hakaru.budgets",
-    "hakaru.budgets.phrase",
-    "hakaru.budgets.policies",
-    "hakaru.budgets.stats",
-    "hakaru.budgets.reasoning",
+    "hakaru.reasoning",
+    "hakaru.reasoning.phrase",
+    "hakaru.reasoning.policies",
+    "hakaru.reasoning.stats",
+    "hakaru.reasoning.kind",
 ]
 
 

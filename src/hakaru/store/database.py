@@ -35,7 +35,8 @@ from hakaru.types import CallRecord
 
 __all__ = ["SCHEMA_VERSION", "RunStore", "default_store_path"]
 
-SCHEMA_VERSION = 1
+# 2: the calls column "budget" is "reasoning_budget" (a spending cap is a Budget, not this).
+SCHEMA_VERSION = 2
 RunStatus = Literal["running", "done", "failed"]
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -53,6 +54,10 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (run_id, step));
 """
+
+#: Columns of the calls table renamed since a store was made: old name → CallRecord field.
+#: Opening an older store renames them in place, so what it recorded reads back unchanged.
+_RENAMED = {"budget": "reasoning_budget"}
 
 
 def default_store_path() -> Path:
@@ -145,7 +150,8 @@ class RunStore:
             ) from None
 
     def _migrate(self, db: sqlite3.Connection) -> None:
-        """Create the schema, or add columns for CallRecord fields new since the file was made.
+        """Create the schema, or bring an older file up to date: rename the columns of
+        ``_RENAMED`` and add columns for CallRecord fields new since the file was made.
 
         Only reads when the file is current, so opening a store to read it never waits for the
         write lock of another process.
@@ -160,14 +166,19 @@ class RunStore:
                 for statement in _SCHEMA.format(calls=columns.columns_sql()).split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             else:
+                have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+                for old, new in _RENAMED.items():
+                    if old in have and new in missing:
+                        db.execute(f'ALTER TABLE calls RENAME COLUMN "{old}" TO "{new}"')
+                        missing.remove(new)
                 for name in missing:
                     if name == "owner":  # runs made before hakaru recorded their process
                         db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
                     else:
                         sql_type = columns.sql_type(name)
                         db.execute(f'ALTER TABLE calls ADD COLUMN "{name}" {sql_type}')
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         finally:
             if db.in_transaction:

@@ -166,7 +166,7 @@ class SimBackend:
         h = blake2b(self._prefix, digest_size=40)
         h.update(
             f"{model.name}\x00{kind.name}\x00{payload_key}\x00{request.temperature!r}\x00"
-            f"{request.budget}\x00{request.max_tokens}".encode()
+            f"{request.reasoning_budget}\x00{request.max_tokens}".encode()
         )
         for m in request.messages:
             h.update(f"\x00{m.role}\x01{m.content}".encode())
@@ -183,10 +183,12 @@ class SimBackend:
         p_wrong = model.error_rate(n_in)
         if overlong:
             p_wrong = max(p_wrong, model.overlong_error)
-        n_think = 0  # reasoning tokens, from the kind's optional hook (hakaru.budgets.reasoning)
+        n_think = 0  # reasoning tokens, from the kind's optional hook (hakaru.reasoning.kind)
         think = getattr(kind, "reasoning", None)
         if think is not None:
-            n_think, p_reason = think(payload, request.budget, random.Random(gen_seed ^ 3))
+            n_think, p_reason = think(
+                payload, request.reasoning_budget, random.Random(gen_seed ^ 3)
+            )
             p_wrong = 1.0 - (1.0 - p_wrong) * (1.0 - p_reason)
         answer = truth
         if u_wrong * _U64 < p_wrong:

@@ -1,7 +1,7 @@
 """Reasoning budgets at inference: announce a budget, cap the output, choose budgets by policy.
 
 - :func:`with_budget` / :class:`BudgetPrompt` — the budget phrase after the thinking tag
-  (template configurable), ``Request.budget`` set, ``max_tokens`` capped;
+  (template configurable), ``Request.reasoning_budget`` set, ``max_tokens`` capped;
 - policies — :class:`NoBudget`, :class:`FixedBudget`, :class:`LadderBudget` (climb a ladder of
   levels when an answer does not come back) and :class:`DifficultyBudget` (allocation by
   estimated difficulty under a global token budget, learned from past calls with
@@ -11,7 +11,7 @@
 - :func:`compare_policies` — tokens saved against accuracy lost, per policy (``hakaru budget
   compare``).
 
->>> from hakaru.budgets import with_budget
+>>> from hakaru.reasoning import with_budget
 >>> from hakaru.types import Request
 >>> with_budget(Request.chat("m", "hi"), 256).max_tokens
 384
@@ -20,9 +20,10 @@ The training side — HBPO, which teaches a model to pick its own budget — is
 :mod:`hakaru.hbpo`. Nothing here imports torch.
 """
 
-from hakaru.budgets.compare import Comparison, PolicyResult, compare_policies, run_policy
-from hakaru.budgets.phrase import DEFAULT_TEMPLATE, BudgetPrompt, with_budget
-from hakaru.budgets.policies import (
+from hakaru.reasoning.compare import Comparison, PolicyResult, compare_policies, run_policy
+from hakaru.reasoning.kind import ReasoningKind, reasoning_payload
+from hakaru.reasoning.phrase import DEFAULT_TEMPLATE, BudgetPrompt, with_budget
+from hakaru.reasoning.policies import (
     BudgetPolicy,
     DifficultyBudget,
     FixedBudget,
@@ -30,15 +31,14 @@ from hakaru.budgets.policies import (
     NoBudget,
     check_levels,
 )
-from hakaru.budgets.reasoning import ReasoningKind, reasoning_payload
-from hakaru.budgets.stats import BudgetStats, Cell
+from hakaru.reasoning.stats import BucketTally, BudgetStats
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "BucketTally",
     "BudgetPolicy",
     "BudgetPrompt",
     "BudgetStats",
-    "Cell",
     "Comparison",
     "DifficultyBudget",
     "FixedBudget",

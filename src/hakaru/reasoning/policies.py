@@ -5,7 +5,7 @@
 - :class:`LadderBudget` — a ladder of levels: start at the lowest, and climb one rung whenever
   an answer does not come back (cut off by the cap, or rejected by the strict parser);
 - :class:`DifficultyBudget` — allocation by estimated difficulty under a global token budget,
-  learned from past calls (:class:`~hakaru.budgets.stats.BudgetStats`): every task starts at
+  learned from past calls (:class:`~hakaru.reasoning.stats.BudgetStats`): every task starts at
   the cheapest level; then, while the expected tokens fit the budget, the bucket whose upgrade
   buys the most expected accuracy per token is moved up (the greedy solution of the
   multiple-choice knapsack, on smoothed estimates).
@@ -24,8 +24,8 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from hakaru.budgets.stats import BudgetStats
 from hakaru.errors import ConfigError
+from hakaru.reasoning.stats import BudgetStats
 
 __all__ = [
     "BudgetPolicy",

@@ -10,15 +10,15 @@ answers, and the :meth:`ReasoningKind.reasoning` hook says how much and how well
 - unprompted, the model overthinks: it spends ``verbosity · need(d)`` tokens (2x by default),
   times a lognormal factor (``length_sigma``) that belongs to the problem (the same on every
   call);
-- with a budget b (the budget phrase, ``Request.budget``) it aims at min(natural, b), complying
-  up to a lognormal factor (``compliance_sigma``): sometimes it overshoots b, and then the
-  output cap may cut it off before it answers (``finish_reason="length"``, no answer);
+- with a budget b (the budget phrase, ``Request.reasoning_budget``) it aims at min(natural, b),
+  complying up to a lognormal factor (``compliance_sigma``): sometimes it overshoots b, and then
+  the output cap may cut it off before it answers (``finish_reason="length"``, no answer);
 - its chance of a right answer after L reasoning tokens saturates:
   ``p(L) = floor + (ceiling(d) − floor) · (1 − exp(−κ · L / need(d)))`` with
   ``ceiling(d) = ceiling_easy − ceiling_drop · d``. At L = need(d), κ = 3 gives 95 % of the gain;
   tokens beyond that buy almost nothing — the overthinking a budget policy can cut.
 
-The simulated backend calls the hook for kinds that have it (see docs/budgets.md for the hook
+The simulated backend calls the hook for kinds that have it (see docs/reasoning.md for the hook
 contract): it adds the reasoning tokens to the output (``Usage.reasoning_tokens``), cuts at
 ``max_tokens``, and answers wrongly with probability 1 − p(L) (combined with the model's own
 error model).

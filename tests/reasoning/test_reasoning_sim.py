@@ -1,4 +1,4 @@
-"""The ``reason`` task kind on the simulated backend, and ``hakaru budget compare``.
+"""The ``reason`` task kind on the simulated backend, and ``hakaru reasoning compare``.
 
 Needs the simulated backend's reasoning hook (``kind.reasoning(payload, budget, rng)``): the
 backend adds the reasoning tokens to the output, cuts at ``max_tokens`` and answers wrongly with
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hakaru.budgets import ReasoningKind, compare_policies, reasoning_payload, with_budget
 from hakaru.cli.main import main
 from hakaru.errors import ConfigError
+from hakaru.reasoning import ReasoningKind, compare_policies, reasoning_payload, with_budget
 from hakaru.session import Session
 from hakaru.tasks import task_kind
 from hakaru.tokenizer import count_tokens
@@ -98,8 +98,8 @@ def test_compare_policies_reports_savings_against_no_budget() -> None:
     assert rows["difficulty"]["tokens_per_task"] < 1.15 * 1024
 
 
-def test_budget_compare_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    main(["budget", "compare", "--n", "60", "--calibration", "20", "--json"])
+def test_reasoning_compare_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    main(["reasoning", "compare", "--n", "60", "--calibration", "20", "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert payload["baseline"] == "none"
     assert [p["policy"] for p in payload["policies"]] == [
@@ -114,7 +114,7 @@ def test_budget_compare_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     page = tmp_path / "budgets.html"
     main(
         [
-            "budget",
+            "reasoning",
             "compare",
             "--n",
             "40",
@@ -131,9 +131,24 @@ def test_budget_compare_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     html = page.read_text()
     assert "Reasoning budgets" in html and "fixed:512" in html and "tokens saved" in html
     with pytest.raises(SystemExit) as exit_:
-        main(["budget", "compare", "--levels", "512,128"])
+        main(["reasoning", "compare", "--levels", "512,128"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == (
         "Error: Budgets (512, 128) are not strictly ascending. List each budget once, "
         "smallest first.\n"
+    )
+
+
+def test_the_old_budget_spelling_still_runs_with_a_deprecation_note(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["compare", "--n", "30", "--calibration", "10", "--levels", "128,512", "--json"]
+    main(["reasoning", *args])
+    new = capsys.readouterr()
+    main(["budget", *args])
+    old = capsys.readouterr()
+    assert json.loads(old.out) == json.loads(new.out) and new.err == ""
+    assert old.err == (
+        "Note: 'hakaru budget' is deprecated and will be removed in the next release; "
+        "use 'hakaru reasoning'.\n"
     )

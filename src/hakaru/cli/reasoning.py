@@ -1,9 +1,12 @@
-"""``hakaru budget compare`` — reasoning-budget policies side by side on the simulated LLM.
+"""``hakaru reasoning compare`` — reasoning-budget policies side by side on the simulated LLM.
 
-A thin layer over :func:`hakaru.budgets.compare_policies`: every policy answers the same
+A thin layer over :func:`hakaru.reasoning.compare_policies`: every policy answers the same
 simulated ``reason`` tasks; the table shows what each spent and got, and tokens saved against
 accuracy lost relative to no budget at all. ``--json`` prints one JSON object instead;
-``--html PATH`` also writes the table into an HTML report (:mod:`hakaru.budgets.report`).
+``--html PATH`` also writes the table into an HTML report (:mod:`hakaru.report.reasoning_section`).
+
+``hakaru budget …`` is the old spelling, kept for one release: it runs the same commands after a
+one-line deprecation note on stderr ("budget" alone now means a spending cap, ``Session(budget=)``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ from hakaru.errors import ConfigError
 
 
 @click.group()
-def budget() -> None:
+def reasoning() -> None:
     """Reasoning budgets: compare policies."""
+
+
+@click.group()
+def budget() -> None:
+    """Deprecated spelling of 'hakaru reasoning' (removed in the next release)."""
+    click.echo(
+        "Note: 'hakaru budget' is deprecated and will be removed in the next release; "
+        "use 'hakaru reasoning'.",
+        err=True,
+    )
 
 
 def _levels(text: str) -> tuple[int, ...]:
@@ -31,7 +44,7 @@ def _levels(text: str) -> tuple[int, ...]:
         ) from None
 
 
-@budget.command("compare")
+@reasoning.command("compare")
 @click.option("--n", "n", type=int, default=300, show_default=True, help="Tasks per policy.")
 @click.option("--model", default="sim-medium", show_default=True, help="Simulated model.")
 @click.option(
@@ -99,8 +112,8 @@ def compare(
     html: str | None,
 ) -> None:
     """Tokens saved against accuracy lost, per budget policy (none, fixed, ladder, difficulty)."""
-    from hakaru.budgets import BudgetPrompt, compare_policies
-    from hakaru.budgets.phrase import DEFAULT_TEMPLATE
+    from hakaru.reasoning import BudgetPrompt, compare_policies
+    from hakaru.reasoning.phrase import DEFAULT_TEMPLATE
 
     prompt = BudgetPrompt(
         template=template or DEFAULT_TEMPLATE,
@@ -122,7 +135,7 @@ def compare(
     )
     payload = result.as_dict()
     if html:
-        from hakaru.budgets.report import write_compare_report
+        from hakaru.report.reasoning_section import write_compare_report
 
         written = write_compare_report(html, payload)
         click.echo(f"wrote {written}", err=True)
@@ -130,6 +143,9 @@ def compare(
         echo_json(payload)
         return
     _print(payload)
+
+
+budget.add_command(compare)
 
 
 def _print(payload: dict[str, Any]) -> None:

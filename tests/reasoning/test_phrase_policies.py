@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from hakaru.budgets import (
+from hakaru.errors import ConfigError
+from hakaru.reasoning import (
     BudgetPrompt,
     BudgetStats,
     DifficultyBudget,
@@ -17,7 +18,6 @@ from hakaru.budgets import (
     check_levels,
     with_budget,
 )
-from hakaru.errors import ConfigError
 from hakaru.types import CallRecord, Message, Request
 
 
@@ -34,7 +34,7 @@ def test_phrase_goes_after_the_thinking_tag_as_a_prefill() -> None:
     assert out.messages[-1] == Message(
         "assistant", "<think>\nI will answer the question within 1024 tokens."
     )
-    assert (out.budget, out.max_tokens) == (1024, 1344)  # ceil(1024 * 1.25) + 64
+    assert (out.reasoning_budget, out.max_tokens) == (1024, 1344)  # ceil(1024 * 1.25) + 64
     assert with_budget(req, None) is req
 
 
@@ -47,7 +47,7 @@ def test_template_tag_placement_and_cap_are_configurable() -> None:
     )
     out = with_budget(Request.chat("m", "Hi"), 300, prompt)
     assert out.messages == (Message("user", "Hi\n\n<reasoning>\nThink for at most 300 tokens."),)
-    assert (out.budget, out.max_tokens) == (300, None)
+    assert (out.reasoning_budget, out.max_tokens) == (300, None)
     # an existing smaller cap wins; a cap factor of 1 with no answer room is the budget itself
     tight = BudgetPrompt(cap_factor=1.0, answer_tokens=0)
     assert with_budget(Request.chat("m", "Hi", max_tokens=100), 512, tight).max_tokens == 100
@@ -116,11 +116,11 @@ def test_difficulty_allocation_spends_where_it_buys_accuracy() -> None:
 
 def test_stats_from_ledger_records_and_json() -> None:
     records = [
-        CallRecord(id=1, parents=(), role="r", model="m", output_tokens=120, budget=256),
-        CallRecord(id=2, parents=(), role="r", model="m", output_tokens=250, budget=256),
-        CallRecord(id=3, parents=(), role="r", model="m", status="cached", budget=256),
-        CallRecord(id=4, parents=(), role="r", model="m", output_tokens=999, budget=None),
-        CallRecord(id=5, parents=(), role="r", model="m", output_tokens=50, budget=256),
+        CallRecord(id=1, parents=(), role="r", model="m", output_tokens=120, reasoning_budget=256),
+        CallRecord(id=2, parents=(), role="r", model="m", output_tokens=250, reasoning_budget=256),
+        CallRecord(id=3, parents=(), role="r", model="m", status="cached", reasoning_budget=256),
+        CallRecord(id=4, parents=(), role="r", model="m", output_tokens=999, reasoning_budget=None),
+        CallRecord(id=5, parents=(), role="r", model="m", output_tokens=50, reasoning_budget=256),
     ]
     outcomes = {1: (0.1, True), 2: (0.15, False), 3: (0.1, True), 4: (0.9, True)}
     s = BudgetStats.from_records(records, outcomes, buckets=2)
@@ -136,7 +136,7 @@ def test_stats_from_ledger_records_and_json() -> None:
 
 def test_importing_budgets_and_hbpo_stays_light() -> None:
     code = (
-        "import sys, hakaru.budgets, hakaru.hbpo, hakaru.cli.budget, hakaru.cli.train;"
+        "import sys, hakaru.reasoning, hakaru.hbpo, hakaru.cli.reasoning, hakaru.cli.train;"
         "print(','.join(m for m in ('torch', 'numpy', 'scipy', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,11 +23,11 @@ from typing import Any
 from hakaru.errors import ConfigError
 from hakaru.types import CallRecord
 
-__all__ = ["BudgetStats", "Cell"]
+__all__ = ["BucketTally", "BudgetStats"]
 
 
 @dataclass
-class Cell:
+class BucketTally:
     """Calls made at one (bucket, budget), the output tokens they spent, how many were right."""
 
     calls: int = 0
@@ -42,7 +42,7 @@ class BudgetStats:
         if buckets < 1:
             raise ConfigError(f"buckets is {buckets}. Give at least 1 difficulty bucket.")
         self.buckets = buckets
-        self.cells: dict[tuple[int, int | None], Cell] = {}
+        self.cells: dict[tuple[int, int | None], BucketTally] = {}
 
     def bucket(self, difficulty: float) -> int:
         """The bucket of an estimated difficulty in [0, 1]."""
@@ -52,7 +52,7 @@ class BudgetStats:
 
     def observe(self, difficulty: float, budget: int | None, *, tokens: int, correct: bool) -> None:
         """Add one call."""
-        cell = self.cells.setdefault((self.bucket(difficulty), budget), Cell())
+        cell = self.cells.setdefault((self.bucket(difficulty), budget), BucketTally())
         cell.calls += 1
         cell.tokens += tokens
         cell.correct += bool(correct)
@@ -74,7 +74,9 @@ class BudgetStats:
             if rec.id not in outcomes or rec.status not in ("ok", "flagged"):
                 continue
             difficulty, correct = outcomes[rec.id]
-            stats.observe(difficulty, rec.budget, tokens=rec.output_tokens, correct=correct)
+            stats.observe(
+                difficulty, rec.reasoning_budget, tokens=rec.output_tokens, correct=correct
+            )
         return stats
 
     def calls(self, bucket: int, budget: int | None) -> int:
@@ -83,7 +85,7 @@ class BudgetStats:
 
     def accuracy(self, bucket: int, budget: int | None) -> float:
         """Smoothed accuracy (correct + 1) / (calls + 2)."""
-        cell = self.cells.get((bucket, budget)) or Cell()
+        cell = self.cells.get((bucket, budget)) or BucketTally()
         return (cell.correct + 1) / (cell.calls + 2)
 
     def mean_tokens(self, bucket: int, budget: int | None, unseen: float | None = None) -> float:
@@ -122,7 +124,7 @@ class BudgetStats:
     def from_dict(cls, data: Mapping[str, Any]) -> BudgetStats:
         stats = cls(int(data["buckets"]))
         for row in data["cells"]:
-            stats.cells[(int(row["bucket"]), row["budget"])] = Cell(
+            stats.cells[(int(row["bucket"]), row["budget"])] = BucketTally(
                 int(row["calls"]), int(row["tokens"]), int(row["correct"])
             )
         return stats

@@ -9,14 +9,15 @@ phrase; its released code says "with"). :func:`with_budget` does that to a
   model continues (servers that support prefill: vLLM ``continue_final_message``, Anthropic,
   llama.cpp); ``"user"`` appends the tag and phrase to the last user message instead, for
   servers that do not;
-- ``Request.budget`` is set to b, so the ledger records it (and the simulated backend obeys it);
+- ``Request.reasoning_budget`` is set to b, so the ledger records it (and the simulated backend
+  obeys it);
 - ``max_tokens`` is capped at ``ceil(b · cap_factor) + answer_tokens`` — room to overshoot a
   little and still answer — or left alone with ``cap_factor=None``. An existing smaller
   ``max_tokens`` is kept.
 
 >>> from hakaru.types import Request
 >>> r = with_budget(Request.chat("m", "What is 2+2?"), 512)
->>> r.messages[-1].content, r.budget, r.max_tokens
+>>> r.messages[-1].content, r.reasoning_budget, r.max_tokens
 ('<think>\\nI will answer the question within 512 tokens.', 512, 704)
 """
 
@@ -84,7 +85,7 @@ class BudgetPrompt:
 def with_budget(
     request: Request, budget: int | None, prompt: BudgetPrompt | None = None
 ) -> Request:
-    """``request`` with the budget phrase after the thinking tag, ``budget`` and a capped
+    """``request`` with the budget phrase after the thinking tag, ``reasoning_budget`` and a capped
     ``max_tokens`` (see the module docstring). ``budget=None`` returns the request unchanged.
     """
     if budget is None:
@@ -113,6 +114,6 @@ def with_budget(
     return replace(
         request,
         messages=messages,
-        budget=budget,
+        reasoning_budget=budget,
         max_tokens=cap if cap is not None else request.max_tokens,
     )

@@ -1,10 +1,10 @@
-"""The budget comparison in the HTML report: a section builder and ``write_compare_report``.
+"""Reasoning budgets in the HTML report: a section builder and ``write_compare_report``.
 
 The report (:mod:`hakaru.report`) is built from registered section builders; this one reads a
-:meth:`~hakaru.budgets.compare.Comparison.as_dict` payload from
-``ReportData.extras["budget_compare"]`` and renders the policy table — tokens saved against
+:meth:`~hakaru.reasoning.compare.Comparison.as_dict` payload from
+``ReportData.extras["reasoning_compare"]`` and renders the policy table — tokens saved against
 accuracy lost — with the settings and the calibration cost underneath. Importing this module
-registers the builder; ``hakaru budget compare --html PATH`` uses :func:`write_compare_report`.
+registers the builder; ``hakaru reasoning compare --html PATH`` uses :func:`write_compare_report`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from hakaru.report.sections import Cell, ReportData, Section, Table, register_se
 
 __all__ = ["EXTRA_KEY", "compare_section", "write_compare_report"]
 
-EXTRA_KEY = "budget_compare"
+EXTRA_KEY = "reasoning_compare"
 
 
-@register_section("budgets", order=90.0)
+@register_section("reasoning", order=90.0)
 def compare_section(data: ReportData) -> Iterable[Section]:
     """The "Reasoning budgets" section, if ``data.extras`` holds a comparison."""
     payload = data.extras.get(EXTRA_KEY)
@@ -73,7 +73,7 @@ def compare_section(data: ReportData) -> Iterable[Section]:
                 f"every level ({cal['calls']:,} calls, {cal['output_tokens']:,} output tokens), "
                 "not counted in the table.",
             ),
-            key="budgets",
+            key="reasoning",
         )
     ]
 
@@ -82,7 +82,7 @@ def write_compare_report(path: str | Path, payload: Mapping[str, Any]) -> Path:
     """Write an HTML report holding the budget comparison ``payload``."""
     data = ReportData(
         title="hakaru report: reasoning budgets",
-        subtitle=f"hakaru budget compare, seed {payload['settings']['seed']}",
+        subtitle=f"hakaru reasoning compare, seed {payload['settings']['seed']}",
         extras={EXTRA_KEY: dict(payload)},
     )
     return write_report(path, data)

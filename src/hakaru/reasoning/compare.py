@@ -2,9 +2,9 @@
 
 :func:`run_policy` answers a batch of tasks under one policy in its own
 :class:`~hakaru.session.Session` (so its ledger counts exactly that policy's calls): each task
-gets its first budget from :meth:`~hakaru.budgets.policies.BudgetPolicy.allocate`; when an
+gets its first budget from :meth:`~hakaru.reasoning.policies.BudgetPolicy.allocate`; when an
 answer does not come back (cut off by the cap, or rejected by the task's strict parser) the
-policy may retry with :meth:`~hakaru.budgets.policies.BudgetPolicy.escalate`, and every attempt
+policy may retry with :meth:`~hakaru.reasoning.policies.BudgetPolicy.escalate`, and every attempt
 is paid for. :func:`compare_policies` runs the standard set — no budget, a fixed budget, the
 ladder, and the difficulty allocation learned from a separate calibration batch — on the
 simulated ``reason`` task and reports each against the no-budget baseline.
@@ -19,8 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hakaru.budgets.phrase import BudgetPrompt, with_budget
-from hakaru.budgets.policies import (
+from hakaru.errors import ConfigError, RedFlag
+from hakaru.reasoning.kind import ReasoningKind, reasoning_payload
+from hakaru.reasoning.phrase import BudgetPrompt, with_budget
+from hakaru.reasoning.policies import (
     BudgetPolicy,
     DifficultyBudget,
     FixedBudget,
@@ -28,9 +30,7 @@ from hakaru.budgets.policies import (
     NoBudget,
     check_levels,
 )
-from hakaru.budgets.reasoning import ReasoningKind, reasoning_payload
-from hakaru.budgets.stats import BudgetStats
-from hakaru.errors import ConfigError, RedFlag
+from hakaru.reasoning.stats import BudgetStats
 from hakaru.session import Session
 from hakaru.tasks import TaskKind, task_kind
 
@@ -87,7 +87,7 @@ async def run_policy(
     result = PolicyResult(policy=policy.name, tasks=len(payloads))
     result.budgets = dict(Counter("none" if b is None else str(b) for b in first))
     own = session is None
-    s = session or Session(backend, store=False, seed=seed, run_kind="budget")
+    s = session or Session(backend, store=False, seed=seed, run_kind="reasoning")
 
     async def solve(i: int) -> None:
         payload, budget = payloads[i], first[i]
