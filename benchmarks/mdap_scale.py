@@ -31,7 +31,8 @@ from dataclasses import replace
 from typing import Any
 
 from hakaru.backends.sim import SimBackend
-from hakaru.mdap.driver import BatchedStore, DriverConfig, MdapResult, run_mdap
+from hakaru.mdap.batched_store import BatchedStore
+from hakaru.mdap.driver import DriverConfig, MdapResult, run_mdap
 from hakaru.mdap.hanoi import HANOI_MODELS, HanoiTask
 from hakaru.patterns.validators import strict
 from hakaru.patterns.vote import decided

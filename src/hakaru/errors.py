@@ -153,7 +153,14 @@ class RedFlag(HakaruError):
 
 
 class StepFailed(HakaruError):
-    """A step could not be completed (for example a vote hit its sample cap)."""
+    """A step could not be completed (for example a vote hit its sample cap).
+
+    ``run_id`` names the stored run it stopped, when there is one to resume.
+    """
+
+    def __init__(self, message: str, *, run_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class StoreError(HakaruError):

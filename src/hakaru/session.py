@@ -123,6 +123,7 @@ class Session(HappensBefore):
         self._sink: CallSink | None = None
         self.run_id = ""
         self._run = (run_kind, run_name, run_params or {})
+        self._summary: dict[str, Any] = {}  # stored beside the totals when the run finishes
         self._durable = durability == "call"
         self.ledger = Ledger(keep_records=keep_records)
         self._lat = self.ledger.names.index("latency")
@@ -174,13 +175,19 @@ class Session(HappensBefore):
         self._closed = True
         if self._sink is not None and self.store is not None:
             self._sink.flush()
-            self.store.finish_run(self.run_id, "failed" if failed else "done", self.totals())
+            summary = {**self.totals(), **self._summary}
+            self.store.finish_run(self.run_id, "failed" if failed else "done", summary)
             if self.store is not self._store_arg:  # opened from a path: ours to close
                 self.store.close()
         if self.backend is not self._inner:  # the executor's wrapper (e.g. Ray actors)
             await self.backend.aclose()
         if self._owns_backend:
             await self._inner.aclose()
+
+    def add_summary(self, **fields: Any) -> None:
+        """Store ``fields`` in the run's summary, beside the ledger totals, when the session
+        closes (what a caller knows of the outcome; ignored without a store)."""
+        self._summary.update(fields)
 
     def flush(self) -> None:
         """Commit every record queued for the store now (a no-op without a store)."""

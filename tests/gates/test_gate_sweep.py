@@ -17,12 +17,8 @@ import pytest
 from hakaru.cli.main import main
 from hakaru.errors import ConfigError
 from hakaru.gates import fit_gate_model, optimize
-from hakaru.gates.sweep import (
-    GateSweepResult,
-    SweepPoint,
-    check_prediction,
-    run_gate_sweep,
-)
+from hakaru.gates.sweep import run_gate_sweep
+from hakaru.gates.sweep_result import GateSweepPoint, GateSweepResult, check_prediction
 from hakaru.report.gates_section import EXTRAS_KEY, gate_sweep, gate_sweep_sections
 from hakaru.report.html import render_html
 from hakaru.report.sections import ReportData
@@ -133,13 +129,14 @@ def test_invalid_options_give_clear_errors() -> None:
 # --- the check on synthetic points ---------------------------------------------------------------
 
 
-def _points(rows: list[tuple[float, int, int, float]], c: float = 0.0) -> list[SweepPoint]:
+def _points(rows: list[tuple[float, int, int, float]], c: float = 0.0) -> list[GateSweepPoint]:
     return [
-        SweepPoint(g, "", n, n, y, hours, hours * 10.0, 0, 0, "hour", c) for g, n, y, hours in rows
+        GateSweepPoint(g, "", n, n, y, hours, hours * 10.0, 0, 0, "hour", c)
+        for g, n, y, hours in rows
     ]
 
 
-def _check(points: list[SweepPoint]) -> tuple[str, bool, float | None]:
+def _check(points: list[GateSweepPoint]) -> tuple[str, bool, float | None]:
     fit = fit_gate_model([p.observation() for p in points])
     optimum = optimize(fit.params(points[0].c_rework), "net")
     result = check_prediction(points, fit, optimum)

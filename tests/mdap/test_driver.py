@@ -21,8 +21,9 @@ from hakaru import StepFailed
 from hakaru.backends.sim import SimBackend
 from hakaru.cli.main import main
 from hakaru.errors import ConfigError
-from hakaru.mdap.driver import DriverConfig, MdapResult, find_resume, run_mdap
+from hakaru.mdap.driver import DriverConfig, MdapResult, run_mdap
 from hakaru.mdap.hanoi import HANOI_MODELS, HanoiTask, solution_length
+from hakaru.mdap.resume import find_resume
 from hakaru.session import Session
 from hakaru.store import RunStore
 
@@ -242,7 +243,7 @@ def test_find_resume_follows_segments_and_refuses_other_runs(tmp_path: Path) -> 
 
 
 def test_batched_store_commits_in_large_transactions(tmp_path: Path) -> None:
-    from hakaru.mdap.driver import BatchedStore
+    from hakaru.mdap.batched_store import BatchedStore
     from hakaru.types import CallRecord
 
     def recs(a: int, b: int) -> list[CallRecord]:
@@ -271,3 +272,26 @@ def test_batched_store_commits_in_large_transactions(tmp_path: Path) -> None:
     store.close()
     with RunStore(tmp_path / "b.db") as plain:
         assert [r.id for r in plain.calls(run_id)] == list(range(1, 19))
+
+
+def test_run_maker_finishes_its_run_once_with_the_outcome(tmp_path: Path) -> None:
+    from hakaru.mdap.run import run_maker
+
+    finished: list[tuple[str, dict[str, Any]]] = []
+
+    class Watched(RunStore):  # a real store that also notes each finish_run
+        def finish_run(self, run_id: str, status: Any = "done", summary: Any = None) -> None:
+            finished.append((status, dict(summary or {})))
+            super().finish_run(run_id, status, summary)
+
+    with Watched(tmp_path / "runs.db") as store:
+        backend = SimBackend(seed=1, models=HANOI_MODELS.values())
+        config = DriverConfig("sim-hanoi-mini", k=2)
+        out = asyncio.run(run_maker(HanoiTask(4), config, backend, store=store, target=0.9))
+        info = store.run(out.result.run_id)
+    assert len(finished) == 1 and finished[0][0] == "done"
+    assert (info.kind, info.name, info.status) == ("maker", "hanoi", "done")
+    summary = info.summary or {}
+    assert (summary["outcome"], summary["steps_done"], summary["solved"]) == ("solved", 15, True)
+    assert summary["calls"] == out.result.totals["calls"] == out.to_json()["calls"]
+    assert out.predicted["target"] == 0.9 and out.predicted["k_min"] >= 1

@@ -22,9 +22,9 @@ import pytest
 from scipy.stats import binom
 
 from hakaru.backends.sim import SimBackend, SimModel
+from hakaru.mdap import full_success, k_min
 from hakaru.mdap.driver import DriverConfig, run_mdap
 from hakaru.mdap.hanoi import HANOI_MODELS, HanoiTask
-from hakaru.mdap.planner import full_success, k_min
 from hakaru.session import Session
 
 P = 0.85

@@ -222,6 +222,7 @@ def test_a_plain_redflag_counts_as_other() -> None:
         "hakaru.mdap.driver",
         "hakaru.mdap.diagnostics",
         "hakaru.mdap.calibrate",
+        "hakaru.mdap.run",
     ],
 )
 def test_docstring_examples(name: str) -> None:

@@ -14,7 +14,7 @@ from hakaru.runner import RunOutcome, run_workload
 from hakaru.tasks import task_kind
 from hakaru.tokenizer import count_tokens
 from hakaru.workloads._kinds_sort import check_permutation
-from hakaru.workloads.sort import Sort, batcher_layers, plan
+from hakaru.workloads.sort import Sort, batcher_layers, sort_plan
 
 KEYS = ("calls", "depth", "input_tokens", "output_tokens", "forward_passes", "aalp_cost")
 
@@ -50,7 +50,7 @@ def test_single_counts_equal_the_analytic_formulas(n: int) -> None:
 def test_closed_forms_for_a_power_of_two_blocks(t: int) -> None:
     # n = h·2^t: 2^t sort calls + (t² − t + 4)·2^(t−2) − 1 merge-splits; depth 1 + t(t+1)/2.
     h = 3
-    shape = plan(h * 2**t, 2 * h)
+    shape = sort_plan(h * 2**t, 2 * h)
     merges = sum(map(len, shape.layers))
     assert len(shape.blocks) == 2**t
     assert merges == (0 if t == 0 else (t * t - t + 4) * 2 ** (t - 2) - 1)
@@ -77,7 +77,7 @@ def test_the_block_network_sorts_every_input(wires: int) -> None:
 def test_merge_calls_grow_as_n_log_squared_n() -> None:
     # Θ((n/h)·log²(n/h)) calls: calls/((n/h)·log₂²(n/h)) tends to 1/4 (the t²·2^(t−2) term).
     for t in (8, 10, 12):
-        shape = plan(2 * 2**t, 4)
+        shape = sort_plan(2 * 2**t, 4)
         calls = len(shape.blocks) + sum(map(len, shape.layers))
         assert abs(calls / (2**t * t * t) - 0.25) < 0.01
 

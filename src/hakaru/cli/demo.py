@@ -92,8 +92,9 @@ def demo(
     """
     from rich.console import Console
 
-    from hakaru.cli.report import parse_sizes, print_report
+    from hakaru.cli.sizes import parse_prediction_sizes
     from hakaru.demo import PLAN, QUICK_PLAN, planned_points, run_demo, write_demo_report
+    from hakaru.report.terminal import print_report
     from hakaru.store import RunStore, default_store_path
 
     options: dict[str, Any] = {}
@@ -103,7 +104,7 @@ def demo(
             raise ConfigError("--sim-error needs the simulated LLM. Leave out --backend openai")
     elif base_url or api_key:
         raise ConfigError("--base-url and --api-key need --backend openai. Add --backend openai")
-    sizes = parse_sizes(at)
+    sizes = parse_prediction_sizes(at)
     path = store_path or default_store_path()
     plan = QUICK_PLAN if quick else PLAN
     err = Console(stderr=True, highlight=False)

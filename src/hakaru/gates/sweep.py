@@ -40,27 +40,21 @@ from hakaru.gates.data import Per
 from hakaru.gates.fit import GateFit, fit_gate_model
 from hakaru.gates.mechanisms import MECHANISMS, GateConfig, GateSetting
 from hakaru.gates.optimum import GateOptimum, optimize
-from hakaru.gates.sweep_result import GateSweepResult, PredictionCheck, SweepPoint, check_prediction
-from hakaru.gates.workloads import GATE_WORKLOADS, GateWorkload, get_gate_workload
+from hakaru.gates.sweep_result import (
+    GateSweepPoint,
+    GateSweepResult,
+    check_prediction,
+)
+from hakaru.gates.workloads import GateWorkload, get_gate_workload
 
-__all__ = [
-    "DEFAULT_STRENGTHS",
-    "GATE_WORKLOADS",
-    "GateSweepResult",
-    "GateWorkload",
-    "PredictionCheck",
-    "SweepPoint",
-    "arun_gate_sweep",
-    "check_prediction",
-    "run_gate_sweep",
-]
+__all__ = ["DEFAULT_STRENGTHS", "arun_gate_sweep", "run_gate_sweep"]
 
 DEFAULT_STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 async def _measure(
     workload: GateWorkload, setting: GateSetting, tasks: int, seed: int, per: Per, c: float
-) -> SweepPoint:
+) -> GateSweepPoint:
     from hakaru.backends.sim import SimBackend
     from hakaru.session import Session
 
@@ -78,7 +72,7 @@ async def _measure(
         shipped = await session.map(one, range(tasks))
         totals = session.totals()
     completed = sum(s is not None for s in shipped)
-    return SweepPoint(
+    return GateSweepPoint(
         g=setting.g,
         setting=setting.describe(),
         tasks=tasks,

@@ -1,6 +1,6 @@
 """What a gate sweep measured, and the check of the model's g* against it.
 
-A :class:`SweepPoint` is one strength's measurement (tasks completed, rework, worker-hours,
+A :class:`GateSweepPoint` is one strength's measurement (tasks completed, rework, worker-hours,
 dollars) with the throughputs derived from it; a :class:`GateSweepResult` gathers the points,
 the fit, the optimum and the :class:`PredictionCheck`. :func:`check_prediction` asks whether the
 strength with the highest *measured* throughput is the swept strength nearest the predicted g*,
@@ -22,11 +22,11 @@ from hakaru.gates.mechanisms import GateConfig
 from hakaru.gates.model import throughput
 from hakaru.gates.optimum import Case, GateOptimum
 
-__all__ = ["GateSweepResult", "PredictionCheck", "SweepPoint", "check_prediction"]
+__all__ = ["GateSweepPoint", "GateSweepResult", "PredictionCheck", "check_prediction"]
 
 
 @dataclass(frozen=True)
-class SweepPoint:
+class GateSweepPoint:
     """What one strength measured. Throughputs are tasks per ``per`` (hour or USD)."""
 
     g: float  # gate strength in [0, 1]
@@ -143,7 +143,7 @@ class GateSweepResult:
     tasks: int
     level: float  # confidence level of the fit's intervals
     worker_error: float  # the worker's wrong-answer rate per call
-    points: list[SweepPoint]
+    points: list[GateSweepPoint]
     fit: GateFit | None
     fit_error: str | None
     optimum: GateOptimum | None
@@ -204,7 +204,7 @@ class GateSweepResult:
 
 
 def check_prediction(
-    points: Sequence[SweepPoint],
+    points: Sequence[GateSweepPoint],
     fit: GateFit | None,
     optimum: GateOptimum | None,
     problem: str | None = None,
@@ -309,7 +309,7 @@ def _r2(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _shape(points: Sequence[SweepPoint], fit: GateFit) -> str:
+def _shape(points: Sequence[GateSweepPoint], fit: GateFit) -> str:
     """Where the measured raw throughput leaves the fitted line F0·(1 − αg) the most."""
     f0, alpha = fit.f0.value, fit.alpha.value
     worst = max(points, key=lambda p: abs(p.raw / (f0 * (1.0 - alpha * p.g)) - 1.0))

@@ -13,9 +13,9 @@ repairing parser, to compare) and reports
   (every sample, flagged ones included, at the model's prices);
 - the diagnostics of :mod:`hakaru.mdap.diagnostics` (collisions, error against length).
 
-:meth:`Calibration.candidate` turns it into a :class:`~hakaru.mdap.planner.ModelCandidate`;
+:meth:`Calibration.candidate` turns it into a :class:`~hakaru.mdap.planning.ModelCandidate`;
 :func:`choose` plans every calibrated model and picks the cheapest that reaches the target
-(:func:`~hakaru.mdap.planner.choose_model`). ``conservative=True`` plans with the lower bound of
+(:func:`~hakaru.mdap.planning.choose_model`). ``conservative=True`` plans with the lower bound of
 p̂'s interval instead of p̂ (the research notes' advice, §3.3), which also gives a finite k when
 no error was seen.
 """
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import ConfigError, RedFlag
 from hakaru.mdap.diagnostics import Diagnostics
-from hakaru.mdap.planner import ModelCandidate, ModelChoice, Plan, choose_model, plan
+from hakaru.mdap.planning import ModelCandidate, ModelChoice, Plan, choose_model, plan
 from hakaru.patterns.validators import ParserMode, flag_kind, repairing, strict
 
 if TYPE_CHECKING:

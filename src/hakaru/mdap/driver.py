@@ -15,10 +15,11 @@ Checkpoints and resume. Every ``checkpoint_every`` steps the driver writes the c
 the verifier and the diagnostics to the run store (``RunStore.put_checkpoint``), after the
 records of those steps (the store commits records before the checkpoint that covers them, so a
 checkpoint never claims a step whose calls are not on disk). A killed run is continued with
-:func:`find_resume` + ``run_mdap(..., resume=...)``: a new run (a *segment*, whose parameters
-name the run it continues) starts after the last checkpoint, so no checkpointed step is redone;
-steps done after that checkpoint are redone, and their first calls stay counted in the killed
-segment. Totals of a resumed run add up every segment's stored calls, so nothing is lost.
+:func:`~hakaru.mdap.resume.find_resume` + ``run_mdap(..., resume=...)``: a new run (a *segment*,
+whose parameters name the run it continues) starts after the last checkpoint, so no
+checkpointed step is redone; steps done after that checkpoint are redone, and their first calls
+stay counted in the killed segment. Totals of a resumed run add up every segment's stored calls,
+so nothing is lost.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import ConfigError
-from hakaru.mdap.batched_store import BatchedStore
 from hakaru.mdap.diagnostics import Diagnostics
-from hakaru.mdap.resume import ADDITIVE, Resume, find_resume
+from hakaru.mdap.resume import ADDITIVE, Resume
 from hakaru.patterns.validators import ParserMode, repairing, strict
 from hakaru.patterns.vote import DEFAULT_TEMPERATURES, vote
 from hakaru.store import RunStore
@@ -42,19 +42,7 @@ if TYPE_CHECKING:
     from hakaru.session import Session
     from hakaru.tasks import TaskKind
 
-# ADDITIVE, BatchedStore, Resume and find_resume live in resume.py and batched_store.py; they
-# are re-exported here, with the driver they serve.
-__all__ = [
-    "ADDITIVE",
-    "BatchedStore",
-    "DriverConfig",
-    "MdapResult",
-    "MdapTask",
-    "Resume",
-    "Verifier",
-    "find_resume",
-    "run_mdap",
-]
+__all__ = ["DriverConfig", "MdapResult", "MdapTask", "Verifier", "run_mdap"]
 
 
 class Verifier(ABC):

@@ -26,7 +26,7 @@ from hakaru.report.sections import Cell, Figure, ReportData, Section, Table, reg
 if TYPE_CHECKING:
     from markupsafe import Markup
 
-    from hakaru.gates.sweep import GateSweepResult
+    from hakaru.gates.sweep_result import GateSweepResult
 
 __all__ = ["EXTRAS_KEY", "gate_sweep_figure", "gate_sweep_sections", "write_gate_report"]
 

@@ -81,7 +81,7 @@ class MakerReport:
 
     def prediction(self, target: float = _TARGET) -> dict[str, float] | None:
         """What the planner predicts from the p̂ and v̂ measured here (None: p̂ ≤ 0.5)."""
-        from hakaru.mdap.planner import expected_calls, expected_votes, full_success, k_min
+        from hakaru.mdap.formulas import expected_calls, expected_votes, full_success, k_min
 
         d = self.diagnostics
         p, v = d.p_hat, d.v_hat

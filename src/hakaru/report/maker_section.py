@@ -150,7 +150,7 @@ def _prediction_table(r: MakerReport) -> Table | None:
     return Table(
         ("quantity", "planner (p̂, v̂ of this run)", "measured"),
         rows,
-        caption=f"The planner (hakaru.mdap.planner) at p̂ = {pred['p_hat']:.5f}, "
+        caption=f"The planner (hakaru.mdap) at p̂ = {pred['p_hat']:.5f}, "
         f"v̂ = {pred['v_hat']:.5f}, k = {r.k}: exact expected votes (gambler's ruin), calls "
         "= votes / v̂.",
     )

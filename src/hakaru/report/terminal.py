@@ -1,18 +1,37 @@
-"""Terminal tables of a run's ledger (rich): where the calls, tokens and money went.
+"""Terminal tables (rich): a run's ledger — where the calls, tokens and money went — and a
+report's summary — measured growth, the optimized design's improvement, predictions, MAKER runs
+and profiles.
 
-One function per table, shared by ``hakaru run``, ``hakaru runs show`` and the demo, so every
-command shows the same columns with the same units.
+One function per table, shared by ``hakaru run``, ``hakaru runs show``, ``hakaru report`` and
+the demo, so every command shows the same columns with the same units. Names that come from
+runs are user text: every cell is added as plain text, never as rich markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["ledger_table", "print_ledger", "summary_line"]
+if TYPE_CHECKING:
+    from hakaru.report.run_summary import RunSummary
+    from hakaru.report.summary import StudyResult
+
+__all__ = [
+    "growth_table",
+    "improvement_table",
+    "ledger_table",
+    "prediction_table",
+    "print_ledger",
+    "print_makers",
+    "print_report",
+    "print_run",
+    "profile_table",
+    "summary_line",
+]
 
 
 def _num(x: float) -> str:
@@ -90,3 +109,224 @@ def print_ledger(
     console = console or Console()
     console.print(ledger_table(totals, by_role, title))
     console.print(summary_line(totals))
+
+
+# -- a report's summary (``hakaru report``, ``hakaru demo``) ---------------------------------
+
+
+def _table(title: str) -> Table:
+    return Table(
+        box=box.SIMPLE_HEAD,
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        collapse_padding=True,
+        pad_edge=False,
+    )
+
+
+def _add(table: Table, *cells: Any) -> None:
+    """Add a row of plain text: names from runs are user text, never rich markup."""
+    from rich.text import Text
+
+    table.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells))
+
+
+def _cost_note(studies: Sequence[StudyResult]) -> str:
+    """What the tables compare, e.g. ``AALP cost (debugging: the developer's)``."""
+    from hakaru.report.summary import METRICS
+
+    metrics = dict.fromkeys(METRICS.get(r.study.metric, r.study.metric) for r in studies)
+    roles = dict.fromkeys(f"{r.workload}: the {r.study.role}'s" for r in studies if r.study.role)
+    return " / ".join(metrics) + (f" ({'; '.join(roles)})" if roles else "")
+
+
+def growth_table(studies: Sequence[StudyResult]) -> Table:
+    """Measured class per variant on each study's compared cost."""
+    table = _table(f"Measured growth of {_cost_note(studies)}")
+    for name in ("workload", "in", "variant", "class", "fitted", "R²", "correct"):
+        table.add_column(name, justify="right" if name in ("R²", "correct") else "left")
+    for r in studies:
+        for v in r.labels:
+            s = r.primary[v]
+            fit = s.fit
+            right, runs = r.correct.get(v, (0, 0))
+            _add(
+                table,
+                r.workload,
+                r.x,
+                v,
+                (fit.complexity + (" ?" if fit.ambiguous else "")) if fit else "–",
+                fit.best.formula() if fit else (s.problem or ""),
+                "–" if fit is None or fit.r2 is None else f"{fit.r2:.3f}",
+                f"{right}/{runs}",
+            )
+    table.caption = "? = ambiguous: the runner-up class fits nearly as well"
+    table.caption_justify = "left"
+    return table
+
+
+def improvement_table(studies: Sequence[StudyResult]) -> Table:
+    """The optimized design's saving: measured ratio class, claimed, verdict, crossover."""
+    from rich.text import Text
+
+    from hakaru.report.summary import format_size, format_value
+
+    table = _table("Improvement of the optimized design: measured vs claimed (paper, Table 1)")
+    for name in ("workload", "in", "ratio", "measured", "claimed", "verdict", "crossover"):
+        table.add_column(name)
+    search = 1e9
+    for r in studies:
+        c = r.comparison
+        if c is None:
+            continue
+        search = c.search[1]
+        claimed, verdict = "–", Text("no claim")
+        if r.claim is not None:
+            claimed = f"Θ({r.claim_text})"
+            style = {"agrees": "green", "disagrees": "red", "consistent": "yellow"}
+            verdict = Text(r.claim.verdict, style=style.get(r.claim.verdict, ""))
+        elif r.claim_text:
+            claimed = f"Θ({r.claim_text})"
+        cross = f"{r.x} ≈ {format_value(c.crossover)}" if c.crossover is not None else "none"
+        measured = c.ratio.complexity + (" ?" if c.ratio.ambiguous else "") if c.ratio else "–"
+        ratio = f"{c.ratio_of[0]}/{c.ratio_of[1]}"
+        _add(table, r.workload, r.x, ratio, measured, claimed, verdict, cross)
+    table.caption = (
+        "ratio: the designs' costs divided the way it grows; crossover none: the fitted "
+        f"curves never cross in 1–{format_size(search)}"
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def prediction_table(studies: Sequence[StudyResult]) -> Table:
+    """Each design's predicted cost at the requested sizes (median and interval)."""
+    from hakaru.report.summary import format_size, format_value
+
+    level = next(
+        (p.a.level for r in studies if r.comparison for p in r.comparison.predictions), 0.9
+    )
+    table = _table(f"Predicted {_cost_note(studies)}: fitted median and {level:.0%} interval")
+    for name in ("workload", "at", "design", "median", "interval"):
+        table.add_column(name, justify="right" if name in ("median", "interval") else "left")
+    for r in studies:
+        c = r.comparison
+        if c is None:
+            continue
+        for p in c.predictions:
+            where = f"{r.x}={format_size(p.n)}"
+            named = [(c.labels[0], p.a), (c.labels[1], p.b)]
+            if p.ratio is not None:
+                named.append((f"{c.ratio_of[0]}/{c.ratio_of[1]}", p.ratio))
+            for i, (name, pred) in enumerate(named):
+                _add(
+                    table,
+                    r.workload if i == 0 else "",
+                    where if i == 0 else "",
+                    name,
+                    format_value(pred.value, pred.log10_value),
+                    f"{format_value(pred.low)} – {format_value(pred.high)}",
+                )
+    return table
+
+
+def _group_table(groups: Any, first: str) -> Table:
+    from hakaru.report.summary import format_value
+
+    table = _table(f"Ledger by {first}")
+    table.add_column(first, no_wrap=True)
+    for name in ("calls", "failed", "flagged", "in tok", "out tok", "fwd passes", "AALP", "USD"):
+        table.add_column(name, justify="right")
+    for name, g in groups.items():
+        _add(
+            table,
+            name,
+            format_value(g["attempts"] - g["cached"]),
+            format_value(g["errors"]),
+            format_value(g["flagged"]),
+            format_value(g["input_tokens"]),
+            format_value(g["output_tokens"]),
+            format_value(g["forward_passes"]),
+            format_value(g["aalp"]),
+            f"${g['dollars']:.6f}",
+        )
+    return table
+
+
+def print_run(console: Console, run: RunSummary) -> None:
+    """A run's ledger by role and model, work and span, and its DAG in a few lines."""
+    from rich.text import Text
+
+    info = run.info
+    console.print(
+        Text.assemble((f"Run {info.id}", "bold"), f"  {info.kind} {info.name}  ({info.status})")
+    )
+    console.print(_group_table(run.by_role, "role"))
+    console.print(_group_table(run.by_model, "model"))
+    console.print(summary_line(run.totals), soft_wrap=True)
+    d = run.dag
+    console.print(
+        f"call DAG: {d.calls:,} calls, {d.edges:,} dependencies, {len(d.levels)} levels "
+        f"(widest {max(d.levels, default=0):,}), {d.roots:,} roots, {d.leaves:,} leaves, "
+        f"critical path {d.path_length:,} calls",
+        soft_wrap=True,
+    )
+    for note in run.notes:
+        console.print(note, soft_wrap=True, markup=False)
+
+
+def print_makers(console: Console, reports: Sequence[Any]) -> None:
+    """A paragraph per MAKER run (:class:`~hakaru.report.maker_load.MakerReport`): its outcome,
+    spending, measured per-vote accuracy and the collisions against independent errors."""
+    for r in reports:
+        d, t = r.diagnostics, r.totals
+        c = d.collision_summary()
+        steps = f"{r.steps_done:,}" + (f" / {r.steps:,}" if r.steps else "")
+        accuracy = "–" if d.p_hat is None else f"{d.p_hat:.4f}"
+        console.print(
+            f"MAKER run {r.run_id} ({r.name}, k = {r.k}): {r.outcome}, {steps} steps; "
+            f"{t.get('calls', 0):,.0f} calls, {t.get('flagged_calls', 0):,.0f} flagged, "
+            f"${t.get('dollars', 0.0):,.2f}; per-vote accuracy p̂ = {accuracy}; "
+            f"collisions (first two votes wrong alike) {c['observed']:,} seen, "
+            f"{c['predicted_independent']:.2f} if errors were independent."
+            + (f" {r.reason}." if r.reason else ""),
+            soft_wrap=True,
+            markup=False,
+        )
+
+
+def profile_table(profiles: Sequence[Mapping[str, Any]]) -> Table:
+    """One row per fitted metric of each profile: the class and the formula."""
+    from hakaru.report.profile_section import LABELS
+
+    table = _table("Profiles: how each metric grows with n")
+    for head in ("profile", "metric", "class", "formula", "R²"):
+        table.add_column(head, justify="right" if head == "R²" else "left")
+    for p in profiles:
+        for metric, fit in (p.get("fits") or {}).items():
+            r2 = fit.get("r2")
+            _add(
+                table, p.get("profile", ""), LABELS.get(metric, metric), fit.get("class", "–"),
+                fit.get("formula", "–"), "–" if r2 is None else f"{r2:.3f}",
+            )  # fmt: skip
+    return table
+
+
+def print_report(
+    console: Console,
+    studies: Sequence[StudyResult],
+    runs: Sequence[RunSummary] = (),
+    *,
+    predictions: bool = False,
+) -> None:
+    """The terminal summary of a report: growth and improvement tables, then each run."""
+    if studies:
+        console.print(growth_table(studies))
+    compared = [r for r in studies if r.comparison is not None]
+    if compared:
+        console.print(improvement_table(compared))
+        if predictions:
+            console.print(prediction_table(compared))
+    for run in runs:
+        print_run(console, run)

@@ -51,7 +51,7 @@ from hakaru.workloads.base import Param, Workload, WorkloadResult, register_work
 if TYPE_CHECKING:
     from hakaru.session import Session
 
-__all__ = ["Plan", "Sort", "batcher_layers", "plan"]
+__all__ = ["Sort", "SortPlan", "batcher_layers", "sort_plan"]
 
 GENERALIST_SIZE = 70.0
 SORTER_SIZE = 1.0
@@ -91,7 +91,7 @@ def batcher_layers(wires: int) -> list[list[tuple[int, int]]]:
 
 
 @dataclass(slots=True)
-class Plan:
+class SortPlan:
     """The calls of the merge variant: block sizes, merge-split pairs, and the depth."""
 
     blocks: list[int] = field(default_factory=list)  # items per block
@@ -99,10 +99,10 @@ class Plan:
     depth: int = 0
 
 
-def plan(n: int, chunk: int) -> Plan:
+def sort_plan(n: int, chunk: int) -> SortPlan:
     """The merge variant's calls for n items and a merger of at most ``chunk`` items.
 
-    >>> p = plan(16, 4)            # 8 blocks of 2: 8 sorts + 19 merge-splits, depth 1 + 6
+    >>> p = sort_plan(16, 4)            # 8 blocks of 2: 8 sorts + 19 merge-splits, depth 1 + 6
     >>> len(p.blocks), sum(map(len, p.layers)), p.depth
     (8, 19, 7)
     """
@@ -113,7 +113,7 @@ def plan(n: int, chunk: int) -> Plan:
     for layer in layers:
         for i, j in layer:
             depth[i] = depth[j] = max(depth[i], depth[j]) + 1
-    return Plan(blocks, layers, max(depth, default=0))
+    return SortPlan(blocks, layers, max(depth, default=0))
 
 
 @register_workload
@@ -192,7 +192,7 @@ class Sort(TallyRoles, Workload):
             answer = list((await sorted_by(model, "generalist", items)).parsed) if n > 1 else items
         else:
             model = models["sorter"] if models is not None else self.model_for(variant, params, "")
-            shape = plan(n, chunk)
+            shape = sort_plan(n, chunk)
             h = chunk // 2
             blocks = [items[i : i + h] for i in range(0, n, h)]
             last: list[Response | None] = [None] * len(blocks)  # the call that made each block
@@ -241,7 +241,7 @@ class Sort(TallyRoles, Workload):
             if n > 1:
                 generalist.add(GENERALIST_SIZE, SORT_FIXED + n, SORTED_FIXED + n)
             return {"generalist": generalist}
-        shape = plan(n, params["chunk"])
+        shape = sort_plan(n, params["chunk"])
         sorter, merger = Tally(), Tally()
         for size in shape.blocks:
             if size > 1:
@@ -257,4 +257,4 @@ class Sort(TallyRoles, Workload):
         roles = self.role_tallies(variant, params)
         if variant == "single":
             return total(roles).figures(depth=float(params["n"] > 1))
-        return total(roles).figures(depth=plan(params["n"], params["chunk"]).depth)
+        return total(roles).figures(depth=sort_plan(params["n"], params["chunk"]).depth)

@@ -1,10 +1,11 @@
 """``hakaru maker`` — plan, calibrate and run reliable million-step MAKER runs.
 
-Thin shells over the library: ``maker plan`` over :mod:`hakaru.mdap.planner`, ``maker calibrate``
-over :mod:`hakaru.mdap.calibrate`, ``maker run`` over :mod:`hakaru.mdap.driver` with the Towers of
-Hanoi task of :mod:`hakaru.mdap.hanoi`. Each parses options, builds the backend and the session,
-and prints one JSON object or a rich table. Invalid values are left to the library, whose
-``ConfigError`` messages the CLI root prints as ``Error: …``. See docs/maker.md.
+Thin shells over the library: ``maker plan`` over the planner (:mod:`hakaru.mdap`),
+``maker calibrate`` over :mod:`hakaru.mdap.calibrate`, ``maker run`` over
+:func:`hakaru.mdap.run.run_maker` with the Towers of Hanoi task of :mod:`hakaru.mdap.hanoi`. Each
+parses options, builds the backend, and prints one JSON object or a rich table. Invalid values
+are left to the library, whose ``ConfigError`` messages the CLI root prints as ``Error: …``.
+See docs/maker.md.
 
 One module a command (``plan.py``, ``run.py``, ``calibrate.py``); ``build.py`` turns the
 options ``run`` and ``calibrate`` share into a backend, a run store and a task.

@@ -31,10 +31,11 @@ def _sim_backend(seed: int, sim_error: float | None, time_scale: float | None) -
     )
 
 
-def _backend(
+def build_backend(
     backend: str, base_url: str | None, api_key: str | None, seed: int, sim_error: float | None,
     time_scale: float | None,
 ) -> Any:  # fmt: skip
+    """The simulated Hanoi models (``sim``) or an OpenAI-compatible server, from the options."""
     from hakaru.backends.base import create_backend
 
     if backend == "sim":
@@ -48,7 +49,8 @@ def _backend(
     return create_backend(backend, base_url=base_url, api_key=api_key)
 
 
-def _open_store(store: str | None, no_store: bool, *, batched: bool = False) -> Any:
+def open_store(store: str | None, no_store: bool, *, batched: bool = False) -> Any:
+    """The run store at ``store`` (default: $HAKARU_HOME), or ``None`` with ``--no-store``."""
     if no_store:
         return None
     if batched:  # a step driver's records, committed in large transactions (see BatchedStore)
@@ -60,7 +62,8 @@ def _open_store(store: str | None, no_store: bool, *, batched: bool = False) -> 
     return RunStore(store)  # None: $HAKARU_HOME/hakaru.db
 
 
-def _task(name: str, disks: int, reasoning_tokens: int | None = None) -> Any:
+def build_task(name: str, disks: int, reasoning_tokens: int | None = None) -> Any:
+    """The MDAP named ``name`` (only ``hanoi``) of ``disks`` disks."""
     if name != "hanoi":
         raise ConfigError(f"Unknown MAKER task '{name}'. Known: hanoi.")
     from hakaru.mdap.hanoi import HANOI_KIND, HanoiStepKind, HanoiTask

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from hakaru.cli.main import echo_json
-from hakaru.cli.maker.build import _backend, _open_store, _task
+from hakaru.cli.maker.build import build_backend, build_task, open_store
 from hakaru.cli.options import STORE_HELP
 from hakaru.errors import ConfigError
 
@@ -82,11 +82,11 @@ def calibrate_cmd(
     chosen = list(models) or (list(HANOI_MODELS) if backend == "sim" else [])
     if not chosen:
         raise ConfigError("Name the models to calibrate with --model (repeat it for several).")
-    opened = _open_store(store, no_store)
+    opened = open_store(store, no_store)
     try:
         cals = asyncio.run(
             _calibrate(
-                _task(task, disks, reasoning_tokens), chosen, samples, per_step, parser,
+                build_task(task, disks, reasoning_tokens), chosen, samples, per_step, parser,
                 max_tokens, temperature, confidence, sim_error, seed, backend, base_url, api_key,
                 opened,
             )
@@ -96,7 +96,7 @@ def calibrate_cmd(
             opened.close()
     from hakaru.mdap.calibrate import choose
 
-    steps = _task(task, disks).steps
+    steps = build_task(task, disks).steps
     choice = choose(cals, steps, target, conservative=conservative)
     rows = []
     for cal, option in zip(cals, choice.options, strict=True):
@@ -136,7 +136,7 @@ async def _calibrate(
     }  # fmt: skip
     cals = []
     async with Session(
-        _backend(backend, base_url, api_key, seed, sim_error, None),
+        build_backend(backend, base_url, api_key, seed, sim_error, None),
         keep_records=False,
         store=store,
         durability="batch",

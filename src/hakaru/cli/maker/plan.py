@@ -1,7 +1,7 @@
 """``hakaru maker plan`` — k_min, expected votes, calls and cost from p, s and a target.
 
-Pure arithmetic over :mod:`hakaru.mdap.planner`: no backend, no store. ``--paper-table`` recomputes
-the MAKER paper's model table (Fig. 6b) beside the paper's own figures.
+Pure arithmetic over the planner (:mod:`hakaru.mdap`): no backend, no store. ``--paper-table``
+recomputes the MAKER paper's model table (Fig. 6b) beside the paper's own figures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 
 from hakaru.cli.main import echo_json
 from hakaru.errors import ConfigError
-from hakaru.mdap.planner import (
+from hakaru.mdap import (
     PAPER_STEPS,
     PAPER_TABLE,
     PAPER_TARGET,
@@ -201,14 +201,15 @@ def _paper_table(in_tokens: float | None, v: float, as_json: bool) -> None:
             r["model"] + ("*" if r["model"] == best else ""),
             f"{r['out_tokens']:g}",
             f"{r['error_rate']:.4f}".lstrip("0"),
-            _or_dash(r["paper_k_min"], "{}"),
-            _or_dash(r["k_min"], "{}"),
-            _or_dash(r["paper_cost"] and r["paper_cost"] / 1e3, "${:.1f}K"),
-            _or_dash(r["cost"] and r["cost"] / 1e3, "${:.2f}K"),
-            _or_dash(r["cost_rel_diff"], "{:+.1%}"),
+            or_dash(r["paper_k_min"], "{}"),
+            or_dash(r["k_min"], "{}"),
+            or_dash(r["paper_cost"] and r["paper_cost"] / 1e3, "${:.1f}K"),
+            or_dash(r["cost"] and r["cost"] / 1e3, "${:.2f}K"),
+            or_dash(r["cost_rel_diff"], "{:+.1%}"),
         )
     Console().print(table)
 
 
-def _or_dash(value: Any, fmt: str) -> str:
+def or_dash(value: Any, fmt: str) -> str:
+    """``value`` formatted with ``fmt``, or a dash for a missing value (table cells)."""
     return "–" if value is None else fmt.format(value)

@@ -2,8 +2,8 @@
 
 Resolves the run's parameters (the defaults, or a killed run's own when ``--resume`` is given:
 only options that do not change any step's answer may differ), runs
-:func:`~hakaru.mdap.driver.run_mdap` in a session that records into the run store, and prints the
-outcome with what the planner predicts from the p̂ and v̂ measured in the run.
+:func:`~hakaru.mdap.run.run_maker` (which records into the run store), and prints the outcome
+with what the planner predicts from the p̂ and v̂ measured in the run.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import click
 
 from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
-from hakaru.cli.maker.build import _backend, _open_store, _task
-from hakaru.cli.maker.plan import _or_dash
+from hakaru.cli.maker.build import build_backend, build_task, open_store
+from hakaru.cli.maker.plan import or_dash
 from hakaru.cli.options import STORE_HELP
 from hakaru.errors import ConfigError, StepFailed
 
@@ -146,7 +146,7 @@ def run_cmd(
         ),
     }  # fmt: skip
     options = session_options(executor, ray_address, ray_actors)  # checked before anything runs
-    opened = _open_store(store, no_store, batched=True)
+    opened = open_store(store, no_store, batched=True)
     resume = None
     if resume_ref is not None:
         if opened is None:
@@ -210,13 +210,10 @@ async def _run(
     quiet: bool,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    import time
+    from hakaru.mdap.driver import DriverConfig
+    from hakaru.mdap.run import run_maker
 
-    from hakaru.mdap.driver import DriverConfig, run_mdap
-    from hakaru.mdap.planner import expected_calls, full_success, k_min
-    from hakaru.session import Session
-
-    task = _task(str(params["task"]), int(params["disks"]), params.get("reasoning_tokens"))
+    task = build_task(str(params["task"]), int(params["disks"]), params.get("reasoning_tokens"))
     config = DriverConfig(
         model=str(params["model"]),
         k=int(params["k"]),
@@ -228,66 +225,41 @@ async def _run(
         max_flagged=int(params["max_flagged"]),
         checkpoint_every=int(params["checkpoint_every"]),
     )
-    backend = _backend(
+    backend = build_backend(
         str(params["backend"]), base_url, api_key, int(params["seed"]), params["sim_error"],
         time_scale,
     )  # fmt: skip
     run_params = dict(params)
     if resume is not None:
         run_params["resumed_from"] = resume.run_id
-    t0 = time.perf_counter()
 
     def progress(step: int, steps: int, seconds: float) -> None:
         click.echo(
             f"  step {step:,}/{steps:,} ({step / steps:.0%}) after {seconds:,.0f} s", err=True
         )
 
-    session = Session(
-        backend,
-        keep_records=False,
-        store=store,
-        durability="batch",
-        run_kind="maker",
-        run_name=str(params["task"]),
-        run_params=run_params,
-        **options,  # where the calls run: here, or Ray actors (a step's votes spread over them)
-    )
     try:
-        async with session:
-            result = await run_mdap(
-                session,
-                task,
-                config,
-                resume=resume,
-                progress=None if quiet or task.steps < 50_000 else progress,
-                progress_every=max(task.steps // 20, 1000),
-            )
+        outcome = await run_maker(
+            task,
+            config,
+            backend,
+            store=store,
+            resume=resume,
+            run_params=run_params,
+            session_options=options,
+            target=target,
+            progress=None if quiet or task.steps < 50_000 else progress,
+            progress_every=max(task.steps // 20, 1000),
+        )
     except StepFailed as exc:
-        if not session.run_id:
+        if not exc.run_id:
             raise
         raise StepFailed(
-            f"{str(exc).rstrip('.')}. Run {session.run_id} is stored: continue it with "
-            f"'hakaru maker run --resume {session.run_id}' and a higher --max-samples or "
+            f"{str(exc).rstrip('.')}. Run {exc.run_id} is stored: continue it with "
+            f"'hakaru maker run --resume {exc.run_id}' and a higher --max-samples or "
             "--max-flagged"
         ) from None
-    out = result.to_json()
-    out["wall_seconds"] = time.perf_counter() - t0
-    if store is not None and result.run_id:
-        summary = {**session.totals(), "outcome": "solved" if result.solved else "failed"}
-        summary.update({k: out[k] for k in ("steps_done", "solved", "errors", "reason")})
-        store.finish_run(result.run_id, "done", summary)
-    # What the planner predicts for this k, from the per-vote accuracy and v measured here.
-    p_hat, v_hat = result.diagnostics.p_hat, result.diagnostics.v_hat
-    prediction: dict[str, Any] = {"p_hat": p_hat, "v_hat": v_hat}
-    if p_hat is not None and v_hat and p_hat > 0.5:
-        prediction.update(
-            p_full=full_success(p_hat, config.k, task.steps),
-            expected_calls=expected_calls(p_hat, task.steps, config.k, v=v_hat),
-            k_min=k_min(p_hat, task.steps, target),
-            target=target,
-        )
-    out["predicted"] = prediction
-    return out
+    return outcome.to_json()
 
 
 def _print_run(out: dict[str, Any]) -> None:
@@ -310,8 +282,8 @@ def _print_run(out: dict[str, Any]) -> None:
         ("flagged (discarded)", f"{out['flagged']:,}"),
         ("votes per step", f"{d['votes_per_step'] or 0:.4f}"),
         ("most votes in one step", f"{d['max_votes']}"),
-        ("per-vote accuracy p̂", _or_dash(d["p_hat"], "{:.5f}")),
-        ("valid fraction v̂", _or_dash(d["v_hat"], "{:.5f}")),
+        ("per-vote accuracy p̂", or_dash(d["p_hat"], "{:.5f}")),
+        ("valid fraction v̂", or_dash(d["v_hat"], "{:.5f}")),
         ("input / output tokens", f"{out['input_tokens']:,} / {out['output_tokens']:,}"),
         ("USD", f"{out['dollars']:,.2f}" if out["dollars"] >= 1 else f"{out['dollars']:.6f}"),
         ("wall seconds", f"{out['wall_seconds']:,.1f}"),
