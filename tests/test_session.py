@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -318,3 +319,24 @@ def test_a_backend_that_can_start_is_started_when_the_session_is_entered() -> No
 
     asyncio.run(main())
     assert backend.started_before_calls is True and backend.n == 1
+
+
+def test_durable_returns_once_the_queued_records_are_committed(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "runs.db"
+
+    def on_disk(run_id: str) -> int:
+        with sqlite3.connect(path) as other:  # another connection sees only committed rows
+            row = other.execute("SELECT count(*) FROM calls WHERE run_id = ?", (run_id,))
+            return int(row.fetchone()[0])
+
+    async def main() -> tuple[int, int]:
+        async with Session(ScriptedBackend(), store=path, durability="batch") as s:
+            await s.durable()  # nothing queued: returns at once
+            await s.call(Request.chat("m", "hi"))  # "batch": returns with its record queued
+            queued = on_disk(s.run_id)
+            await s.durable()
+            return queued, on_disk(s.run_id)
+
+    assert asyncio.run(main()) == (0, 1)

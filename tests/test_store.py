@@ -464,8 +464,10 @@ def test_closing_the_store_flushes_its_sinks(tmp_path: Path) -> None:
 def test_a_closed_sink_refuses_records(store: RunStore) -> None:
     sink = store.sink(store.new_run("workload", "x"))
     sink.add(CallRecord(1, (), "r", "m"))
+    assert not sink.closed
     sink.close()
-    assert sink.written == 1
+    assert sink.written == 1 and sink.closed
+    store.close()  # the store flushes only its open sinks: the closed one is left alone
     with pytest.raises(StoreError, match=r"is closed\. Open a new sink\.$"):
         sink.add(CallRecord(2, (), "r", "m"))
     with pytest.raises(TypeError, match="takes a CallRecord, not dict"):

@@ -157,7 +157,7 @@ class Session(HappensBefore):
     def open(self) -> None:
         """Open the run store (if any) and start a run; ``async with`` does this for you."""
         if self._store_arg not in (None, False) and self.store is None:
-            from hakaru.store import CallSink, RunStore
+            from hakaru.store import RunStore
 
             store = self._store_arg
             if isinstance(store, RunStore):
@@ -166,7 +166,7 @@ class Session(HappensBefore):
                 self.store = RunStore(None if isinstance(store, bool) else store)
             kind, name, params = self._run
             self.run_id = self.store.new_run(kind, name, params)
-            self._sink = CallSink(self.store, self.run_id)
+            self._sink = self.store.sink(self.run_id)
 
     async def aclose(self, *, failed: bool = False) -> None:
         """Flush the store, mark the run done (or failed), close what the session opened."""
@@ -193,6 +193,13 @@ class Session(HappensBefore):
         """Commit every record queued for the store now (a no-op without a store)."""
         if self._sink is not None:
             self._sink.flush()
+
+    async def durable(self) -> None:
+        """Return once every record queued for the store so far is committed (at once without
+        a store, or with nothing queued); raises :class:`~hakaru.errors.StoreError` if the
+        write failed. With ``durability="call"`` every call already waits for this."""
+        if self._sink is not None:
+            await self._sink.durable()
 
     @property
     def timeout(self) -> float | None:

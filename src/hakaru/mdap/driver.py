@@ -24,7 +24,6 @@ so nothing is lost.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -359,9 +358,8 @@ async def _checkpoint(
     diag: Diagnostics,
 ) -> None:
     assert store is not None
-    # The sink commits the records queued in a loop iteration from a callback scheduled in it;
-    # yielding once lets it run, so the checkpoint never gets ahead of the calls it covers.
-    await asyncio.sleep(0)
+    # The checkpoint never gets ahead of the calls it covers: their records are committed first.
+    await session.durable()
     store.put_checkpoint(
         session.run_id,
         step,

@@ -350,8 +350,13 @@ class RunStore:
                 yield columns.from_row(row)
 
     def sink(self, run_id: str) -> CallSink:
-        """A :class:`CallSink` that group-commits records of ``run_id`` into this store."""
-        return CallSink(self, run_id)
+        """A :class:`CallSink` that group-commits records of ``run_id`` into this store.
+
+        The store keeps (weakly) every sink it made, and :meth:`close` flushes the open ones.
+        """
+        sink = CallSink(self, run_id)
+        self._sinks.add(sink)
+        return sink
 
     # -- sweep points and checkpoints --------------------------------------------------------
 
@@ -425,7 +430,8 @@ class RunStore:
             if self._db is None:
                 return
             for sink in list(self._sinks):
-                sink.flush()  # raises StoreError, leaving the store open, if it cannot write
+                if not sink.closed:  # raises StoreError, leaving the store open, if it cannot write
+                    sink.flush()
             self._db.close()
             self._db = None
 

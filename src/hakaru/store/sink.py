@@ -31,7 +31,8 @@ class CallSink:
     ``await durable()`` returns once every record queued before it was committed. A failed write
     keeps the records queued and raises :class:`StoreError` from ``durable``/``flush``; the next
     flush tries again. Outside a running loop nothing is scheduled: call :meth:`flush`.
-    Closing the store flushes its open sinks.
+    Make sinks with :meth:`RunStore.sink <hakaru.store.database.RunStore.sink>`: the store
+    registers them, and closing it flushes the open ones.
 
     >>> from hakaru.store import RunStore
     >>> store = RunStore(":memory:")
@@ -55,7 +56,11 @@ class CallSink:
         self._waiters: list[asyncio.Future[None]] = []
         self._scheduled_on: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        store._sinks.add(self)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (the sink takes no more records)."""
+        return self._closed
 
     @property
     def pending(self) -> int:
@@ -127,4 +132,3 @@ class CallSink:
         """Flush, then refuse further records (the store stays open)."""
         self.flush()
         self._closed = True
-        self.store._sinks.discard(self)
