@@ -88,6 +88,7 @@ async def run_workload(
     if sim_error is not None and not 0.0 <= sim_error <= 1.0:
         raise ConfigError(f"--sim-error is {sim_error}. Give a probability in [0, 1]")
     backend_name = backend if isinstance(backend, str) else type(backend).__name__
+    # One model for every role: the user's, or "" (the backend's default) on a real backend.
     roles: dict[str, str] | None = None
     if isinstance(backend, str):
         options = dict(backend_options or {})
@@ -98,15 +99,15 @@ async def run_workload(
             options.setdefault("seed", seed)
             options["models"] = [*options.get("models", []), *sims]
             if model:
-                roles = _all_roles(model)
+                roles = dict.fromkeys(workload.roles, model)
         else:
             if model:
                 options.setdefault("model", model)
-            roles = _all_roles(model or "")
+            roles = dict.fromkeys(workload.roles, model or "")
         backend_obj = create_backend(backend, **options)
     else:
         backend_obj = backend
-        roles = _all_roles(model) if model else None
+        roles = dict.fromkeys(workload.roles, model) if model else None
     session = Session(
         backend_obj,
         store=store,
@@ -151,21 +152,3 @@ def _with_error(model: SimModel, rate: float) -> SimModel:
         malformed_rate=model.malformed_rate if rate else 0.0,
         overlong_rate=model.overlong_rate if rate else 0.0,
     )
-
-
-class _AllRoles(dict[str, str]):
-    """A role → model mapping that sends every role to one model."""
-
-    def __init__(self, model: str) -> None:
-        super().__init__()
-        self.model = model
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.model
-
-    def __missing__(self, key: str) -> str:
-        return self.model
-
-
-def _all_roles(model: str) -> dict[str, str]:
-    return _AllRoles(model)

@@ -51,12 +51,16 @@ class WorkloadResult:
 
 
 class Workload(ABC):
-    """Base class: set ``name``, ``variants``, ``params``; implement ``run`` and ``analytic``."""
+    """Base class: set ``name``, ``variants``, ``params``, ``roles``; implement ``run`` and
+    ``analytic``."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     variants: ClassVar[tuple[str, ...]]
     params: ClassVar[tuple[Param, ...]]
+    #: Every role its calls play (``Request.role``), in any variant: a caller's choice of
+    #: models (``run(models=)``) names a model for each.
+    roles: ClassVar[tuple[str, ...]]
     #: The paper's intuitive ("optimistic") design and its careful ("optimized") one, when the
     #: workload has such a pair (Meyerson & Qiu, Table 1); reports compare these two.
     optimistic: ClassVar[str | None] = None
@@ -106,6 +110,35 @@ class Workload(ABC):
     def model_for(self, variant: str, params: Mapping[str, int], role: str) -> str:
         """The simulated model name that plays ``role``."""
 
+    def model(
+        self,
+        role: str,
+        variant: str,
+        params: Mapping[str, int],
+        models: Mapping[str, str] | None = None,
+        *,
+        default: str | None = None,
+    ) -> str:
+        """The model that plays ``role``: the caller's choice in ``models`` (role → model, as
+        ``run`` receives it), else the simulated one — ``default`` where the role alone does
+        not name it (routing's specialist of each task), else :meth:`model_for`.
+
+        >>> wl = get_workload("tree-sum")
+        >>> wl.model("adder", "tree", {"n": 8, "fan_in": 2})
+        'sim-adder-2'
+        >>> wl.model("adder", "tree", {"n": 8, "fan_in": 2}, {"adder": "gpt-x", "generalist": "y"})
+        'gpt-x'
+        """
+        if models is None:
+            return default if default is not None else self.model_for(variant, params, role)
+        try:
+            return models[role]
+        except KeyError:
+            raise ConfigError(
+                f"No model is given for role '{role}' of workload '{self.name}'. Give one for "
+                f"each of its roles: {', '.join(self.roles)}"
+            ) from None
+
     @abstractmethod
     async def run(
         self,
@@ -116,7 +149,8 @@ class Workload(ABC):
         seed: int = 0,
         models: Mapping[str, str] | None = None,
     ) -> WorkloadResult:
-        """Solve one instance (drawn from ``seed``). ``models`` maps role → model name."""
+        """Solve one instance (drawn from ``seed``). ``models`` maps each of :attr:`roles` to a
+        model name (``None``: the simulated models); :meth:`model` reads it."""
 
     @abstractmethod
     def analytic(self, variant: str, params: Mapping[str, int]) -> dict[str, float]:

@@ -68,6 +68,7 @@ class Debugging(TallyRoles, Workload):
     name = "debugging"
     description = "Fix b bugs in k functions: a role-play loop with full history, or focused."
     variants = ("roleplay", "focused")
+    roles = ("qa", "developer")
     optimistic, optimized = variants  # paper Table 1
     params = (
         Param("k", 4, "number of functions"),
@@ -116,12 +117,8 @@ class Debugging(TallyRoles, Workload):
     ) -> WorkloadResult:
         k, l, b = params["k"], params["l"], params["b"]  # noqa: E741 (the paper's l)
         find, fix = task_kind(FIND), task_kind(FIX)
-        qa = models["qa"] if models is not None else self.model_for(variant, params, "qa")
-        developer = (
-            models["developer"]
-            if models is not None
-            else self.model_for(variant, params, "developer")
-        )
+        qa = self.model("qa", variant, params, models)
+        developer = self.model("developer", variant, params, models)
         buggy, truth = self.code(params, seed)
 
         async def report(payload: dict[str, Any]) -> str:

@@ -58,6 +58,7 @@ class Evolution(TallyRoles, Workload):
     name = "evolution"
     description = "ONEMAX over k blocks: global mutation (2^k tries) or per-block mutation."
     variants = ("global", "local")
+    roles = ("mutator",)
     optimistic, optimized = variants  # paper Table 1
     params = (
         Param("k", 4, "number of blocks"),
@@ -92,7 +93,7 @@ class Evolution(TallyRoles, Workload):
     ) -> WorkloadResult:
         k, l, cap = params["k"], params["l"], params["max_calls"]  # noqa: E741 (the paper's l)
         kind = task_kind(MUTATE)
-        model = models["mutator"] if models is not None else self.model_for(variant, params, "")
+        model = self.model("mutator", variant, params, models)
         x, targets = self.instance(params, seed)
 
         def fitness(blocks: Sequence[str]) -> int:  # f: the number of correct blocks

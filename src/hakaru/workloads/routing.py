@@ -72,6 +72,7 @@ class Routing(TallyRoles, Workload):
     name = "routing"
     description = "k-task routing: one generalist of size k·m_s, or a delegator + specialists."
     variants = ("generalist", "delegated")
+    roles = ("generalist", "delegator", "specialist")
     optimistic, optimized = variants  # paper Table 1
     params = (
         Param("k", 4, "number of distinct tasks"),
@@ -166,14 +167,14 @@ class Routing(TallyRoles, Workload):
 
         async def answer(query: Query) -> str:
             if variant == "generalist":
-                model = models["generalist"] if models is not None else "sim-route-generalist"
+                model = self.model("generalist", variant, params, models)
                 return await solve(model, "generalist", query.task, query)
             payload = {"meta": query.meta, "tasks": k}
-            delegator = models["delegator"] if models is not None else "sim-route-delegator"
+            delegator = self.model("delegator", variant, params, models)
             request = identify.request(delegator, payload, role="delegator", max_tokens=_MAX_TOKENS)
             task = int((await sample_valid(session, request, known_task)).parsed)
-            specialist = (
-                models["specialist"] if models is not None else f"sim-route-specialist-{task}"
+            specialist = self.model(
+                "specialist", variant, params, models, default=f"sim-route-specialist-{task}"
             )
             return await solve(specialist, "specialist", task, query)
 

@@ -121,6 +121,7 @@ class Sort(TallyRoles, Workload):
     name = "sort"
     description = "Sort n items: merge sort with at most `chunk` items per call, or one call."
     variants = ("merge", "single")
+    roles = ("sorter", "merger", "generalist")
     optimized, optimistic = variants  # the decomposition first, as in tree-sum
     params = (
         Param("n", 16, "how many items to sort"),
@@ -188,10 +189,11 @@ class Sort(TallyRoles, Workload):
             )
 
         if variant == "single":
-            model = models["generalist"] if models is not None else self.model_for(variant, {}, "")
+            model = self.model("generalist", variant, params, models)
             answer = list((await sorted_by(model, "generalist", items)).parsed) if n > 1 else items
         else:
-            model = models["sorter"] if models is not None else self.model_for(variant, params, "")
+            model = self.model("sorter", variant, params, models)
+            merger = self.model("merger", variant, params, models)  # on sim: the sorter's model
             shape = sort_plan(n, chunk)
             h = chunk // 2
             blocks = [items[i : i + h] for i in range(0, n, h)]
@@ -207,7 +209,7 @@ class Sort(TallyRoles, Workload):
                 lists = [blocks[i], blocks[j]]
                 given = [*blocks[i], *blocks[j]]
                 request = merge.request(
-                    model,
+                    merger,
                     {"lists": lists},
                     role="merger",
                     max_tokens=SORTED_FIXED + len(given) + _SLACK,

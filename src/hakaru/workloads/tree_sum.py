@@ -72,6 +72,7 @@ class TreeSum(Workload):
     name = "tree-sum"
     description = "Add n numbers: a reduction tree of fan-in f, or one call with everything."
     variants = ("tree", "single")
+    roles = ("adder", "generalist")
     optimistic = "single"
     optimized = "tree"
     params = (
@@ -103,7 +104,7 @@ class TreeSum(Workload):
         numbers = self.numbers(n, seed)
         kind = task_kind("sum")
         role = "adder" if variant == "tree" else "generalist"
-        model = models[role] if models is not None else self.model_for(variant, params, role)
+        model = self.model(role, variant, params, models)
 
         async def add(group: Sequence[int]) -> int:
             request = kind.request(model, {"numbers": list(group)}, role=role, max_tokens=64)
