@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,3 +159,20 @@ def test_totals_do_not_depend_on_arrival_order(records: list[CallRecord], rnd: o
     for key in ("aalp_cost", "linear", "dollars", "latency", "forward_passes", "calls"):
         assert ta[key] == tb[key], key  # bit-identical, not approximately equal
     assert a.group_by("model") == b.group_by("model")
+
+
+def test_a_record_row_is_the_records_fields_in_order() -> None:
+    import doctest
+    import inspect
+
+    import hakaru.types
+    from hakaru.types import RECORD_FIELDS, record_row
+
+    assert tuple(inspect.signature(record_row).parameters) == RECORD_FIELDS
+    assert tuple(f.name for f in dataclasses.fields(CallRecord)) == RECORD_FIELDS
+    values = tuple(range(len(RECORD_FIELDS)))
+    row = record_row(*values)
+    assert type(row) is tuple and row == values  # a plain tuple: untracked by the collector
+    assert dataclasses.astuple(CallRecord(*row)) == values
+    result = doctest.testmod(hakaru.types)
+    assert result.failed == 0 and result.attempted > 0

@@ -13,27 +13,26 @@ figures offline from any list of records, for any cost model; tests check that b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from operator import add as _add
 from operator import attrgetter
 from typing import Any
 
 from hakaru.costs import COST_MODELS, CostModel, cost_model
-from hakaru.types import CallRecord
+from hakaru.types import RECORD_FIELDS, CallRecord, RecordRow
 
 __all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
-_FIELDS = tuple(f.name for f in fields(CallRecord))
-_snapshot = attrgetter(*_FIELDS)
-# Where add_row finds each field it reads in a record's tuple.
+_snapshot = attrgetter(*RECORD_FIELDS)  # a record → its row
+# Where add_row finds each field it reads in a record's row.
 _ROLE, _MODEL, _STATUS, _SIZE, _LATENCY = map(
-    _FIELDS.index, ("role", "model", "status", "size", "latency")
+    RECORD_FIELDS.index, ("role", "model", "status", "size", "latency")
 )
 _IN, _OUT, _REASONING, _CACHED = map(
-    _FIELDS.index, ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
+    RECORD_FIELDS.index, ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
 )
-_PRICE_IN, _PRICE_OUT = _FIELDS.index("price_in"), _FIELDS.index("price_out")
+_PRICE_IN, _PRICE_OUT = RECORD_FIELDS.index("price_in"), RECORD_FIELDS.index("price_out")
 _STATUS_INDEX = {"ok": 1, "error": 2, "cached": 3, "flagged": 4}
 _BUILTIN_NAMES = tuple(COST_MODELS)  # calls, forward_passes, aalp, linear, dollars, latency
 _BUILTIN_FNS = tuple(COST_MODELS.values())
@@ -68,10 +67,9 @@ class Ledger:
         self.names: tuple[str, ...] = tuple(cost_models or COST_MODELS)
         self._fns: tuple[CostModel, ...] = tuple(cost_model(n) for n in self.names)
         self.keep_records = keep_records
-        # Records are kept as plain tuples: the garbage collector stops tracking tuples of
-        # atomic values, so a million kept records cost no collection time. ``records``
-        # rebuilds CallRecord objects on demand.
-        self._rows: list[tuple[Any, ...]] = []
+        # Records are kept as rows (plain tuples, see hakaru.types.RecordRow): a million kept
+        # records cost no collection time. ``records`` rebuilds CallRecord objects on demand.
+        self._rows: list[RecordRow] = []
         self._materialised: list[CallRecord] = []
         self._groups: dict[tuple[Any, ...], list[Any]] = {}
         self._span = [0.0] * len(self.names)
@@ -95,11 +93,9 @@ class Ledger:
         """
         return self.add_row(_snapshot(record), start)
 
-    def add_row(
-        self, row: tuple[Any, ...], start: Sequence[float] | None = None
-    ) -> tuple[float, ...]:
-        """:meth:`add` for a record given as the tuple of its fields, in field order (what the
-        session builds on its hot path: no :class:`CallRecord` object is needed)."""
+    def add_row(self, row: RecordRow, start: Sequence[float] | None = None) -> tuple[float, ...]:
+        """:meth:`add` for a record given as its row (:func:`~hakaru.types.record_row`, what
+        the session builds on its hot path: no :class:`CallRecord` object is needed)."""
         if not self._builtin:
             return self._add_custom(CallRecord(*row), start)
         # The built-in cost models, unrolled (this runs once per call; the formulas are those
@@ -285,7 +281,7 @@ def work_span(records: Iterable[CallRecord], cost: str | CostModel = "forward_pa
 
     Parents missing from ``records`` count as finished at 0.
 
-    >>> from hakaru.types import CallRecord
+    >>> from hakaru.types import RECORD_FIELDS, CallRecord, RecordRow
     >>> a = CallRecord(1, (), "r", "m", output_tokens=5)
     >>> b = CallRecord(2, (1,), "r", "m", output_tokens=7)
     >>> c = CallRecord(3, (), "r", "m", output_tokens=4)

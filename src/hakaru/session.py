@@ -29,7 +29,17 @@ from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy, Slots
 from hakaru.tasks import check_capability
 from hakaru.tokenizer import count_tokens
-from hakaru.types import CallRecord, CallStatus, ModelSpec, Request, Response, Task
+from hakaru.types import (
+    CallRecord,
+    CallStatus,
+    ModelSpec,
+    RecordRow,
+    Request,
+    Response,
+    Task,
+    Usage,
+    record_row,
+)
 
 if TYPE_CHECKING:
     from hakaru.cache import ResponseCache
@@ -42,8 +52,6 @@ Validator = Callable[[Response], Any]
 
 
 _UNCHECKED = object()
-# A call record as the tuple of its CallRecord fields, in field order.
-_Row = tuple[Any, ...]
 
 
 class Session(HappensBefore):
@@ -440,40 +448,41 @@ class Session(HappensBefore):
         start: Sequence[float],
         response: Response | None,
         error: BaseException | None,
-    ) -> _Row:
+    ) -> RecordRow:
         """The record of one attempt that began at ``began`` (wall) and whose dependencies
-        finish at ``start`` (per cost model), as the tuple of its :class:`CallRecord` fields:
-        on the hot path no record object is built (the ledger keeps tuples)."""
+        finish at ``start`` (per cost model), as a row (:func:`~hakaru.types.record_row`): on
+        the hot path no record object is built (the ledger keeps rows)."""
         rid = self._next_id
         self._next_id = rid + 1
         now = time.perf_counter()
-        t0 = self._t0
         sim_start = start[self._lat]  # seconds on the critical path of simulated latency
         kind, text = ("", "") if error is None else (_error_kind(error), str(error)[:500])
         if response is not None:
             u = response.usage
-            parsed = response.parsed
             latency = response.latency
-            return (
-                rid, parents, request.role, request.model, attempt, status, kind, text,
-                u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_tokens, u.source,
-                spec.size, spec.price_in, spec.price_out,
-                latency, began - t0, now - t0,
-                sim_start, sim_start if status == "cached" else sim_start + latency,
-                request.step, request.vote, "" if parsed is None else _candidate(parsed),
-                response.finish_reason, request.reasoning_budget, self.run_id,
-            )  # fmt: skip
-        # A failed attempt: the server reported nothing, so the input is our estimate and the
-        # latency is the wall time the attempt took.
-        return (
+            sim_end = sim_start if status == "cached" else sim_start + latency
+            parsed = response.parsed
+            candidate = "" if parsed is None else _candidate(parsed)
+            finish = response.finish_reason
+        else:
+            # A failed attempt: the server reported nothing, so the input is our estimate and
+            # the latency is the wall time the attempt took.
+            u = Usage(count_tokens(request.prompt_text()), source="estimated")
+            latency = now - began
+            sim_end = sim_start + latency
+            candidate = finish = ""
+        t0 = self._t0
+        return record_row(
             rid, parents, request.role, request.model, attempt, status, kind, text,
-            count_tokens(request.prompt_text()), 0, 0, 0, "estimated",
-            spec.size, spec.price_in, spec.price_out,
-            now - began, began - t0, now - t0, sim_start, sim_start + (now - began),
-            request.step, request.vote, "", "", request.reasoning_budget, self.run_id,
+            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_tokens, u.source,
+            spec.size, spec.price_in, spec.price_out, latency, began - t0, now - t0,
+            sim_start, sim_end, request.step, request.vote, candidate, finish,
+            request.reasoning_budget, self.run_id,
         )  # fmt: skip
 
-    def _account(self, row: _Row, start: Sequence[float], held: Amount | None) -> tuple[float, ...]:
+    def _account(
+        self, row: RecordRow, start: Sequence[float], held: Amount | None
+    ) -> tuple[float, ...]:
         """Account a record: ledger, happens-before frontier, budget actuals."""
         finish = self.ledger.add_row(row, start)
         self._frontier.set(((row[0],), finish))
@@ -481,7 +490,7 @@ class Session(HappensBefore):
             self.guard.settle(held, Amount.used_by(CallRecord(*row)))
         return finish
 
-    async def _persist(self, row: _Row) -> None:
+    async def _persist(self, row: RecordRow) -> None:
         """Queue the record for the store; with ``durability="call"`` wait for its commit."""
         assert self._sink is not None
         self._sink.add(CallRecord(*row))
@@ -489,7 +498,7 @@ class Session(HappensBefore):
             await self._sink.durable()
 
     async def _commit(
-        self, row: _Row, start: Sequence[float], held: Amount | None
+        self, row: RecordRow, start: Sequence[float], held: Amount | None
     ) -> tuple[float, ...]:
         """Account a record and persist it (see :meth:`_account` and :meth:`_persist`)."""
         finish = self._account(row, start, held)

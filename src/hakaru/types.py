@@ -16,15 +16,18 @@ from typing import Any, Literal
 from hakaru.errors import ConfigError
 
 __all__ = [
+    "RECORD_FIELDS",
     "CallRecord",
     "CallStatus",
     "Message",
     "ModelSpec",
+    "RecordRow",
     "Request",
     "Response",
     "Task",
     "Usage",
     "UsageSource",
+    "record_row",
 ]
 
 UsageSource = Literal["reported", "estimated"]
@@ -285,3 +288,64 @@ class CallRecord:
             values["reasoning_budget"] = data["budget"]
         values["parents"] = tuple(values.get("parents", ()))
         return cls(**values)
+
+
+# -- a record as a row -----------------------------------------------------------------------
+
+#: The fields of :class:`CallRecord`, in order: the layout of a record *row*, the plain tuple
+#: that the session builds on its hot path, the ledger keeps and the store writes.
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord))
+
+#: A record as the tuple of its fields in :data:`RECORD_FIELDS` order (``CallRecord(*row)``
+#: is the record). Plain tuples, because the garbage collector stops tracking tuples of
+#: atomic values: a million kept rows cost no collection time, where records or named tuples
+#: would.
+RecordRow = tuple[Any, ...]
+
+
+def record_row(
+    id: int,
+    parents: tuple[int, ...],
+    role: str,
+    model: str,
+    attempt: int,
+    status: CallStatus,
+    error_kind: str,
+    error: str,
+    input_tokens: int,
+    output_tokens: int,
+    reasoning_tokens: int,
+    cached_tokens: int,
+    usage_source: UsageSource,
+    size: float,
+    price_in: float,
+    price_out: float,
+    latency: float,
+    started: float,
+    ended: float,
+    sim_start: float,
+    sim_end: float,
+    step: int | None,
+    vote: int | None,
+    candidate: str,
+    finish_reason: str,
+    reasoning_budget: int | None,
+    run_id: str,
+    /,
+) -> RecordRow:
+    """The row of a record with these fields, without building the :class:`CallRecord`.
+
+    Positional only: it runs once per call, and a call with 27 keywords costs ten times one
+    with 27 positions. A test checks that the parameters are :data:`RECORD_FIELDS`.
+
+    >>> row = record_row(7, (), "r", "m", 1, "ok", "", "", 3, 5, 0, 0, "reported", 1.0, 0.0,
+    ...                  0.0, 0.5, 0.0, 0.5, 0.0, 0.5, None, None, "", "stop", None, "")
+    >>> CallRecord(*row).output_tokens, row[RECORD_FIELDS.index("output_tokens")]
+    (5, 5)
+    """
+    return (
+        id, parents, role, model, attempt, status, error_kind, error,
+        input_tokens, output_tokens, reasoning_tokens, cached_tokens, usage_source,
+        size, price_in, price_out, latency, started, ended, sim_start, sim_end,
+        step, vote, candidate, finish_reason, reasoning_budget, run_id,
+    )  # fmt: skip

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any, TextIO
 
-from hakaru.types import CallRecord
+from hakaru.types import RECORD_FIELDS, CallRecord
 
 __all__ = ["FIELDS", "columns_sql", "from_row", "sql_type", "to_row", "write_csv", "write_jsonl"]
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord))
+FIELDS: tuple[str, ...] = RECORD_FIELDS
 _TYPES = {f.name: str(f.type) for f in fields(CallRecord)}
 _JSON = tuple(i for i, name in enumerate(FIELDS) if _TYPES[name].startswith("tuple"))
 _INT_TUPLES = frozenset(i for i in _JSON if _TYPES[FIELDS[i]] == "tuple[int, ...]")
