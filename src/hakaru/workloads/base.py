@@ -21,13 +21,21 @@ if TYPE_CHECKING:
     from hakaru.session import Session
 
 __all__ = [
+    "Models",
     "Param",
+    "Params",
     "Workload",
     "WorkloadResult",
     "available_workloads",
     "get_workload",
     "register_workload",
 ]
+
+
+#: A workload's parameter values: name → value.
+Params = Mapping[str, int]
+#: Who plays each role: role → model name; ``None`` for the workload's simulated models.
+Models = Mapping[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +122,8 @@ class Workload(ABC):
         self,
         role: str,
         variant: str,
-        params: Mapping[str, int],
-        models: Mapping[str, str] | None = None,
+        params: Params,
+        models: Models = None,
         *,
         default: str | None = None,
     ) -> str:
@@ -141,13 +149,7 @@ class Workload(ABC):
 
     @abstractmethod
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         """Solve one instance (drawn from ``seed``). ``models`` maps each of :attr:`roles` to a
         model name (``None``: the simulated models); :meth:`model` reads it."""

@@ -45,7 +45,7 @@ from hakaru.workloads._kinds_debugging import (
     check_shape,
     make_code,
 )
-from hakaru.workloads.base import Param, Workload, WorkloadResult, register_workload
+from hakaru.workloads.base import Models, Param, Params, Workload, WorkloadResult, register_workload
 
 if TYPE_CHECKING:
     from hakaru.session import Session
@@ -107,13 +107,7 @@ class Debugging(TallyRoles, Workload):
         return make_code(params["k"], params["l"], params["b"], random.Random(seed))
 
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         k, l, b = params["k"], params["l"], params["b"]  # noqa: E741 (the paper's l)
         find, fix = task_kind(FIND), task_kind(FIX)

@@ -42,7 +42,7 @@ from hakaru.workloads._kinds_evolution import (
     check_blocks,
     incorrect_block,
 )
-from hakaru.workloads.base import Param, Workload, WorkloadResult, register_workload
+from hakaru.workloads.base import Models, Param, Params, Workload, WorkloadResult, register_workload
 
 if TYPE_CHECKING:
     from hakaru.session import Session
@@ -83,13 +83,7 @@ class Evolution(TallyRoles, Workload):
         return [incorrect_block(t, rng) for t in targets], targets
 
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         k, l, cap = params["k"], params["l"], params["max_calls"]  # noqa: E741 (the paper's l)
         kind = task_kind(MUTATE)

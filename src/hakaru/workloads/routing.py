@@ -46,7 +46,7 @@ from hakaru.workloads._kinds_routing import (
     ensure_solve_kinds,
     solve_kind,
 )
-from hakaru.workloads.base import Param, Workload, WorkloadResult, register_workload
+from hakaru.workloads.base import Models, Param, Params, Workload, WorkloadResult, register_workload
 
 if TYPE_CHECKING:
     from hakaru.session import Session
@@ -139,13 +139,7 @@ class Routing(TallyRoles, Workload):
         return out
 
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         k = params["k"]
         ensure_solve_kinds(k)

@@ -46,7 +46,7 @@ from hakaru.workloads._kinds_sort import (
     check_permutation,
     keys,
 )
-from hakaru.workloads.base import Param, Workload, WorkloadResult, register_workload
+from hakaru.workloads.base import Models, Param, Params, Workload, WorkloadResult, register_workload
 
 if TYPE_CHECKING:
     from hakaru.session import Session
@@ -165,13 +165,7 @@ class Sort(TallyRoles, Workload):
         return keys(n, random.Random(seed))
 
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         n, chunk = params["n"], params["chunk"]
         items = self.items(n, seed)

@@ -22,7 +22,7 @@ from hakaru.backends.sim.models import SimModel
 from hakaru.patterns.redflag import sample_valid
 from hakaru.patterns.tree_reduce import tree_reduce, tree_shape
 from hakaru.tasks import task_kind
-from hakaru.workloads.base import Param, Workload, WorkloadResult, register_workload
+from hakaru.workloads.base import Models, Param, Params, Workload, WorkloadResult, register_workload
 
 if TYPE_CHECKING:
     from hakaru.session import Session
@@ -92,13 +92,7 @@ class TreeSum(Workload):
         return [rng.randrange(1000) for _ in range(n)]
 
     async def run(
-        self,
-        session: Session,
-        variant: str,
-        params: Mapping[str, int],
-        *,
-        seed: int = 0,
-        models: Mapping[str, str] | None = None,
+        self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         n, fan_in = params["n"], params["fan_in"]
         numbers = self.numbers(n, seed)
