@@ -20,7 +20,7 @@ The training side — HBPO, which teaches a model to pick its own budget — is
 :mod:`hakaru.hbpo`. Nothing here imports torch.
 """
 
-from hakaru.reasoning.compare import Comparison, PolicyResult, compare_policies, run_policy
+from hakaru.reasoning.compare import PolicyComparison, PolicyResult, compare_policies, run_policy
 from hakaru.reasoning.kind import ReasoningKind, reasoning_payload
 from hakaru.reasoning.phrase import DEFAULT_TEMPLATE, BudgetPrompt, with_budget
 from hakaru.reasoning.policies import (
@@ -39,11 +39,11 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPrompt",
     "BudgetStats",
-    "Comparison",
     "DifficultyBudget",
     "FixedBudget",
     "LadderBudget",
     "NoBudget",
+    "PolicyComparison",
     "PolicyResult",
     "ReasoningKind",
     "check_levels",

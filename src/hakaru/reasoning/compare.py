@@ -34,7 +34,7 @@ from hakaru.reasoning.stats import BudgetStats
 from hakaru.session import Session
 from hakaru.tasks import TaskKind, task_kind
 
-__all__ = ["Comparison", "PolicyResult", "compare_policies", "run_policy"]
+__all__ = ["PolicyComparison", "PolicyResult", "compare_policies", "run_policy"]
 
 
 @dataclass
@@ -126,7 +126,7 @@ async def run_policy(
 
 
 @dataclass
-class Comparison:
+class PolicyComparison:
     """Policies on the same tasks, each against the baseline (the first result)."""
 
     results: list[PolicyResult]
@@ -190,7 +190,7 @@ def compare_policies(
     seed: int = 0,
     prompt: BudgetPrompt | None = None,
     backend: str = "sim",
-) -> Comparison:
+) -> PolicyComparison:
     """Run none / fixed / ladder / difficulty on ``n`` simulated ``reason`` tasks.
 
     ``fixed`` defaults to the middle level and ``tokens_per_task`` (the difficulty policy's
@@ -208,7 +208,7 @@ def compare_policies(
     payloads, estimates = _tasks(n, seed, noise, offset=0)
     cal_payloads, cal_estimates = _tasks(calibration, seed + 1, noise, offset=10_000_000)
 
-    async def main() -> Comparison:
+    async def main() -> PolicyComparison:
         async with Session(backend, store=False, seed=seed, run_kind="budget-calibration") as cal:
             outcomes: dict[int, tuple[float, bool]] = {}
             for level in levels:
@@ -237,7 +237,7 @@ def compare_policies(
             )
             for p in policies
         ]
-        return Comparison(
+        return PolicyComparison(
             results=results,
             calibration={
                 "tasks": calibration,

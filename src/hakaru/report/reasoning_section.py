@@ -1,7 +1,7 @@
 """Reasoning budgets in the HTML report: a section builder and ``write_compare_report``.
 
 The report (:mod:`hakaru.report`) is built from registered section builders; this one reads a
-:meth:`~hakaru.reasoning.compare.Comparison.as_dict` payload from
+:meth:`~hakaru.reasoning.compare.PolicyComparison.as_dict` payload from
 ``ReportData.extras["reasoning_compare"]`` and renders the policy table — tokens saved against
 accuracy lost — with the settings and the calibration cost underneath. Importing this module
 registers the builder; ``hakaru reasoning compare --html PATH`` uses :func:`write_compare_report`.
