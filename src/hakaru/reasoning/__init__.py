@@ -8,7 +8,7 @@
   :class:`BudgetStats`);
 - the ``reason`` task kind (:class:`ReasoningKind`), whose simulated accuracy depends on
   difficulty and on the budget granted, so that policies can be compared offline;
-- :func:`compare_policies` — tokens saved against accuracy lost, per policy (``hakaru budget
+- :func:`compare_policies` — tokens saved against accuracy lost, per policy (``hakaru reasoning
   compare``).
 
 >>> from hakaru.reasoning import with_budget
