@@ -134,7 +134,7 @@ def test_stats_from_ledger_records_and_json() -> None:
     assert error(s.bucket, 1.5) == "difficulty is 1.5. Give an estimate in [0, 1]."
 
 
-def test_importing_budgets_and_hbpo_stays_light() -> None:
+def test_importing_reasoning_and_hbpo_stays_light() -> None:
     code = (
         "import sys, hakaru.reasoning, hakaru.hbpo, hakaru.cli.reasoning, hakaru.cli.train;"
         "print(','.join(m for m in ('torch', 'numpy', 'scipy', 'matplotlib') if m in sys.modules))"
