@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=0, help="per run [default: by C]")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--load", type=int, default=0, help="then N requests through the proxy")
-    parser.add_argument("--client", choices=["lean", "httpx2"], default="lean")
+    parser.add_argument("--client", choices=["aiohttp", "httpx2"], default="aiohttp")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
