@@ -100,6 +100,12 @@ _HOP = frozenset(
 )
 _NOT_FORWARDED = _HOP | {"host", "content-length", "accept-encoding", "expect"}
 _NOT_RETURNED = _HOP | {"content-length", "content-encoding"}
+#: A body the proxy refuses (by status): what to tell the client, and the error code.
+_BAD_BODY = {
+    400: ("Send a JSON object, as the OpenAI API expects.", "invalid_json"),
+    408: ("Nothing was forwarded; send the body at once.", "body_timeout"),
+    413: ("Nothing was forwarded; send a smaller request.", "request_too_large"),
+}
 _MAX_FAILED = 10_000  # failed request digests remembered to recognise retries
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -405,10 +411,7 @@ class Recorder:
             raw, body = await read_json(request, self.limits)
         except BadBody as exc:
             self.rejected += 1
-            hint = "Send a JSON object, as the OpenAI API expects."
-            if exc.status != 400:
-                hint = "Nothing was forwarded."
-            code = "invalid_json" if exc.status == 400 else "request_too_large"
+            hint, code = _BAD_BODY[exc.status]
             return _proxy_error(exc.status, f"hakaru proxy: {exc}. {hint}", code)
         problem = validate(endpoint, body)
         if problem is not None:

@@ -31,6 +31,7 @@ import re
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from math import inf
 from typing import Any, Protocol
 
 import numpy as np
@@ -207,7 +208,7 @@ class _OneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and os.environ.get("HAKARU_DEBUG") != "1":
             exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}".replace("\n", " ")
+            record.msg = " ".join(f"{record.getMessage()}: {type(exc).__name__}: {exc}".split())
             record.args = None
             record.exc_info = None
             record.exc_text = None
@@ -217,13 +218,30 @@ class _OneLine(logging.Filter):
 log.addFilter(_OneLine())
 
 
-def _loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    exc = context.get("exception")
-    if os.environ.get("HAKARU_DEBUG") == "1":
-        loop.default_exception_handler(context)
-        return
-    detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
-    log.error("%s%s", context.get("message", "error in the event loop"), detail)
+class _LoopErrors:
+    """The event loop's error handler: one line per error, and at most one line a second for
+    the same message (asyncio retries a failing ``accept()`` — out of file descriptors — many
+    times per loop turn, and would log each), saying how many were left out."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}  # message -> loop time of its last line
+        self._held: dict[str, int] = {}  # message -> lines left out since
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if os.environ.get("HAKARU_DEBUG") == "1":
+            loop.default_exception_handler(context)
+            return
+        message = str(context.get("message", "error in the event loop"))
+        now = loop.time()
+        if now - self._last.get(message, -inf) < 1.0:
+            self._held[message] = self._held.get(message, 0) + 1
+            return
+        self._last[message] = now
+        exc = context.get("exception")
+        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        held = self._held.pop(message, 0)
+        more = f" ({held} more in the last second)" if held else ""
+        log.error("%s%s%s", message, detail, more)
 
 
 class Listening:
@@ -285,7 +303,7 @@ async def listen(
     )
     loop = asyncio.get_running_loop()
     if loop.get_exception_handler() is None:
-        loop.set_exception_handler(_loop_error)
+        loop.set_exception_handler(_LoopErrors())
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl, backlog=1024, reuse_address=True)
     try:
