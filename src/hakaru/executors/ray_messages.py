@@ -1,9 +1,10 @@
-"""The ``ray`` transport of a Ray pool: calls travel as Ray actor tasks.
+"""How a Ray pool's calls travel: as Ray actor tasks, batched per actor and loop turn.
 
-For clusters whose nodes cannot open ports to one another (the default transport is a direct
-channel, :mod:`hakaru.executors.channel`). A call alone on its actor goes at once as a plain
-actor task; calls issued in the same turn of the event loop go to their actor as one streaming
-task, whose answers come back as they finish, several to a message when they finish together.
+A call alone on its actor goes at once as a plain actor task; calls issued in the same turn of
+the event loop go to their actor as one streaming task (a Ray streaming generator), whose
+answers come back as they finish, several to a message when they finish together. Each Ray
+message costs the driver a fraction of a millisecond of CPU, so batching is what lets the
+throughput grow with the actors (docs/benchmarks.md, Ray).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class QueuedCall:
 
 
 class RayMessages(ABC):
-    """The ``ray`` transport, a base class of :class:`~hakaru.executors.ray.RayBackend` (whose
+    """Sending calls to actors, a base class of :class:`~hakaru.executors.ray.RayBackend` (whose
     state it uses: actors by slot, calls in flight, the batch counter, actor replacement)."""
 
     _actors: list[Any]
