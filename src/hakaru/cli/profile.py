@@ -171,6 +171,10 @@ def profile(
     from hakaru.store import RunStore, default_store_path
 
     size_list = parse_sizes(sizes, "--sizes")
+    if html_path is not None:
+        from hakaru.report.html import check_writable
+
+        check_writable(html_path)  # before the runs, not after them
     if sim == (upstream is not None):
         raise ConfigError(
             "Give the proxy an upstream: --sim (the simulated LLM) or --upstream URL, not both"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hakaru.session import Session
 
 __all__ = [
+    "MAX_PARAM",
     "Param",
     "Workload",
     "WorkloadResult",
@@ -30,14 +31,20 @@ __all__ = [
 ]
 
 
+#: The largest value a parameter takes unless its workload says otherwise: a run of that size
+#: still fits in memory and finishes (tree-sum at n = 10^7 makes about 3.3 million calls).
+MAX_PARAM = 10_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One integer parameter of a workload."""
+    """One integer parameter of a workload, and the range a run can take."""
 
     name: str
     default: int
     help: str
     minimum: int = 1
+    maximum: int = MAX_PARAM
 
 
 @dataclass(slots=True)
@@ -94,6 +101,12 @@ class Workload(ABC):
                 raise ConfigError(
                     f"Parameter {p.name} of '{self.name}' is {value}; it must be at least "
                     f"{p.minimum}"
+                )
+            if value > p.maximum:
+                raise ConfigError(
+                    f"Parameter {p.name} of '{self.name}' is {value:,}; it must be at most "
+                    f"{p.maximum:,} (a larger run does not fit in memory or time). Give a "
+                    "smaller value"
                 )
             out[p.name] = value
         return variant, out
