@@ -26,7 +26,7 @@ def client_option(fn: click.decorators.FC) -> click.decorators.FC:
         type=click.Choice(["aiohttp", "httpx2"]),
         default="aiohttp",
         show_default=True,
-        help="Upstream HTTP client (both honour HTTP(S)_PROXY and NO_PROXY).",
+        help="Upstream HTTP client: aiohttp, or httpx2 (honours HTTP(S)_PROXY and NO_PROXY).",
     )(fn)
 
 

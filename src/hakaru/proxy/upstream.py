@@ -5,9 +5,12 @@ Design choice: the proxy forwards with aiohttp's ``ClientSession`` on a pooled
 origin, bounded in number, idle ones closed after 4 s — below the 5 s keep-alive timeout of
 uvicorn (vLLM) and others, so that a pooled connection is not reused just as the server closes
 it (aiohttp does not resend a ``POST`` on a connection found closed). Bodies are read as they
-arrive, so server-sent events pass through chunk by chunk. :class:`Httpx2Client` offers httpx2
-behind the same interface (``hakaru proxy --client httpx2``); both honour the environment's
-``HTTP(S)_PROXY`` and ``NO_PROXY``. ``benchmarks/proxy_overhead.py --client`` compares them.
+arrive, so server-sent events pass through chunk by chunk. The aiohttp client ignores the
+environment (``trust_env`` off): with it, aiohttp looks up ``~/.netrc`` credentials and proxy
+settings in a worker thread on every request — two thread hand-offs per call, and netrc
+credentials have no place in forwarded requests. :class:`Httpx2Client` offers httpx2 behind
+the same interface (``hakaru proxy --client httpx2``), which honours ``HTTP(S)_PROXY`` and
+``NO_PROXY``. ``benchmarks/proxy_overhead.py --client`` compares the two.
 
 Both raise the same three errors: :class:`UpstreamConnectError` (nothing was sent),
 :class:`UpstreamTimeout` and :class:`UpstreamBroken` (the connection failed mid-response).
@@ -171,7 +174,7 @@ class AiohttpClient:
                     total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
                 ),
                 auto_decompress=True,
-                trust_env=True,
+                trust_env=False,
                 skip_auto_headers=("User-Agent",),
             )
         return session
