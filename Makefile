@@ -39,7 +39,6 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/proxy_overhead.py
 	$(BIN)/python benchmarks/mdap_scale.py --disks 14
 	$(BIN)/python benchmarks/ray_scaling.py
-	$(BIN)/python benchmarks/channel_floor.py
 
 # The HBPO reproduction (about 30-55 min on two cores; resumable): results and plots are
 # written to experiments/hbpo/ and committed.

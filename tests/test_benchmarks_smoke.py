@@ -36,11 +36,6 @@ def test_sim_throughput() -> None:
     assert "calls/s" in run("sim_throughput.py", "--calls", "2000")
 
 
-def test_channel_floor() -> None:
-    out = run("channel_floor.py", "--waves", "1", "--conc", "1,4")
-    assert out.count("a call gains") == 2
-
-
 def test_ray_scaling() -> None:
     pytest.importorskip("ray")
     out = json.loads(
@@ -48,5 +43,12 @@ def test_ray_scaling() -> None:
             "--latency", "0.01", "--json")
     )  # fmt: skip
     executors = [r["executor"] for r in out["runs"]]
-    assert executors == ["in-process", "ray/channel", "ray/ray"]
+    assert executors == ["in-process", "ray"]
     assert all(r["calls_per_s"] > 0 for r in out["runs"])
+    assert set(out["targets"]) == {
+        "efficiency_min",
+        "efficiency_target",
+        "added_ms_max",
+        "added_ms_target",
+        "met",
+    }

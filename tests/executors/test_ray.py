@@ -1,9 +1,9 @@
 """The Ray executor on a real local cluster (one for the whole module, 2 CPUs, ~5 s to start).
 
-Same counts as in-process on both transports, budgets exact across actors, a killed actor's
-calls retried and recorded, cancellation reaching the actor, the channel refusing a wrong
-secret, votes spread over actors, one budget shared by several drivers (sweep points as Ray
-tasks: tests/sweeps/test_remote.py).
+Same counts as in-process, budgets exact across actors, a killed actor's calls retried and
+recorded, cancellation reaching the actor, votes spread over actors, one budget shared by several
+drivers. Sweep points as Ray tasks: tests/sweeps/test_remote.py; that the actors open no port of
+their own: tests/security/test_ray_actors.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from collections import Counter
@@ -31,7 +30,6 @@ from hakaru.budget import Budget  # noqa: E402
 from hakaru.cli.main import cli  # noqa: E402
 from hakaru.errors import ConfigError, RedFlag  # noqa: E402
 from hakaru.executors.budget_actor import SharedBudget  # noqa: E402
-from hakaru.executors.channel import encode_frame  # noqa: E402
 from hakaru.executors.ray import RayBackend, RayExecutor  # noqa: E402
 from hakaru.limits import RetryPolicy  # noqa: E402
 from hakaru.patterns.redflag import flag_truncated  # noqa: E402
@@ -41,7 +39,6 @@ from hakaru.tasks import task_kind  # noqa: E402
 from hakaru.types import ModelSpec, Response  # noqa: E402
 
 FAST = RetryPolicy(initial=0.001, max_delay=0.002)
-TRANSPORTS = pytest.mark.parametrize("transport", ["channel", "ray"])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,12 +63,11 @@ def _same_totals(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert a == b
 
 
-@TRANSPORTS
-def test_same_workload_same_totals_on_both_executors(transport: str) -> None:
+def test_same_workload_same_totals_on_both_executors() -> None:
     async def main() -> tuple[Any, Any]:
         kw: dict[str, Any] = {"params": {"n": 512, "fan_in": 4}, "seed": 3, "sim_error": 0.05}
         local = await run_workload("tree-sum", **kw)
-        executor = RayExecutor(transport=transport)
+        executor = RayExecutor()
         remote = await run_workload("tree-sum", session_options={"executor": executor}, **kw)
         return local, remote
 
@@ -122,12 +118,11 @@ def test_budget_never_exceeded_with_calls_spread_over_actors() -> None:
     assert stats.in_flight == 0
 
 
-@TRANSPORTS
-def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded(transport: str) -> None:
+def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded() -> None:
     slow = SimModel("sim-slow", ttft=1.0, prefill_tps=1e9, decode_tps=1e9)  # 1 s a call
 
     async def main() -> tuple[Session, RayBackend, int, list[str]]:
-        executor = RayExecutor(actors=2, max_concurrency=16, transport=transport)
+        executor = RayExecutor(actors=2, max_concurrency=16)
         backend = SimBackend(seed=1, models=[slow], real_time=True)
         async with Session(backend, executor=executor, retry=FAST) as s:
             pool = s.backend
@@ -157,7 +152,6 @@ def test_killed_actor_is_replaced_and_its_calls_retried_and_recorded(transport: 
     assert all(r.status == "ok" for r in retried)
     stats = pool.stats()
     assert stats.replaced == 1 and stats.calls == 24 and stats.served[0] > 0  # the successor
-    assert stats.transport == transport
 
 
 def _alive(pid: int) -> bool:
@@ -169,14 +163,13 @@ def _alive(pid: int) -> bool:
 
 
 def test_an_actor_killed_before_its_first_call_is_replaced() -> None:
-    # The pool learns each actor's channel address when it starts; a call to an actor that
-    # died since must find out, replace it, and still be answered (the session retries).
+    # A call to an actor that died while idle must find out, replace it, and still be
+    # answered (the session retries).
     async def main() -> tuple[Session, RayBackend]:
         executor = RayExecutor(actors=2, max_concurrency=8)
         async with Session(SimBackend(seed=1), executor=executor, retry=FAST) as s:
             pool = s.backend
             assert isinstance(pool, RayBackend)
-            assert all(link is not None for link in pool._links)  # connected on entering
             pid = await pool.actors[0].ready.remote()
             ray.kill(pool.actors[0])
             while _alive(pid):  # until its process is gone (a local cluster)
@@ -220,10 +213,9 @@ async def _appears(path: Path, within: float = 20.0) -> bool:
     return path.exists()
 
 
-@TRANSPORTS
-def test_cancelling_a_call_cancels_it_in_the_actor(transport: str, tmp_path: Path) -> None:
+def test_cancelling_a_call_cancels_it_in_the_actor(tmp_path: Path) -> None:
     async def main() -> RayBackend:
-        pool = RayExecutor(actors=1, transport=transport).wrap(Sleeper(str(tmp_path)))
+        pool = RayExecutor(actors=1).wrap(Sleeper(str(tmp_path)))
         assert isinstance(pool, RayBackend)
         call = asyncio.ensure_future(pool.complete(Request.chat("sim-small", "wait")))
         assert await _appears(tmp_path / "started")
@@ -238,53 +230,6 @@ def test_cancelling_a_call_cancels_it_in_the_actor(transport: str, tmp_path: Pat
     assert (stats.calls, stats.in_flight, stats.replaced) == (0, 0, 0)
 
 
-class Touch:
-    """Unpickling it creates a file (``open(path, "w")``): proof that a payload ran."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return open, (self.path, "w")
-
-
-def _send(host: str, port: int, data: bytes) -> bytes:
-    """Send raw bytes to an actor's channel; what it answers before closing (b"": nothing)."""
-    with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall(data)
-        try:
-            return sock.recv(100)
-        except ConnectionResetError:
-            return b""
-
-
-def test_the_actors_channel_refuses_a_wrong_secret_before_unpickling(tmp_path: Path) -> None:
-    pool = RayExecutor(actors=1).wrap(SimBackend(seed=1))
-    assert isinstance(pool, RayBackend)
-    try:
-        secret = pool._secret
-        host, port = ray.get(pool.actors[0].open_channel.remote(secret))
-        flag = tmp_path / "unpickled"
-        frame = encode_frame([Touch(str(flag))])
-        assert _send(host, port, bytes(b ^ 0xFF for b in secret) + frame) == b""
-        assert _send(host, port, secret[:16] + frame) == b""
-        assert _send(host, port, frame) == b""
-        time.sleep(0.2)
-        assert not flag.exists()  # closed before any of those frames was read
-        # The control: after the right secret the same frame is unpickled in the actor (and
-        # the connection closed, as the message is not one the channel knows).
-        assert _send(host, port, secret + frame) == b""
-        assert flag.exists()
-
-        async def one() -> str:  # the actor still serves the pool
-            return (await pool.complete(Request.chat("sim-small", "still there"))).text
-
-        assert asyncio.run(one())
-        assert pool.stats().replaced == 0
-    finally:
-        pool.kill()
-
-
 def test_a_pool_serves_one_event_loop_after_another() -> None:
     pool = RayExecutor(actors=2, max_concurrency=4).wrap(SimBackend(seed=1))
     assert isinstance(pool, RayBackend)
@@ -294,14 +239,12 @@ def test_a_pool_serves_one_event_loop_after_another() -> None:
             *(pool.complete(Request.chat("sim-small", f"q{i}")) for i in range(n))
         )
 
-    assert len(asyncio.run(some(20))) == 20  # then that loop ends, and its connections
-    assert len(asyncio.run(some(20))) == 20  # a new loop, new connections
+    assert len(asyncio.run(some(20))) == 20  # then that loop ends
+    assert len(asyncio.run(some(20))) == 20  # and a new one uses the same actors
     asyncio.run(pool.aclose())
     stats = pool.stats()
     assert (stats.calls, stats.replaced, stats.in_flight) == (40, 0, 0)
-    assert 4 <= stats.batches <= 40  # queued calls share frames
-    with pytest.raises(ConfigError, match="transport is 'grpc'. Choose 'channel'"):
-        RayExecutor(transport="grpc")
+    assert 4 <= stats.batches <= 40  # queued calls share actor tasks
 
 
 def test_votes_spread_over_actors_and_match_local() -> None:

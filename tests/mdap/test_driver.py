@@ -201,6 +201,10 @@ def test_sigkill_then_resume_redoes_no_checkpointed_step(
         killed_calls = killed.calls
         assert resume.prior["calls"] == killed_calls
 
+    # the options of a resumed run are its own
+    code, _, err = cli(capsys, "--resume", killed.id, "--store", str(path), "--k", "5")
+    assert code == 2 and "--k 5 differ from them. Drop those options (only" in err
+
     code, out, _ = cli(capsys, "--resume", killed.id, "--store", str(path), "--json")
     assert code == 0
     data = json.loads(out)
@@ -219,9 +223,15 @@ def test_sigkill_then_resume_redoes_no_checkpointed_step(
     # a finished run cannot be resumed
     code, _, err = cli(capsys, "--resume", data["run_id"], "--store", str(path))
     assert code == 2 and "already finished (solved). Only a killed or failed run" in err
-    # and the options of a resumed run are its own
-    code, _, err = cli(capsys, "--resume", killed.id, "--store", str(path), "--k", "5")
-    assert code == 2 and "--k 5 differ from them. Drop those options (only" in err
+    # nor the killed segment whose continuation solved the task: nothing runs twice
+    code, _, err = cli(capsys, "--resume", killed.id, "--store", str(path))
+    assert (code, err) == (
+        2,
+        f"Error: Run {killed.id} was continued by run {data['run_id']}, which finished "
+        f"(solved): nothing is left to resume. See 'hakaru runs show {data['run_id']}'.\n",
+    )
+    with RunStore(path) as store:
+        assert len(store.runs(kind="maker")) == 2  # no third segment was started
 
 
 def test_find_resume_follows_segments_and_refuses_other_runs(tmp_path: Path) -> None:
@@ -240,6 +250,17 @@ def test_find_resume_follows_segments_and_refuses_other_runs(tmp_path: Path) -> 
         assert r.prior["calls"] == 0
         fresh = store.new_run("maker", "hanoi", {"task": "hanoi", "disks": 5})
         assert find_resume(store, fresh).checkpoint is None  # start over, nothing lost
+        # a segment that was continued (by one killed in turn) is not resumed again
+        third = store.new_run(
+            "maker", "hanoi", {"task": "hanoi", "disks": 5, "resumed_from": second}
+        )
+        with pytest.raises(ConfigError) as err:
+            find_resume(store, first)
+        assert str(err.value) == (
+            f"Run {first} was already continued by run {third}. Resume that one instead: "
+            f"hakaru maker run --resume {third}"
+        )
+        assert find_resume(store, third).segments == (first, second, third)
 
 
 def test_batched_store_commits_in_large_transactions(tmp_path: Path) -> None:

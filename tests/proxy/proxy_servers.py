@@ -15,17 +15,18 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from aiohttp import web
 
 from hakaru.backends.sim import SimBackend
 from hakaru.proxy.faults import FaultPlan
-from hakaru.proxy.http import HttpServer
 from hakaru.proxy.recorder import Recorder
 from hakaru.proxy.server import SimServer
+from hakaru.proxy.serving import Listening, ServerLimits, Service, listen
 from hakaru.store import RunStore
 
 T = TypeVar("T")
@@ -53,30 +54,43 @@ class LoopThread:
         self.thread.join(10)
 
 
+class Routes:
+    """A :class:`~hakaru.proxy.serving.Service` made of given routes (an upstream for a test)."""
+
+    def __init__(self, routes: Sequence[web.RouteDef]) -> None:
+        self._routes = list(routes)
+        self.limits = ServerLimits()
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return self._routes
+
+    def error(self, status: int, message: str) -> web.Response:
+        return web.Response(status=status, text=message)
+
+
 class Servers:
     """A simulated server and a recording proxy in front of it, both on one loop thread."""
 
     def __init__(self, loop: LoopThread, store: RunStore) -> None:
         self.loop = loop
         self.store = store
-        self._servers: list[HttpServer] = []
+        self._servers: list[Listening] = []
         self.sim: SimServer | None = None
         self.recorder: Recorder | None = None
 
-    def serve(self, handler: Callable[[Any], Awaitable[Any]]) -> str:
-        server = HttpServer(handler)
-        self.loop.run(server.start())
+    def serve(self, service: Service) -> str:
+        server = self.loop.run(listen(service))
         self._servers.append(server)
         return server.url
 
     def start_sim(self, faults: FaultPlan | None = None, **backend: Any) -> str:
         self.sim = SimServer(SimBackend(**backend), faults=faults)
-        return self.serve(self.sim.handle) + "/v1"
+        return self.serve(self.sim) + "/v1"
 
     def start_proxy(self, upstream: str, **options: Any) -> str:
         self.recorder = Recorder(upstream, self.store, **options)
         self.loop.call(lambda: self.recorder.begin("proxy", "test") if self.recorder else None)
-        return self.serve(self.recorder.handle) + "/v1"
+        return self.serve(self.recorder) + "/v1"
 
     def end(self) -> dict[str, Any]:
         assert self.recorder is not None

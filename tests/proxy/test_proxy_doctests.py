@@ -8,11 +8,12 @@ import importlib
 import pytest
 
 MODULES = [
-    "hakaru.proxy.http",
+    "hakaru.proxy.serving",
+    "hakaru.proxy.upstream",
     "hakaru.proxy.server",
     "hakaru.proxy.faults",
     "hakaru.proxy.wire",
-    "hakaru.proxy.hb",
+    "hakaru.proxy.dependencies",
     "hakaru.proxy.recorder",
 ]
 

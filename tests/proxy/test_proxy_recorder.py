@@ -13,14 +13,15 @@ from typing import Any
 
 import openai
 import pytest
-from proxy_servers import Servers
+from aiohttp import web
+from proxy_servers import Routes, Servers
 from pytest_httpserver import HTTPServer
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
 from hakaru.ledger import totals_of
 from hakaru.proxy.faults import FaultPlan
-from hakaru.proxy.upstream import Httpx2Client, LeanClient
+from hakaru.proxy.upstream import AiohttpClient, make_forwarder
 from hakaru.store import RunStore
 from hakaru.tasks import GenericKind
 from hakaru.tokenizer import count_tokens
@@ -49,13 +50,9 @@ def records(servers: Servers) -> list[CallRecord]:
     return list(servers.store.calls(run_id))
 
 
-@pytest.fixture(params=["lean", "httpx2"])
+@pytest.fixture(params=["aiohttp", "httpx2"])
 def forwarder_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-def make_forwarder(kind: str, timeout: float = 600.0) -> Any:
-    return Httpx2Client(timeout=timeout) if kind == "httpx2" else LeanClient(timeout=timeout)
 
 
 def test_a_sequential_chain_is_recorded_exactly(servers: Servers, forwarder_kind: str) -> None:
@@ -315,19 +312,18 @@ def test_the_cli_proxy_records_a_run_and_finishes_it_on_sigterm(
 
 
 def test_a_client_that_leaves_mid_stream_is_recorded_as_cancelled(servers: Servers) -> None:
-    from hakaru.proxy.http import HttpRequest, HttpResponse
+    async def slow_stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        for i in range(50):
+            delta = {"choices": [{"index": 0, "delta": {"content": f"word{i} "}}]}
+            await response.write(b"data: " + json.dumps(delta).encode() + b"\n\n")
+            await asyncio.sleep(0.02)
+        await response.write(b"data: [DONE]\n\n")
+        return response
 
-    async def slow_stream(request: HttpRequest) -> HttpResponse:
-        async def events() -> Any:
-            for i in range(50):
-                delta = {"choices": [{"index": 0, "delta": {"content": f"word{i} "}}]}
-                yield b"data: " + json.dumps(delta).encode() + b"\n\n"
-                await asyncio.sleep(0.02)
-            yield b"data: [DONE]\n\n"
-
-        return HttpResponse(200, [("content-type", "text/event-stream")], events())
-
-    url = servers.start_proxy(servers.serve(slow_stream) + "/v1")
+    upstream = Routes([web.post("/v1/chat/completions", slow_stream)])
+    url = servers.start_proxy(servers.serve(upstream) + "/v1")
     stream = client(url).chat.completions.create(model="m", messages=ask([1]), stream=True)
     got = [next(iter(stream)) for _ in range(3)]
     stream.close()  # the client hangs up after three chunks
@@ -339,13 +335,13 @@ def test_a_client_that_leaves_mid_stream_is_recorded_as_cancelled(servers: Serve
     assert rec.error == "the client closed the connection mid-stream"
 
 
-def test_an_https_upstream_through_the_lean_client(servers: Servers, tmp_path: Path) -> None:
+def test_an_https_upstream(servers: Servers, tmp_path: Path) -> None:
     import ssl
     import subprocess
 
     from hakaru.backends.sim import SimBackend
-    from hakaru.proxy.http import HttpServer
     from hakaru.proxy.server import SimServer
+    from hakaru.proxy.serving import listen
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -372,18 +368,17 @@ def test_an_https_upstream_through_the_lean_client(servers: Servers, tmp_path: P
     )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
-    tls = HttpServer(SimServer(SimBackend()).handle, ssl=server_ctx)
-    servers.loop.run(tls.start())
+    tls = servers.loop.run(listen(SimServer(SimBackend()), ssl=server_ctx))
     try:
         client_ctx = ssl.create_default_context(cafile=str(cert))
-        url = servers.start_proxy(tls.url + "/v1", forwarder=LeanClient(ssl_context=client_ctx))
+        forwarder = AiohttpClient(ssl_context=client_ctx)
+        url = servers.start_proxy(tls.url + "/v1", forwarder=forwarder)
         c = client(url)
         answers = [
             c.chat.completions.create(model="m", messages=ask([i, 2])).choices[0].message.content
             for i in range(3)
         ]
         assert answers == ["sum = 2", "sum = 3", "sum = 4"]
-        assert len(tls._connections) == 1  # one pooled TLS connection served all three
         assert [r.status for r in records(servers)] == ["ok"] * 3
     finally:
         servers.loop.run(tls.close())

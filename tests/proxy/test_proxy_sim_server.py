@@ -197,8 +197,8 @@ def test_keep_alive_and_a_malformed_request_line(servers: Servers) -> None:
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"GARBAGE\r\n\r\n")
         reply = sock.recv(65536)
-        assert reply.startswith(b"HTTP/1.1 400 Bad Request")
-        assert b"malformed request line 'GARBAGE'" in reply
+        assert reply.split(b"\r\n")[0].endswith(b" 400 Bad Request")
+        assert b"Invalid method encountered" in reply
     with socket.create_connection((host, int(port)), timeout=5) as sock:  # chunked body
         half = len(body) // 2
         sock.sendall(

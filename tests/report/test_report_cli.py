@@ -79,5 +79,6 @@ def test_an_unwritable_report_path_is_one_line(report_store: Store, tmp_path: Pa
     p = hakaru("report", run_id, "--store", str(path), "--html", str(out))
     assert p.returncode == 2
     assert p.stderr.strip() == (
-        f"Error: Cannot write the report to {out}: File exists. Choose a writable path."
+        f"Error: Cannot write the report to {out}: {out.parent} is a file, not a folder. "
+        "Choose another path."
     )

@@ -69,7 +69,7 @@ def test_run_summary(report_store: Store, payload: str) -> None:
 def test_the_page_fetches_nothing_and_runs_nothing(report_store: Store, tmp_path: Path) -> None:
     path, run_id, sweep_id = report_store
     with RunStore(path) as store:
-        out = write_report(tmp_path / "sub" / "r.html", report_data(store, [run_id, sweep_id]))
+        out = write_report(tmp_path / "r.html", report_data(store, [run_id, sweep_id]))
     page = out.read_text(encoding="utf-8")
     assert "default-src 'none'" in page  # CSP: no script, no fetch, even if escaping failed
     assert not re.search(

@@ -137,7 +137,11 @@ def predict(fit: FitResult | ClassFit, n: float, level: float = 0.9) -> Predicti
     >>> p = predict(fit_series([8, 16, 32, 64], [2 * n for n in (8, 16, 32, 64)]), 1e6)
     >>> round(p.value), round(p.log10_value, 3)
     (2000000, 6.301)
+
+    A size that is not a positive, finite number is a :class:`ConfigError`.
     """
+    if not (math.isfinite(n) and n > 0):
+        raise ConfigError(f"Cannot predict at n = {n}: give a positive, finite size, e.g. 1e6")
     low, high = fit.predict_interval(n, level)  # a FitResult widens it when ambiguous
     log_value = float(fit.predict_log(n))
     with np.errstate(over="ignore"):

@@ -78,6 +78,17 @@ def read_series(path: str | Path, x: str, y: str) -> CsvSeries:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}. Check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a text CSV file (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8). Give a CSV file with a header line, e.g. one written by "
+            "'hakaru sweep --csv'"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(
+            f"{path} is not a text CSV file (it holds NUL bytes). Give a CSV file with a header "
+            "line, e.g. one written by 'hakaru sweep --csv'"
+        )
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):

@@ -110,10 +110,21 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def echo_json(payload: dict[str, Any]) -> None:
-    """Print one JSON object on stdout, and nothing else."""
+    """Print one JSON object on stdout, and nothing else. JSON has no NaN or infinity: a value
+    that is not finite is printed as ``null``."""
     import json
 
-    click.echo(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False))
+    click.echo(json.dumps(_finite(payload), sort_keys=True, default=str, ensure_ascii=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value - value == 0 else None  # NaN and ±inf are not
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

@@ -11,16 +11,20 @@ docs/profile.md explains the method.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hakaru.cli.main import echo_json
 from hakaru.cli.options import store_path_option
-from hakaru.cli.proxy import client_option, make_forwarder
+from hakaru.cli.proxy import client_option
 from hakaru.cli.sizes import parse_sizes
 from hakaru.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hakaru.proxy.server import SimServer
 
 __all__ = ["profile"]
 
@@ -163,24 +167,29 @@ def profile(
     """
     from hakaru.proxy.profile import ProfilePoint
     from hakaru.proxy.profile import profile as run_profile
+    from hakaru.proxy.upstream import make_forwarder
     from hakaru.store import RunStore, default_store_path
 
     size_list = parse_sizes(sizes, "--sizes")
+    if html_path is not None:
+        from hakaru.report.html import check_writable
+
+        check_writable(html_path)  # before the runs, not after them
     if sim == (upstream is not None):
         raise ConfigError(
             "Give the proxy an upstream: --sim (the simulated LLM) or --upstream URL, not both"
         )
     if not any("{n}" in part for part in command):
         click.echo("Note: no '{n}' in the command; it gets the size only from $HAKARU_N.", err=True)
-    sim_factory = None
+    sim_factory: Callable[[], SimServer] | None = None
     if sim:
 
-        def sim_factory() -> Any:
+        def sim_factory() -> SimServer:
             from hakaru.backends.sim import SimBackend
-            from hakaru.proxy.server import SimServer
+            from hakaru.proxy import server
 
             backend = SimBackend(seed=seed, real_time=latency_scale > 0, time_scale=latency_scale)
-            return SimServer(backend)
+            return server.SimServer(backend)
 
     def progress(point: ProfilePoint) -> None:
         t = point.totals

@@ -1,7 +1,7 @@
 """``hakaru proxy --upstream URL`` — record the OpenAI-compatible traffic of any program.
 
 A thin layer over :class:`hakaru.proxy.recorder.Recorder` served by
-:class:`hakaru.proxy.http.HttpServer`: every call becomes a record of one run (kind ``proxy``)
+:func:`hakaru.proxy.serving.listen`: every call becomes a record of one run (kind ``proxy``)
 in the run store, finished with its totals when the proxy stops (Ctrl-C or SIGTERM). Point a
 program at it with ``OPENAI_BASE_URL=http://127.0.0.1:PORT/v1``; read the run with
 ``hakaru runs show RUN``.
@@ -11,33 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from hakaru.cli.options import store_path_option
-from hakaru.cli.sim import listen, wait_for_signal, warn_if_exposed
+from hakaru.cli.sim import limit_options, server_limits, wait_for_signal, warn_if_exposed
 
-if TYPE_CHECKING:
-    from hakaru.proxy.upstream import Forwarder
-
-__all__ = ["make_forwarder", "proxy"]
-
-
-def make_forwarder(client: str, timeout: float) -> Forwarder:
-    """The upstream client named by ``--client`` (``lean`` or ``httpx2``)."""
-    from hakaru.proxy.upstream import Httpx2Client, LeanClient
-
-    return Httpx2Client(timeout=timeout) if client == "httpx2" else LeanClient(timeout=timeout)
+__all__ = ["client_option", "proxy"]
 
 
 def client_option(fn: click.decorators.FC) -> click.decorators.FC:
     return click.option(
         "--client",
-        type=click.Choice(["lean", "httpx2"]),
-        default="lean",
+        type=click.Choice(["aiohttp", "httpx2"]),
+        default="aiohttp",
         show_default=True,
-        help="Upstream HTTP client: hakaru's lean one, or httpx2 (honours HTTPS_PROXY).",
+        help="Upstream HTTP client: aiohttp, or httpx2 (honours HTTP(S)_PROXY and NO_PROXY).",
     )(fn)
 
 
@@ -71,6 +60,7 @@ def client_option(fn: click.decorators.FC) -> click.decorators.FC:
     help="Seconds to wait for the upstream before answering 504.",
 )
 @client_option
+@limit_options
 def proxy(
     upstream: str,
     host: str,
@@ -79,6 +69,8 @@ def proxy(
     name: str,
     timeout: float,
     client: str,
+    head_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Forward OpenAI-compatible requests to --upstream and record every call.
 
@@ -87,15 +79,23 @@ def proxy(
     from timing. Authorization headers are passed on and never stored.
     """
     from hakaru.proxy.recorder import Recorder
+    from hakaru.proxy.serving import listen
+    from hakaru.proxy.upstream import make_forwarder
     from hakaru.store import RunStore, default_store_path
 
     path = store_path or default_store_path()
     store = RunStore(path)
-    recorder = Recorder(upstream, store, forwarder=make_forwarder(client, timeout), timeout=timeout)
+    recorder = Recorder(
+        upstream,
+        store,
+        forwarder=make_forwarder(client, timeout),
+        timeout=timeout,
+        limits=server_limits(head_timeout, body_timeout),
+    )
     warn_if_exposed(host, "proxy")
 
     async def main() -> None:
-        server = await listen(recorder.handle, host, port)
+        server = await listen(recorder, host, port)
         run_id = recorder.begin("proxy", name or recorder.upstream, {"upstream": upstream})
         click.echo(f"hakaru proxy: recording at {server.url}/v1")
         click.echo(

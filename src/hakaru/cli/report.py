@@ -65,7 +65,7 @@ def report(
     from rich.console import Console
 
     from hakaru.report import maker_section, profile_section
-    from hakaru.report.html import report_data, write_report
+    from hakaru.report.html import check_writable, report_data, write_report
     from hakaru.report.terminal import print_makers, print_report, profile_table
     from hakaru.store import RunNotFound, RunStore, default_store_path
 
@@ -75,7 +75,9 @@ def report(
     path = store_path or default_store_path()
     if not path.exists():
         raise RunNotFound.unknown(refs[0], path)
-    with RunStore(path) as store:
+    if html_path is not None:
+        check_writable(html_path)  # before the work, not after it
+    with RunStore(path, readonly=True) as store:
         data = report_data(store, refs, at=sizes, level=level)
         maker_section.add_maker_reports(store, data)  # read again, for the MAKER summaries
         profile_section.add_profile_reports(store, data)

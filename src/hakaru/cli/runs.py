@@ -35,9 +35,10 @@ def _json_option(fn: F) -> F:
 
 
 def _open(store_path: Path | None) -> tuple[Path, RunStore | None]:
-    """The store's path and the open store, or ``None`` when no store exists there yet."""
+    """The store's path and the store opened for reading (no write access needed), or ``None``
+    when no store exists there yet."""
     path = store_path or default_store_path()
-    return path, (RunStore(path) if path.exists() else None)
+    return path, (RunStore(path, readonly=True) if path.exists() else None)
 
 
 def _find(store_path: Path | None, ref: str) -> tuple[RunStore, RunInfo]:

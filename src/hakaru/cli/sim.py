@@ -1,9 +1,10 @@
 """``hakaru sim serve`` — the simulated LLM as an OpenAI-compatible HTTP server.
 
 A thin layer over :class:`hakaru.proxy.server.SimServer` served by
-:class:`hakaru.proxy.http.HttpServer`. It prints the base URL (``http://HOST:PORT/v1``) on one
+:func:`hakaru.proxy.serving.listen`. It prints the base URL (``http://HOST:PORT/v1``) on one
 line of stdout once it listens — with ``--port 0`` that line is how scripts learn the port —
 and serves until interrupted (Ctrl-C or SIGTERM), then prints what it answered on stderr.
+The options shared with ``hakaru proxy`` (``--head-timeout``, ``--body-timeout``) live here.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hakaru.errors import ConfigError
 
 if TYPE_CHECKING:
-    from hakaru.proxy.http import HttpServer
+    from hakaru.proxy.serving import ServerLimits
 
-__all__ = ["serve", "sim"]
+__all__ = ["limit_options", "serve", "server_limits", "sim"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -35,20 +39,28 @@ def warn_if_exposed(host: str, what: str) -> None:
         )
 
 
-async def listen(handler: Any, host: str, port: int) -> HttpServer:
-    """Start an :class:`~hakaru.proxy.http.HttpServer` for ``handler`` on ``host:port``; a port
-    that cannot be had is a :class:`ConfigError` saying what to do."""
-    from hakaru.proxy.http import HttpServer
+def limit_options(fn: F) -> F:
+    """``--head-timeout`` and ``--body-timeout``: how long a client may take to send a request."""
+    for name, default, what in (
+        ("--body-timeout", 30.0, "take to send a request body"),
+        ("--head-timeout", 15.0, "stay idle, or take to send a request's headers"),
+    ):
+        fn = click.option(
+            name,
+            type=click.FloatRange(min=0, min_open=True),
+            default=default,
+            show_default=True,
+            metavar="S",
+            help=f"Seconds a connection may {what}.",
+        )(fn)
+    return fn
 
-    server = HttpServer(handler, host, port)
-    try:
-        await server.start()
-    except OSError as exc:
-        raise ConfigError(
-            f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another --port "
-            "(0 picks a free one)."
-        ) from None
-    return server
+
+def server_limits(head_timeout: float, body_timeout: float) -> ServerLimits:
+    """The limits of ``--head-timeout`` and ``--body-timeout`` (the others at their defaults)."""
+    from hakaru.proxy.serving import ServerLimits
+
+    return ServerLimits(head_timeout=head_timeout, body_timeout=body_timeout)
 
 
 async def wait_for_signal() -> None:
@@ -177,6 +189,7 @@ def sim() -> None:
     show_default=True,
     help="Seed of the fault draws (one draw per request, in arrival order).",
 )
+@limit_options
 def serve(
     host: str,
     port: int,
@@ -194,6 +207,8 @@ def serve(
     drop_rate: float,
     garbage_rate: float,
     fault_seed: int,
+    head_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Serve /v1/chat/completions (streaming too), /v1/completions and /v1/models.
 
@@ -204,6 +219,7 @@ def serve(
     from hakaru.backends.sim import SimBackend
     from hakaru.proxy.faults import FaultPlan, parse_delay
     from hakaru.proxy.server import SimServer
+    from hakaru.proxy.serving import listen
     from hakaru.tasks import GenericKind
 
     delay_rate, delay_s = parse_delay(delay) if delay else (0.0, 0.0)
@@ -226,11 +242,17 @@ def serve(
     backend = SimBackend(
         seed=seed, real_time=latency_scale > 0, time_scale=latency_scale, generic=generic
     )
-    app = SimServer(backend, default_model=default_model, faults=plan, stream_words=stream_words)
+    app = SimServer(
+        backend,
+        default_model=default_model,
+        faults=plan,
+        stream_words=stream_words,
+        limits=server_limits(head_timeout, body_timeout),
+    )
     warn_if_exposed(host, "simulated server")
 
     async def main() -> None:
-        server = await listen(app.handle, host, port)
+        server = await listen(app, host, port)
         click.echo(f"hakaru sim: serving the simulated LLM at {server.url}/v1", nl=True)
         click.echo(
             f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "

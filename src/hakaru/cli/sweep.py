@@ -181,6 +181,14 @@ def _parse_piece(piece: str, text: str) -> list[int]:
             f"--param '{text}': the range '{piece}' is empty or never ends. Give START..STOP "
             "with START <= STOP, a step +S >= 1 or a factor *F >= 2 (from START >= 1)"
         )
+    from hakaru.sweeps.run import MAX_POINTS
+
+    if op == "+" and (hi - lo) // step + 1 > MAX_POINTS:
+        raise ConfigError(
+            f"--param '{text}': the range '{piece}' has {(hi - lo) // step + 1:,} values; a "
+            f"sweep runs at most {MAX_POINTS:,} points. Use a larger step, or a factor (e.g. "
+            f"{lo}..{hi}*2)"
+        )
     values, v = [], lo
     while v <= hi:
         values.append(v)

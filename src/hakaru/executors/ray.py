@@ -14,17 +14,13 @@ driver, in order, so an actor that dies takes down only the calls it was running
 with :class:`~hakaru.errors.ConnectionFailed` — retryable — so the session's retry loop records
 the failed attempt and tries again on the actor that replaces it.
 
-Every Ray message costs the driver about half a millisecond of CPU, more than the session spends
-on a call, so by default (``transport="channel"``) calls do not travel as Ray messages at all:
-Ray places, starts, replaces and watches the actors, and each actor listens on a port of its
-node for a direct TCP connection from the driver, authenticated by a secret per pool, over which
-requests and answers cross as pickle frames (:mod:`hakaru.executors.channel`). A connection that
-ends fails its calls with ``ConnectionFailed`` and the actor is replaced, as when Ray reports it
-dead. ``transport="ray"`` keeps every call on Ray's own messages, for clusters whose nodes
-cannot open ports to one another (:mod:`hakaru.executors.ray_messages`). What runs inside each
-actor is :mod:`hakaru.executors.ray_actor`; connecting to a cluster,
-:mod:`hakaru.executors.cluster` (Ray is imported only there, lazily: ``import hakaru`` never
-imports it).
+Calls travel as Ray actor method calls and nothing else: hakaru opens no port and speaks no
+protocol of its own, so the cluster's own security model is the whole of it (docs/scale-out.md).
+Every Ray message costs the driver a fraction of a millisecond of CPU, so the calls queued for
+one actor in one turn of the event loop travel together, as one streaming actor task
+(:mod:`hakaru.executors.ray_messages`). What runs inside each actor is
+:mod:`hakaru.executors.ray_actor`; connecting to a cluster, :mod:`hakaru.executors.cluster`
+(Ray is imported only there, lazily: ``import hakaru`` never imports it).
 """
 
 from __future__ import annotations
@@ -39,16 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakaru.backends.base import Backend
-from hakaru.errors import BackendError, ConfigError, ConnectionFailed
-from hakaru.executors.channel import ChannelClosed, ChannelError, Connection, new_secret
+from hakaru.errors import ConfigError
 from hakaru.executors.cluster import connect, first_line, ray_module
-from hakaru.executors.ray_actor import (
-    Answer,
-    BackendActor,
-    BackendSource,
-    actor_died,
-    travelling_kinds,
-)
+from hakaru.executors.ray_actor import BackendActor, BackendSource, travelling_kinds
 from hakaru.executors.ray_messages import QueuedCall, RayMessages
 from hakaru.types import ModelSpec, Request, Response
 
@@ -59,8 +48,6 @@ __all__ = ["PoolStats", "RayBackend", "RayExecutor", "connect"]
 DEFAULT_ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "scheduling_strategy": "SPREAD"}
 
 READY_TIMEOUT = 120.0  # seconds to wait for a new pool's actors to start
-CONNECT_TIMEOUT = 10.0  # seconds to open the TCP connection to a started actor
-TRANSPORTS = ("channel", "ray")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +60,16 @@ class PoolStats:
     served: tuple[int, ...]  # calls answered by each actor slot
     replaced: int  # actors that died and were replaced
     in_flight: int
-    #: Frames the driver sent (channel), or actor tasks (ray): each carries the calls (and
-    #: cancellations) queued for one actor in one loop turn.
+    #: Actor tasks the driver sent: each carries the calls queued for one actor in one loop turn.
     batches: int
     overhead: float  # mean seconds per call added by Ray: round trip − time in the backend
-    transport: str = "channel"
 
 
 class RayBackend(RayMessages):
     """A backend whose calls run in a pool of Ray actors (made by :meth:`RayExecutor.wrap`).
 
-    With ``transport="channel"`` each actor slot gets one TCP connection per event loop, opened
-    by :meth:`start` (the session awaits it when entered) or else by the slot's first call;
-    with ``transport="ray"`` the calls queued for one actor in one turn of the event loop travel
-    as one actor task. Either way calls queued together travel together and each answer comes
-    back as soon as it is ready. ``model_spec`` is answered by the driver's
+    The calls queued for one actor in one turn of the event loop travel as one actor task, and
+    each answer comes back as soon as it is ready. ``model_spec`` is answered by the driver's
     copy of the backend, which makes no calls.
     """
 
@@ -99,12 +81,10 @@ class RayBackend(RayMessages):
         actors: int,
         max_concurrency: int,
         actor_options: Mapping[str, Any],
-        transport: str = "channel",
     ) -> None:
         ray = ray_module()
         self.inner = inner
         self.max_concurrency = max_concurrency
-        self.transport = _check_transport(transport)
         self._ray = ray
         self._died = (
             ray.exceptions.RayActorError,
@@ -142,30 +122,14 @@ class RayBackend(RayMessages):
         self._overhead = 0.0  # seconds, summed over answered calls
         self.replaced = 0
         self._closed = False
-        # The channel: a secret for the pool; per slot, the open connection and its actor,
-        # and the task opening one (shared by the calls that arrive meanwhile).
-        self._secret = new_secret()
-        self._links: list[tuple[Connection, Any] | None] = [None] * actors
-        self._opening: list[asyncio.Task[tuple[Connection, Any]] | None] = [None] * actors
-        # Where each slot's actor listens, learnt when the pool starts: (actor, host, port).
-        self._addresses: list[tuple[Any, str, int] | None] = [None] * actors
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Block until every actor has built its backend (and, on the channel transport,
-        opened its port, so that a first call pays only the TCP connection); a failure becomes
-        a ConfigError."""
+        """Block until every actor has built its backend; a failure becomes a ConfigError."""
         ray = self._ray
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=timeout)
-            if self.transport == "channel":
-                actors = list(self._actors)
-                opened = ray.get(
-                    [a.open_channel.remote(self._secret) for a in actors], timeout=timeout
-                )
-                for i, (actor, (host, port)) in enumerate(zip(actors, opened, strict=True)):
-                    self._addresses[i] = actor, host, port
         except ray.exceptions.GetTimeoutError:
             self.kill()
             raise ConfigError(
@@ -180,21 +144,12 @@ class RayBackend(RayMessages):
                 "backend (or backend_factory) and hakaru are importable on every node"
             ) from None
 
-    async def start(self) -> None:
-        """Connect to every actor now, in the running event loop (the session does this when
-        it is entered), so that the first calls do not wait for their connection behind
-        whatever else the loop is starting. A failure is left for the calls to meet and retry."""
-        if self.transport == "channel" and not self._closed:
-            opening = [self._open(i) for i in range(len(self._actors))]
-            await asyncio.gather(*opening, return_exceptions=True)
-
     async def aclose(self) -> None:
-        """Close the channels, then every actor's backend, then end the actors (the driver's
-        copy of the backend stays open)."""
+        """Close every actor's backend, then end the actors (the driver's copy of the backend
+        stays open)."""
         if self._closed:
             return
         self._closed = True
-        self._drop_links()
         actors = list(self._actors)
         try:
             async with asyncio.timeout(10):
@@ -206,7 +161,6 @@ class RayBackend(RayMessages):
     def kill(self) -> None:
         """End the actors now (calls in flight fail)."""
         self._closed = True
-        self._drop_links()
         for actor in self._actors:
             with contextlib.suppress(Exception):  # already gone, or Ray shut down
                 self._ray.kill(actor)
@@ -228,10 +182,7 @@ class RayBackend(RayMessages):
         load[i] += 1
         began = time.perf_counter()
         try:
-            if self.transport == "channel":
-                response, error, seconds = await self._over_channel(i, request)
-            else:
-                response, error, seconds = await self._over_ray(i, request)
+            response, error, seconds = await self._over_ray(i, request)
         finally:
             load[i] -= 1
             self._give()
@@ -241,84 +192,6 @@ class RayBackend(RayMessages):
             raise error
         assert response is not None
         return response
-
-    # -- the channel transport -----------------------------------------------------------------
-
-    async def _over_channel(self, i: int, request: Request) -> Answer:
-        link = self._links[i]
-        if link is None or link[0].closed or link[0].loop is not asyncio.get_running_loop():
-            link = await self._open(i)  # first call, a new event loop, or a new actor
-        conn, actor = link
-        call_id, future = conn.submit(request)
-        try:
-            answer: Answer = await future
-        except asyncio.CancelledError:
-            conn.cancel(call_id)  # the actor cancels the call's task
-            raise
-        except ChannelClosed as exc:
-            if self._closed:
-                raise ConnectionFailed("The Ray pool was closed during the call") from None
-            self._replace(i, actor)
-            raise actor_died(exc) from None
-        except ChannelError as exc:
-            raise BackendError(f"The Ray executor failed the call ({exc})") from None
-        return answer
-
-    async def _open(self, i: int) -> tuple[Connection, Any]:
-        loop = asyncio.get_running_loop()
-        task = self._opening[i]
-        if task is None or task.done() or task.get_loop() is not loop:
-            task = self._opening[i] = loop.create_task(self._connect(i))
-            task.add_done_callback(_retrieve)  # even if every caller was cancelled meanwhile
-        # Shielded: a caller cancelled while waiting must not cancel the others' connection.
-        return await asyncio.shield(task)
-
-    async def _connect(self, i: int) -> tuple[Connection, Any]:
-        actor = self._actors[i]
-        known = self._addresses[i]
-        try:
-            if known is not None and known[0] is actor:
-                host, port = known[1], known[2]
-            else:
-                async with asyncio.timeout(READY_TIMEOUT):  # a replacement may be starting
-                    host, port = await actor.open_channel.remote(self._secret)
-                self._addresses[i] = actor, host, port
-        except self._died as exc:
-            self._replace(i, actor)
-            raise actor_died(exc) from None
-        except TimeoutError:
-            raise ConnectionFailed(
-                f"The Ray actor did not open its channel within {READY_TIMEOUT:g} s; check "
-                "'ray status'"
-            ) from None
-        try:
-            conn = await Connection.open(host, port, self._secret, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            if known is not None and known[0] is actor:  # learnt at start: is it still alive?
-                self._addresses[i] = None
-                return await self._connect(i)  # asks the actor; a dead one is replaced
-            raise ConnectionFailed(
-                f"Cannot connect to the Ray actor's channel at {host}:{port} "
-                f"({first_line(exc)}). If the cluster's nodes cannot open ports to one "
-                "another, use RayExecutor(transport='ray')"
-            ) from None
-        self._drop_link(i)
-        if self._closed or self._actors[i] is not actor:  # closed or replaced meanwhile
-            conn.close()
-            raise ConnectionFailed("The Ray actor was replaced while connecting to it")
-        self._links[i] = conn, actor
-        return conn, actor
-
-    def _drop_link(self, i: int) -> None:
-        link, self._links[i] = self._links[i], None
-        if link is not None:
-            self._batches += link[0].frames_sent
-            if link[0].loop is _running_loop():  # a closed loop has closed its connections
-                link[0].close()
-
-    def _drop_links(self) -> None:
-        for i in range(len(self._links)):
-            self._drop_link(i)
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -365,9 +238,6 @@ class RayBackend(RayMessages):
             self._ray.kill(dead)
         self._actors[i] = self._cls.remote(self._source, self._kinds)
         self.replaced += 1
-        link = self._links[i]
-        if link is not None and link[1] is dead:
-            self._drop_link(i)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -378,7 +248,6 @@ class RayBackend(RayMessages):
 
     def stats(self) -> PoolStats:
         calls = sum(self._served)
-        frames = sum(link[0].frames_sent for link in self._links if link is not None)
         return PoolStats(
             actors=len(self._actors),
             max_concurrency=self.max_concurrency,
@@ -386,9 +255,8 @@ class RayBackend(RayMessages):
             served=tuple(self._served),
             replaced=self.replaced,
             in_flight=sum(self._load),
-            batches=self._batches + frames,
+            batches=self._batches,
             overhead=self._overhead / calls if calls else 0.0,
-            transport=self.transport,
         )
 
 
@@ -402,13 +270,7 @@ class RayExecutor:
     backend that cannot be pickled (an HTTP client already in use) give ``backend_factory``, a
     picklable function that builds it (it runs in every actor). ``actor_options`` go to Ray's
     ``.options()`` (default: ``num_cpus=0``, spread over nodes); ``init_options`` to
-    ``ray.init``.
-
-    ``transport`` is how calls travel between the driver and the actors: ``"channel"`` (the
-    default: a direct TCP connection to each actor, authenticated by a secret per pool; the
-    actor listens on a port of its node, which the driver must be able to reach) or ``"ray"``
-    (Ray's own actor messages: no ports of its own, but about half a millisecond of the
-    driver's CPU per message).
+    ``ray.init``. Calls travel as Ray actor tasks only: the pool opens no port of its own.
 
     >>> import hakaru
     >>> from hakaru.executors.ray import RayExecutor
@@ -425,7 +287,6 @@ class RayExecutor:
         backend_factory: Callable[[], Backend] | None = None,
         actor_options: Mapping[str, Any] | None = None,
         init_options: Mapping[str, Any] | None = None,
-        transport: str = "channel",
     ) -> None:
         if actors < 1:
             raise ConfigError(f"actors is {actors}. Give at least 1 Ray actor.")
@@ -433,7 +294,6 @@ class RayExecutor:
             raise ConfigError(
                 f"max_concurrency is {max_concurrency}. Allow at least 1 call per actor."
             )
-        self.transport = _check_transport(transport)
         ray_module()  # a missing Ray is reported now, not at the first call
         self.actors = actors
         self.max_concurrency = max_concurrency
@@ -455,7 +315,6 @@ class RayExecutor:
             actors=self.actors,
             max_concurrency=self.max_concurrency,
             actor_options=self.actor_options,
-            transport=self.transport,
         )
         pool.wait_ready()
         self._pools.add(pool)
@@ -469,25 +328,3 @@ class RayExecutor:
         if self._started:
             ray_module().shutdown()
             self._started = False
-
-
-def _check_transport(transport: str) -> str:
-    if transport not in TRANSPORTS:
-        raise ConfigError(
-            f"transport is {transport!r}. Choose 'channel' (a direct TCP connection from the "
-            "driver to each actor; the default) or 'ray' (Ray's own messages, for clusters "
-            "whose nodes cannot open ports to one another)"
-        )
-    return transport
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()

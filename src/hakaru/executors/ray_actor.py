@@ -1,10 +1,9 @@
 """What runs inside each Ray actor of a pool: a backend client, answering calls concurrently.
 
-The driver reaches an actor in one of two ways (see :mod:`hakaru.executors.ray`): over a direct
-channel the actor opens on its node (:meth:`BackendActor.open_channel`), or through Ray's own
-messages (:meth:`BackendActor.complete` and :meth:`BackendActor.complete_many`). Either way a
-call's answer is an :data:`Answer`: errors travel as values, so the driver re-raises the
-backend's own exception.
+The driver reaches an actor only through Ray's own actor calls (:meth:`BackendActor.complete`
+for a lone call, :meth:`BackendActor.complete_many` for a batch; see
+:mod:`hakaru.executors.ray_messages`); the actor opens no port. A call's answer is an
+:data:`Answer`: errors travel as values, so the driver re-raises the backend's own exception.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from typing import Any
 
 from hakaru.backends.base import Backend
 from hakaru.errors import BackendError, ConnectionFailed
-from hakaru.executors.channel import serve
-from hakaru.executors.cluster import first_line, ray_module
+from hakaru.executors.cluster import first_line
 from hakaru.tasks import TaskKind, register_task_kind, registered_kinds
 from hakaru.types import Request, Response
 
@@ -33,6 +31,12 @@ __all__ = [
     "travelling_kinds",
     "unpack",
 ]
+
+#: Seconds an actor waits, once one call of a batch has finished, for others to finish with it,
+#: so that they travel back in one message: each Ray message costs the driver more CPU than a
+#: call's own work, and under load this halves the driver's CPU per call (benchmarks/
+#: ray_scaling.py) for at most this much added latency. A lone call never waits.
+ANSWER_WINDOW = 0.002
 
 #: What an actor builds its backend from: a picklable backend, or a picklable factory.
 BackendSource = Backend | Callable[[], Backend]
@@ -50,19 +54,10 @@ class BackendActor:
             register_task_kind(kind)
         self.backend: Backend = source if isinstance(source, Backend) else source()
         self._running: dict[tuple[int, int], asyncio.Task[Answer]] = {}
-        self._server: asyncio.Server | None = None
 
     async def ready(self) -> int:
         normal_priority()  # here too: this runs on the actor's event-loop thread
         return os.getpid()
-
-    async def open_channel(self, secret: bytes) -> tuple[str, int]:
-        """Listen for the driver's channel on this node (once); return ``(host, port)``."""
-        if self._server is None:
-            host = ray_module().util.get_node_ip_address()
-            self._server = await serve(secret, self._one, host)
-        host, port = self._server.sockets[0].getsockname()[:2]
-        return host, port
 
     async def complete(self, batch: int, payload: Any) -> Any:
         """One call (a batch of one: a plain actor task costs less than a stream)."""
@@ -79,7 +74,8 @@ class BackendActor:
     async def complete_many(self, batch: int, payload: Any) -> AsyncIterator[Any]:
         """Run a batch's calls at once; yield ``(index, answer)`` pairs for the calls that
         finished, as they finish (a streaming generator: no call waits for the rest of its
-        batch). A call the driver cancelled yields ``(index, None)``."""
+        batch, only up to :data:`ANSWER_WINDOW` for others finishing with it). A call the
+        driver cancelled yields ``(index, None)``."""
         requests: list[Request] = unpack(payload)
         index: dict[asyncio.Task[Answer], int] = {}
         for j, request in enumerate(requests):
@@ -90,6 +86,9 @@ class BackendActor:
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if pending:
+                    more, pending = await asyncio.wait(pending, timeout=ANSWER_WINDOW)
+                    done |= more
                 out = []
                 for task in done:
                     j = index[task]
@@ -161,7 +160,10 @@ def normal_priority() -> bool:
 
 def pack(obj: Any) -> Any:
     """Requests and answers cross as bytes of the standard pickle when they can: Ray's own
-    serializer (cloudpickle) costs about 0.4 ms more per round trip for these small objects."""
+    serializer (cloudpickle) costs the driver more CPU per round trip for these small objects
+    (benchmarks/ray_scaling.py). The bytes travel only inside Ray's own messages, between the
+    driver and the actors it started; Ray unpickles every message it delivers anyway, so this
+    adds nothing to what a peer of the cluster can do (docs/scale-out.md, Security)."""
     try:
         return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:

@@ -1,9 +1,11 @@
-"""The ``ray`` transport of a Ray pool: calls travel as Ray actor tasks.
+"""How a Ray pool's calls travel: as Ray actor tasks, batched per actor and loop turn.
 
-For clusters whose nodes cannot open ports to one another (the default transport is a direct
-channel, :mod:`hakaru.executors.channel`). A call alone on its actor goes at once as a plain
-actor task; calls issued in the same turn of the event loop go to their actor as one streaming
-task, whose answers come back as they finish, several to a message when they finish together.
+A call alone on its actor goes at once as a plain actor task; calls issued in the same turn of
+the event loop go to their actor as one streaming task (a Ray streaming generator), whose
+answers come back as they finish, several to a message when they finish together (a queue of
+:data:`SEND_AT` calls leaves at once, without waiting for the turn to end). Each Ray
+message costs the driver a fraction of a millisecond of CPU, so batching is what lets the
+throughput grow with the actors (docs/benchmarks.md, Ray).
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from hakaru.executors.cluster import first_line
 from hakaru.executors.ray_actor import Answer, actor_died, pack, unpack
 from hakaru.types import Request
 
-__all__ = ["QueuedCall", "RayMessages"]
+__all__ = ["SEND_AT", "QueuedCall", "RayMessages"]
+
+#: Calls queued for one actor that are sent at once rather than at the end of the loop turn: a
+#: burst of thousands of calls (a ``gather`` over a whole workload) would otherwise wait for
+#: every one of them to start before the first batch left.
+SEND_AT = 16
 
 
 class QueuedCall:
@@ -33,7 +40,7 @@ class QueuedCall:
 
 
 class RayMessages(ABC):
-    """The ``ray`` transport, a base class of :class:`~hakaru.executors.ray.RayBackend` (whose
+    """Sending calls to actors, a base class of :class:`~hakaru.executors.ray.RayBackend` (whose
     state it uses: actors by slot, calls in flight, the batch counter, actor replacement)."""
 
     _actors: list[Any]
@@ -53,10 +60,13 @@ class RayMessages(ABC):
         call = QueuedCall(request, loop.create_future())
         try:
             if self._load[i] == 1 and not self._flushing:  # a lone call goes at once
-                await self._send(i, [call])
+                self._send(i, [call])
             else:  # calls issued in the same loop turn travel together
-                self._queued[i].append(call)
-                if not self._flushing:
+                queued = self._queued[i]
+                queued.append(call)
+                if len(queued) >= SEND_AT:
+                    self._send_queued(i)
+                elif not self._flushing:
                     self._flushing = True
                     loop.call_soon(self._flush)
             return await call.future
@@ -68,15 +78,19 @@ class RayMessages(ABC):
     def _flush(self) -> None:
         """Send each actor the calls queued for it in this loop turn, as one batch."""
         self._flushing = False
-        for i, queued in enumerate(self._queued):
-            calls = [c for c in queued if not c.future.done()]  # not cancelled while queued
-            queued.clear()
-            if calls:
-                task = asyncio.ensure_future(self._send(i, calls))
-                self._batch_tasks.add(task)  # held until done: the loop keeps weak refs only
-                task.add_done_callback(self._batch_tasks.discard)
+        for i in range(len(self._queued)):
+            self._send_queued(i)
 
-    async def _send(self, i: int, calls: list[QueuedCall]) -> None:
+    def _send_queued(self, i: int) -> None:
+        queued = self._queued[i]
+        calls = [c for c in queued if not c.future.done()]  # not cancelled while queued
+        queued.clear()
+        if calls:
+            self._send(i, calls)
+
+    def _send(self, i: int, calls: list[QueuedCall]) -> None:
+        """Submit ``calls`` to actor ``i`` now (Ray's ``.remote()`` returns at once); a task
+        collects the answers."""
         actor = self._actors[i]
         batch = self._batches
         self._batches += 1
@@ -84,32 +98,46 @@ class RayMessages(ABC):
             call.batch, call.index = batch, j
         try:
             if len(calls) == 1:
-                answer: Answer | None = unpack(
-                    await actor.complete.remote(batch, pack(calls[0].request))
-                )
+                pending: Any = actor.complete.remote(batch, pack(calls[0].request))
+            else:
+                pending = actor.complete_many.remote(batch, pack([c.request for c in calls]))
+        except Exception as exc:
+            self._failed(i, actor, calls, exc)
+            return
+        task = asyncio.ensure_future(self._collect(i, actor, calls, pending))
+        self._batch_tasks.add(task)  # held until done: the loop keeps weak refs only
+        task.add_done_callback(self._batch_tasks.discard)
+
+    async def _collect(self, i: int, actor: Any, calls: list[QueuedCall], pending: Any) -> None:
+        """Hand each answer of a sent batch to its caller as it arrives."""
+        try:
+            if len(calls) == 1:
+                answer: Answer | None = unpack(await pending)
                 if answer is not None and not calls[0].future.done():
                     calls[0].future.set_result(answer)
-                return
-            payload = pack([c.request for c in calls])
-            async for ref in actor.complete_many.remote(batch, payload):
-                answers: list[tuple[int, Answer | None]] = unpack(await ref)
-                for j, answer_j in answers:
-                    future = calls[j].future
-                    if answer_j is not None and not future.done():
-                        future.set_result(answer_j)
-        except self._died as exc:
-            self._replace(i, actor)
-            for call in calls:
-                if not call.future.done():
-                    call.future.set_exception(actor_died(exc))
-        except Exception as exc:  # Ray itself failed: the calls cannot be answered
-            for call in calls:
-                if not call.future.done():
-                    call.future.set_exception(
-                        BackendError(f"The Ray executor failed the call ({first_line(exc)})")
-                    )
+            else:
+                async for ref in pending:
+                    answers: list[tuple[int, Answer | None]] = unpack(await ref)
+                    for j, answer_j in answers:
+                        future = calls[j].future
+                        if answer_j is not None and not future.done():
+                            future.set_result(answer_j)
+        except Exception as exc:
+            self._failed(i, actor, calls, exc)
         for call in calls:  # never leave a caller waiting on an answer that cannot come
             if not call.future.done():
                 call.future.set_exception(
                     ConnectionFailed("The Ray actor ended the batch without answering this call")
                 )
+
+    def _failed(self, i: int, actor: Any, calls: list[QueuedCall], exc: Exception) -> None:
+        """The calls of a batch that Ray could not deliver or answer: retryable if the actor
+        died (it is replaced), a :class:`BackendError` otherwise."""
+        if isinstance(exc, self._died):
+            self._replace(i, actor)
+            error: BaseException = actor_died(exc)
+        else:
+            error = BackendError(f"The Ray executor failed the call ({first_line(exc)})")
+        for call in calls:
+            if not call.future.done():
+                call.future.set_exception(error)

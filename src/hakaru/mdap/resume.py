@@ -17,7 +17,7 @@ from hakaru.errors import ConfigError
 from hakaru.store import RunStore
 
 if TYPE_CHECKING:
-    from hakaru.store import Checkpoint
+    from hakaru.store import Checkpoint, RunInfo
 
 __all__ = ["ADDITIVE", "Resume", "find_resume", "stored_totals"]
 
@@ -66,11 +66,27 @@ def stored_totals(store: RunStore, run_id: str) -> dict[str, float]:
     return out
 
 
+def _newest_continuation(store: RunStore, info: RunInfo) -> RunInfo | None:
+    """The newest segment of the chain that continued ``info`` (forward), or ``None``."""
+    maker = store.runs(limit=None, kind="maker")  # newest first
+    newest: RunInfo | None = None
+    seen = {info.id}
+    while True:
+        current = (newest or info).id
+        nxt = next((r for r in maker if r.params.get("resumed_from") == current), None)
+        if nxt is None or nxt.id in seen:  # the end of the chain (a loop would be corrupt)
+            return newest
+        seen.add(nxt.id)
+        newest = nxt
+
+
 def find_resume(store: RunStore, ref: str) -> Resume:
     """How to continue run ``ref`` (an id or unique prefix) of ``store``.
 
     Follows the chain of segments back (each names the run it continued in its parameters) to
-    the newest checkpoint, and adds up what every segment spent.
+    the newest checkpoint, and adds up what every segment spent. A segment that was itself
+    continued is refused, naming the newest segment — finished (nothing to resume) or not
+    (resume that one) — so that no task is run twice.
     """
     info = store.run(ref)
     if info.kind != "maker":
@@ -82,6 +98,18 @@ def find_resume(store: RunStore, ref: str) -> Resume:
         raise ConfigError(
             f"Run {info.id} already finished ({(info.summary or {}).get('outcome', 'done')}). "
             "Only a killed or failed run can be resumed."
+        )
+    later = _newest_continuation(store, info)
+    if later is not None:
+        if later.status == "done":
+            outcome = (later.summary or {}).get("outcome", "done")
+            raise ConfigError(
+                f"Run {info.id} was continued by run {later.id}, which finished ({outcome}): "
+                f"nothing is left to resume. See 'hakaru runs show {later.id}'"
+            )
+        raise ConfigError(
+            f"Run {info.id} was already continued by run {later.id}. Resume that one instead: "
+            f"hakaru maker run --resume {later.id}"
         )
     chain = [info]
     while chain[-1].params.get("resumed_from"):

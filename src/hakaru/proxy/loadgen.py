@@ -1,10 +1,10 @@
-"""A lean HTTP/1.1 load generator for the proxy benchmark and the load test.
+"""A load generator for the proxy benchmark and the load test, on aiohttp's client.
 
-Measuring a server's overhead needs a client that costs little and the same in every
-configuration: ``C`` connections, each sending chat-completion requests back to back over
-keep-alive on raw asyncio streams (an SDK client would spend more CPU than the servers under
-test, on the same two cores). Each request asks to add a few numbers, so the simulated server
-answers with the ``sum`` task; every response is checked for a 200 status.
+Measuring a server's overhead needs a client that costs the same in every configuration: ``C``
+workers sharing one ``aiohttp.ClientSession`` whose pool holds ``C`` keep-alive connections,
+each worker sending chat-completion requests back to back (an SDK client would spend more CPU
+than the servers under test, on the same two cores). Each request asks to add a few numbers, so
+the simulated server answers with the ``sum`` task; every response is checked for a 200 status.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+
+import aiohttp
 
 __all__ = ["LoadResult", "run_load"]
 
@@ -46,30 +48,6 @@ def _body(i: int, model: str) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Read one response (Content-Length or chunked); return its status."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = -1
-    chunked = False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if chunked:
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    elif length > 0:
-        await reader.readexactly(length)
-    return status
-
-
 async def run_load(
     host: str,
     port: int,
@@ -88,38 +66,33 @@ async def run_load(
     server whose latency is constant, clients started together stay in lockstep and every
     request arrives in a burst of ``clients``; staggered over one latency they arrive evenly.
     """
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     result = LoadResult(clients, requests, 0.0)
     counter = iter(range(requests))
+    url = f"http://{host}:{port}{path}"
+    send_headers = {"content-type": "application/json", **(headers or {})}
+    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
 
-    async def client(k: int) -> None:
-        if stagger > 0:
-            await asyncio.sleep(stagger * k / clients)
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def client(k: int) -> None:
+            if stagger > 0:
+                await asyncio.sleep(stagger * k / clients)
             for i in counter:
                 body = _body(i, model)
-                head = (
-                    f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\n"
-                    f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-                    f"{extra}\r\n"
-                ).encode()
                 t0 = time.perf_counter()
-                writer.write(head + body)
                 try:
-                    status = await _read_response(reader)
-                except (asyncio.IncompleteReadError, ConnectionError):
+                    async with session.post(url, data=body, headers=send_headers) as response:
+                        await response.read()
+                        status = response.status
+                except aiohttp.ClientError:
                     result.errors += 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
                     continue
                 result.latencies.append(time.perf_counter() - t0)
                 if status != 200:
                     result.errors += 1
-        finally:
-            writer.close()
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(k) for k in range(clients)))
-    result.elapsed = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(clients)))
+        result.elapsed = time.perf_counter() - t0
     return result

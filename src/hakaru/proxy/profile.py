@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hakaru.errors import ConfigError, HakaruError
-from hakaru.proxy.http import HttpServer
 from hakaru.proxy.recorder import Recorder
+from hakaru.proxy.serving import Listening, Service, listen
 from hakaru.proxy.upstream import Forwarder
 from hakaru.store import RunStore
 
@@ -164,7 +164,7 @@ async def profile(
     *,
     repeats: int = 1,
     upstream: str | None = None,
-    sim: Callable[[], Any] | None = None,
+    sim: Callable[[], Service] | None = None,
     forwarder: Forwarder | None = None,
     timeout: float = 600.0,
     env: Mapping[str, str] | None = None,
@@ -174,8 +174,8 @@ async def profile(
 ) -> ProfileResult:
     """Run ``command`` once per size and repeat behind the recording proxy; fit each metric.
 
-    ``upstream`` is the server the proxy forwards to; or ``sim`` builds the handler of a
-    simulated server (:class:`~hakaru.proxy.server.SimServer`) started here as the upstream.
+    ``upstream`` is the server the proxy forwards to; or ``sim`` builds a simulated server
+    (:class:`~hakaru.proxy.server.SimServer`) started here as the upstream.
     ``env`` adds to the command's environment; ``on_point`` is called after each execution.
     """
     if not command:
@@ -184,21 +184,18 @@ async def profile(
         raise ConfigError(f"--repeats {repeats}: give at least 1.")
     if (upstream is None) == (sim is None):
         raise ConfigError("Give the proxy an upstream: --upstream URL or --sim (not both).")
-    servers: list[HttpServer] = []
+    servers: list[Listening] = []
     recorder: Recorder | None = None
     profile_run = ""
     status = "failed"
     try:
         if sim is not None:
-            handler = sim()
-            sim_server = HttpServer(handler.handle)
-            await sim_server.start()
+            sim_server = await listen(sim())
             servers.append(sim_server)
             upstream = sim_server.url + "/v1"
         assert upstream is not None
         recorder = Recorder(upstream, store, forwarder=forwarder, timeout=timeout)
-        proxy_server = HttpServer(recorder.handle)
-        await proxy_server.start()
+        proxy_server = await listen(recorder)
         servers.append(proxy_server)
         base = proxy_server.url + "/v1"
         shown = shlex.join(command)

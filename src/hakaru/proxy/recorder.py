@@ -5,8 +5,10 @@ Each ``POST`` to ``/v1/chat/completions``, ``/v1/completions`` or ``/v1/embeddin
 refused or failed upstream (``error``, with the upstream's status mapped to the ``error_kind``
 names of :mod:`hakaru.errors`: ``rate_limited``, ``server_error``, ``context_overflow``,
 ``rejected``, ``bad_response``, ``connection``, ``timeout``), or abandoned by the client
-(``cancelled``; ``proxy_error`` if the proxy itself failed). Everything else
-(``GET /v1/models`` …) is forwarded without a record.
+(``cancelled``; ``proxy_error`` if the proxy itself failed). ``GET /v1/models`` and
+``GET /v1/models/{name}`` are forwarded without a record; any other path is answered 404 by the
+proxy itself and forwarded nowhere: the upstream only ever sees the canonical URLs of these
+routes, never a path a client made up.
 
 - **Tokens** come from the upstream's ``usage``; when it has none they are estimated with
   :func:`hakaru.tokenizer.count_tokens` from the prompt and the answer, and the record says
@@ -14,20 +16,23 @@ names of :mod:`hakaru.errors`: ``rate_limited``, ``server_error``, ``context_ove
   (``stream_options.include_usage``), else estimated from the streamed text.
 - **Roles** come from the optional ``X-Hakaru-Role`` request header (``default`` without it);
   ``X-Hakaru-*`` headers are not forwarded.
-- **Happens-before** is inferred from timing (:mod:`hakaru.proxy.hb`); requests and answers are
-  read by :mod:`hakaru.proxy.wire`.
+- **Happens-before** is inferred from timing (:mod:`hakaru.proxy.dependencies`); requests and
+  answers are read by :mod:`hakaru.proxy.wire`.
 - **Retries** are recognised: a request whose body is identical to one that just failed is
   recorded as the next ``attempt`` of it.
 - **Faults reach the client unchanged**: the upstream's status, headers (``Retry-After``) and
   body are passed on as they are; a connection the upstream breaks — before or during a
   stream — is broken towards the client too. Only what the proxy itself decides is its own:
-  ``400`` for a body that is not a JSON request, ``502`` when the upstream cannot be reached,
-  ``504`` when it does not answer within the proxy's timeout.
+  ``400`` for a body that is not a JSON request (or nests deeper than the server's limit),
+  ``413`` for one too large, ``502`` when the upstream cannot be reached, ``504`` when it does
+  not answer within the proxy's timeout.
 - **Secrets**: ``Authorization`` (and ``api-key``) headers are forwarded and never stored; the
   key is cut out of any upstream error text before it is recorded.
 
 A call's record is committed to the store (group commit, :class:`~hakaru.store.CallSink`)
 before the last byte of its response is sent, so the client never acts on an unrecorded call.
+The proxy is an aiohttp application served by :func:`hakaru.proxy.serving.listen` and forwards
+with :mod:`hakaru.proxy.upstream`.
 """
 
 from __future__ import annotations
@@ -36,17 +41,28 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from multidict import CIMultiDict
 
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
-from hakaru.proxy.hb import HappensBefore
-from hakaru.proxy.http import DropConnection, HttpRequest, HttpResponse, json_response
+from hakaru.proxy.dependencies import InferredDependencies
+from hakaru.proxy.serving import (
+    BadBody,
+    DropConnection,
+    ServerLimits,
+    json_response,
+    read_json,
+    send,
+)
 from hakaru.proxy.upstream import (
+    AiohttpClient,
     Forwarder,
-    LeanClient,
     UpstreamConnectError,
     UpstreamError,
     UpstreamResponse,
@@ -83,12 +99,18 @@ _HOP = frozenset(
     }
 )
 _NOT_FORWARDED = _HOP | {"host", "content-length", "accept-encoding", "expect"}
-_NOT_RETURNED = _HOP | {"content-length"}
+_NOT_RETURNED = _HOP | {"content-length", "content-encoding"}
+#: A body the proxy refuses (by status): what to tell the client, and the error code.
+_BAD_BODY = {
+    400: ("Send a JSON object, as the OpenAI API expects.", "invalid_json"),
+    408: ("Nothing was forwarded; send the body at once.", "body_timeout"),
+    413: ("Nothing was forwarded; send a smaller request.", "request_too_large"),
+}
 _MAX_FAILED = 10_000  # failed request digests remembered to recognise retries
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _proxy_error(status: int, message: str, code: str) -> HttpResponse:
+def _proxy_error(status: int, message: str, code: str) -> web.Response:
     body = {
         "error": {"message": message, "type": "hakaru_proxy_error", "param": None, "code": code}
     }
@@ -133,7 +155,7 @@ class _Call:
         self.model = model if isinstance(model, str) and model else "unknown"
         self.key = hashlib.blake2b(raw, digest_size=16).digest()
         self.attempt = recorder._failed.pop(self.key, 0) + 1
-        self.id, self.parents = recorder.hb.start()
+        self.id, self.parents = recorder.dependencies.start()
         # What the parents' finish vectors come to: the latest finish, per cost model, of all
         # calls finished so far (finish grows along every link, so the frontier holds it).
         self.start_vec = recorder._reach
@@ -164,7 +186,7 @@ class _Call:
         self.done = True
         recorder = self.recorder
         ended = time.perf_counter() - recorder._t0
-        recorder.hb.finish(self.id, self.parents)
+        recorder.dependencies.finish(self.id, self.parents)
         name = self.model if self.model != "unknown" else (outcome.model or self.model)
         spec = recorder.models.get(name)
         error = outcome.error
@@ -204,43 +226,19 @@ class _Call:
         finish = recorder.ledger.add(record, self.start_vec)
         recorder._reach = tuple(map(max, recorder._reach, finish))
         recorder.recorded += 1
-        if recorder.hb.in_flight == 0:
+        if recorder.dependencies.in_flight == 0:
             recorder._idle.set()
 
 
-class _Relay:
-    """The relayed stream as the HTTP server consumes it: closing it before the stream was
-    read to the end records the call as cancelled (the client went away), even when the
-    generator never started."""
-
-    def __init__(self, gen: AsyncIterator[bytes], call: _Call, upstream: UpstreamResponse) -> None:
-        self._gen = gen
-        self._call = call
-        self._upstream = upstream
-
-    def __aiter__(self) -> _Relay:
-        return self
-
-    async def __anext__(self) -> bytes:
-        return await self._gen.__anext__()
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._gen, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        if not self._call.done:
-            self._call.partial("cancelled", "the client closed the connection mid-stream", [])
-            await self._upstream.aclose()
-
-
 class Recorder:
-    """The proxy's request handler: serve it with :class:`~hakaru.proxy.http.HttpServer`.
+    """The recording proxy's routes: serve them with :func:`~hakaru.proxy.serving.listen`.
 
     ``upstream`` is the base URL requests are forwarded to (``http://127.0.0.1:8000/v1``); a
     request for ``/v1/<rest>`` goes to ``<upstream>/<rest>``. Records go to ``store`` under the
     run opened by :meth:`begin` (one is opened on the first call otherwise). ``models`` gives the
     size and prices of model names (the simulated catalog is known already); ``forwarder``
-    defaults to a :class:`~hakaru.proxy.upstream.LeanClient` with ``timeout`` seconds.
+    defaults to an :class:`~hakaru.proxy.upstream.AiohttpClient` with ``timeout`` seconds;
+    ``limits`` bound what a client may send.
 
     >>> store = RunStore(":memory:")
     >>> recorder = Recorder("http://127.0.0.1:8000/v1", store)
@@ -257,6 +255,7 @@ class Recorder:
         forwarder: Forwarder | None = None,
         timeout: float = 600.0,
         models: Mapping[str, ModelSpec] | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         base = upstream.rstrip("/")
         if not base.startswith(("http://", "https://")) or len(base.split("/")[2]) == 0:
@@ -268,13 +267,14 @@ class Recorder:
             raise ConfigError(f"Timeout {timeout} is not positive. Give seconds, e.g. 600.")
         self.upstream = base
         self.store = store
-        self.forwarder: Forwarder = forwarder or LeanClient(timeout=timeout)
+        self.forwarder: Forwarder = forwarder or AiohttpClient(timeout=timeout)
         self.timeout = timeout
+        self.limits = limits or ServerLimits()
         self.models: dict[str, ModelSpec] = {n: m.spec for n, m in BUILTIN_MODELS.items()}
         self.models.update(models or {})
         self.run_id: str | None = None
         self.sink: CallSink | None = None
-        self.hb = HappensBefore()
+        self.dependencies = InferredDependencies()
         self.ledger = Ledger(keep_records=False)
         self._reach: tuple[float, ...] = self.ledger.zero
         self.recorded = 0  # records written in the current run
@@ -294,7 +294,7 @@ class Recorder:
             self.sink.close()
         self.run_id = self.store.new_run(kind, name or self.upstream, dict(params or {}))
         self.sink = self.store.sink(self.run_id)
-        self.hb = HappensBefore()
+        self.dependencies = InferredDependencies()
         self.ledger = Ledger(keep_records=False)
         self._reach = self.ledger.zero
         self.recorded = 0
@@ -310,12 +310,12 @@ class Recorder:
 
     async def drain(self, timeout: float = 10.0) -> bool:
         """Wait until no call is in flight (at most ``timeout`` s); ``False`` if some still are."""
-        if self.hb.in_flight == 0:
+        if self.dependencies.in_flight == 0:
             return True
         self._idle.clear()
         try:
             async with asyncio.timeout(timeout):
-                while self.hb.in_flight:
+                while self.dependencies.in_flight:
                     await self._idle.wait()
                     self._idle.clear()
         except TimeoutError:
@@ -336,7 +336,7 @@ class Recorder:
         self.sink.close()
         run_id = self.run_id
         totals = self.ledger.totals()
-        totals["peak_concurrency"] = self.hb.peak_in_flight
+        totals["peak_concurrency"] = self.dependencies.peak_in_flight
         summary = {**totals, **(extra or {})}
         self.store.finish_run(run_id, "failed" if status == "failed" else "done", summary)
         self.sink = None
@@ -347,22 +347,47 @@ class Recorder:
         """Close the upstream connections (the store stays open)."""
         await self.forwarder.aclose()
 
-    # -- forwarding --------------------------------------------------------------------------
+    # -- routes ------------------------------------------------------------------------------
 
-    def _route(self, request: HttpRequest) -> tuple[str, str]:
-        target = request.target
-        if target.startswith("/v1/") or target == "/v1" or target.startswith("/v1?"):
-            target = target[3:]
-        path = target.partition("?")[0].rstrip("/")
-        return self.upstream + target, path
+    def routes(self) -> list[web.RouteDef]:
+        """The API's routes: completions and embeddings recorded, model listings passed on."""
 
-    async def handle(self, request: HttpRequest) -> HttpResponse:
-        """Forward one request; record it when it is a completion or embeddings call."""
-        url, path = self._route(request)
+        def record(path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+            async def handler(request: web.Request) -> web.StreamResponse:
+                return await self._record(request, path)
+
+            return handler
+
+        async def models(request: web.Request) -> web.StreamResponse:
+            return await self._pass(request, "/models")
+
+        async def model(request: web.Request) -> web.StreamResponse:
+            name = quote(request.match_info["name"], safe="")
+            return await self._pass(request, f"/models/{name}")
+
+        recorded = [web.post("/v1" + path, record(path)) for path in ENDPOINTS]
+        return [*recorded, web.get("/v1/models", models), web.get("/v1/models/{name}", model)]
+
+    def error(self, status: int, message: str) -> web.Response:
+        """The proxy's own error (a path or method it does not forward)."""
+        routes = ", ".join(f"POST /v1{path}" for path in ENDPOINTS)
+        if status == 404:
+            message += f". The proxy forwards {routes} and GET /v1/models; nothing was forwarded"
+        return _proxy_error(status, f"hakaru proxy: {message}.", "not_forwarded")
+
+    def _target(self, request: web.Request, path: str) -> str:
+        """The upstream URL of a routed request: built from its route's ``path``, never from
+        the path the client sent; the query string is passed on."""
+        query = request.rel_url.raw_query_string
+        return self.upstream + path + (f"?{query}" if query else "")
+
+    def _headers(self, request: web.Request) -> tuple[list[tuple[str, str]], str, tuple[str, ...]]:
+        """The headers to forward, the caller's role, and the secrets never to store."""
         headers: list[tuple[str, str]] = []
         role = "default"
         secrets: list[str] = []
-        for name, value in request.headers:
+        for name, value in request.headers.items():
+            name = name.lower()
             if name in _NOT_FORWARDED:
                 continue
             if name.startswith("x-hakaru-"):
@@ -373,19 +398,21 @@ class Recorder:
                 secrets.append(value.split()[-1])
             headers.append((name, value))
         headers.append(("accept-encoding", "identity"))
-        endpoint = ENDPOINTS.get(path) if request.method == "POST" else None
-        if endpoint is None:
-            return await self._pass(request, url, headers)
+        return headers, role, tuple(secrets)
+
+    # -- forwarding --------------------------------------------------------------------------
+
+    async def _record(self, request: web.Request, path: str) -> web.StreamResponse:
+        """Forward one completion or embeddings call and record it."""
+        endpoint = ENDPOINTS[path]
+        url = self._target(request, path)
+        headers, role, secrets = self._headers(request)
         try:
-            body = json.loads(request.body)
-        except ValueError as exc:
+            raw, body = await read_json(request, self.limits)
+        except BadBody as exc:
             self.rejected += 1
-            return _proxy_error(
-                400,
-                f"hakaru proxy: the request body is not valid JSON ({exc}). Send a JSON object, "
-                "as the OpenAI API expects.",
-                "invalid_json",
-            )
+            hint, code = _BAD_BODY[exc.status]
+            return _proxy_error(exc.status, f"hakaru proxy: {exc}. {hint}", code)
         problem = validate(endpoint, body)
         if problem is not None:
             self.rejected += 1
@@ -395,22 +422,27 @@ class Recorder:
                 "forwarded; fix the request.",
                 "invalid_request",
             )
-        call = _Call(self, endpoint, body, request.body, role, tuple(secrets))
+        call = _Call(self, endpoint, body, raw, role, secrets)
         try:
-            return await self._forward(call, request, url, headers)
+            return await self._forward(call, request, url, headers, raw)
         except BaseException as exc:  # whatever escaped the handling below: record it anyway
             if not call.done:
-                if isinstance(exc, asyncio.CancelledError):
+                if isinstance(exc, asyncio.CancelledError | ConnectionError | DropConnection):
                     call.fail("cancelled", "the client closed the connection")
                 else:
                     call.fail("proxy_error", f"the proxy failed: {exc!r}")
             raise
 
     async def _forward(
-        self, call: _Call, request: HttpRequest, url: str, headers: list[tuple[str, str]]
-    ) -> HttpResponse:
+        self,
+        call: _Call,
+        request: web.Request,
+        url: str,
+        headers: list[tuple[str, str]],
+        raw: bytes,
+    ) -> web.StreamResponse:
         try:
-            upstream = await self.forwarder.send(request.method, url, headers, request.body)
+            upstream = await self.forwarder.send(request.method, url, headers, raw)
         except UpstreamConnectError as exc:
             call.fail("connection", f"upstream unreachable: {exc}")
             await self._durable()
@@ -436,8 +468,7 @@ class Recorder:
             k == "content-type" and v.startswith("text/event-stream") for k, v in upstream.headers
         )
         if is_stream:
-            relay = _Relay(self._relay(call, upstream), call, upstream)
-            return HttpResponse(upstream.status, out_headers, relay)
+            return await self._relay(call, request, upstream, out_headers)
         try:
             data = await upstream.read()
         except UpstreamTimeout as exc:
@@ -458,37 +489,48 @@ class Recorder:
         except Exception as exc:  # a reading bug must not lose the record or crash the proxy
             call.fail("bad_response", f"the proxy could not read the answer: {exc!r}")
         await self._durable()
-        return HttpResponse(upstream.status, out_headers, data)
+        return _passed(upstream.status, out_headers, data)
 
-    async def _relay(self, call: _Call, upstream: UpstreamResponse) -> AsyncIterator[bytes]:
-        """Pass a stream on chunk by chunk while collecting its events for the record."""
+    async def _relay(
+        self,
+        call: _Call,
+        request: web.Request,
+        upstream: UpstreamResponse,
+        out_headers: list[tuple[str, str]],
+    ) -> web.StreamResponse:
+        """Pass a stream on chunk by chunk while collecting its events for the record; the
+        record is committed before the stream's last chunk is sent."""
         events = SseEvents()
+        response = web.StreamResponse(status=upstream.status, headers=CIMultiDict(out_headers))
         try:
+            await response.prepare(request)
             async for chunk in upstream.chunks():
                 events.feed(chunk)
-                yield chunk
+                await send(response, chunk, self.limits)
         except UpstreamError as exc:
             call.partial(exc.kind, f"broken stream: {exc}", events.events)
             await self._durable()
             raise DropConnection from None
-        except BaseException:  # GeneratorExit or cancellation: the client went away
+        except BaseException:  # cancelled, a write that failed or timed out: the client left
             call.partial("cancelled", "the client closed the connection mid-stream", events.events)
             raise
         finally:
             await upstream.aclose()
         call.settle(read_stream(upstream.status, events.events))
         await self._durable()
+        await response.write_eof()
+        return response
 
     async def _durable(self) -> None:
         if self.sink is not None:
             await self.sink.durable()
 
-    async def _pass(
-        self, request: HttpRequest, url: str, headers: list[tuple[str, str]]
-    ) -> HttpResponse:
+    async def _pass(self, request: web.Request, path: str) -> web.StreamResponse:
         """Forward a request that is not an LLM call, unrecorded."""
+        headers, _, _ = self._headers(request)
+        url = self._target(request, path)
         try:
-            upstream = await self.forwarder.send(request.method, url, headers, request.body)
+            upstream = await self.forwarder.send(request.method, url, headers, b"")
         except UpstreamConnectError as exc:
             return _proxy_error(
                 502,
@@ -506,4 +548,9 @@ class Recorder:
             raise DropConnection from None
         finally:
             await upstream.aclose()
-        return HttpResponse(upstream.status, out_headers, data)
+        return _passed(upstream.status, out_headers, data)
+
+
+def _passed(status: int, headers: list[tuple[str, str]], data: bytes) -> web.Response:
+    """The upstream's answer as the client gets it."""
+    return web.Response(status=status, body=data, headers=CIMultiDict(headers))

@@ -13,6 +13,10 @@ follows a configurable lognormal distribution. A task kind that defines
 the simulated catalog is answered by the default model (``sim-oracle``: never wrong) under the
 name it asked for. Faults (:mod:`hakaru.proxy.faults`) are drawn per request. ``GET
 /hakaru/stats`` reports how many requests were answered and which faults were injected.
+
+It is an aiohttp application served by :func:`hakaru.proxy.serving.listen`, which bounds what
+a client may send (sizes, timeouts, JSON depth); every other path is a 404 in OpenAI's error
+format.
 """
 
 from __future__ import annotations
@@ -24,10 +28,19 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from aiohttp import web
+
 from hakaru.backends.sim import SimBackend
 from hakaru.errors import ContextOverflow
 from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
-from hakaru.proxy.http import DropConnection, HttpRequest, HttpResponse, json_response
+from hakaru.proxy.serving import (
+    BadBody,
+    DropConnection,
+    ServerLimits,
+    json_response,
+    read_json,
+    send,
+)
 from hakaru.tasks import known_task_kinds, task_kind
 from hakaru.types import Message, Request, Response, Task
 
@@ -88,7 +101,7 @@ class _BadRequest(Exception):
 
 def _error(
     status: int, message: str, kind: str, code: str | None = None, param: str | None = None
-) -> HttpResponse:
+) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return json_response(status, _dumps(body).encode())
 
@@ -112,14 +125,19 @@ def _pieces(text: str, words: int) -> list[str]:
 
 
 class SimServer:
-    """The request handler of ``hakaru sim serve``: serve it with :class:`~hakaru.proxy.http.HttpServer`.
+    """``hakaru sim serve``: the simulated LLM's routes, served by
+    :func:`~hakaru.proxy.serving.listen`.
 
-    >>> import asyncio
-    >>> from hakaru.proxy.http import HttpRequest
-    >>> server = SimServer(SimBackend(seed=0))
-    >>> body = b'{"model": "m", "messages": [{"role": "user", "content": "Add these numbers: 2, 3"}]}'
-    >>> reply = asyncio.run(server.handle(HttpRequest("POST", "/v1/chat/completions", [], body)))
-    >>> json.loads(reply.body)["choices"][0]["message"]["content"]
+    >>> import asyncio, urllib.request
+    >>> from hakaru.proxy.serving import listen
+    >>> async def main() -> str:
+    ...     server = await listen(SimServer(SimBackend(seed=0)))
+    ...     body = b'{"model": "m", "messages": [{"role": "user", "content": "Add these numbers: 2, 3"}]}'
+    ...     req = urllib.request.Request(server.url + "/v1/chat/completions", data=body)
+    ...     reply = await asyncio.to_thread(lambda: urllib.request.urlopen(req).read())
+    ...     await server.close()
+    ...     return json.loads(reply)["choices"][0]["message"]["content"]
+    >>> asyncio.run(main())
     'sum = 5'
     """  # noqa: E501
 
@@ -130,12 +148,14 @@ class SimServer:
         default_model: str = "sim-oracle",
         faults: FaultPlan | None = None,
         stream_words: int = 4,
+        limits: ServerLimits | None = None,
     ) -> None:
         backend.model(default_model)  # a ConfigError naming the known models if unknown
         self.backend = backend
         self.default_model = default_model
         self.faults = FaultInjector(faults or FaultPlan())
         self.stream_words = max(1, stream_words)
+        self.limits = limits or ServerLimits()
         self.requests = 0  # requests received on the completion endpoints
         self.answered = 0  # of which answered with a completion (200 and valid JSON)
         self.created = int(time.time())
@@ -143,38 +163,47 @@ class SimServer:
 
     # -- routing -----------------------------------------------------------------------------
 
-    async def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one HTTP request."""
-        path = request.path.rstrip("/")
-        if path.startswith("/v1/"):
-            path = path[3:]
-        if path in ("/chat/completions", "/completions"):
-            if request.method != "POST":
-                return _error(405, f"Use POST for {request.path}.", "invalid_request_error")
-            return await self._complete(request, chat=path == "/chat/completions")
-        if path == "/models" and request.method == "GET":
-            return self._models()
-        if path.startswith("/models/") and request.method == "GET":
-            return self._model(path[len("/models/") :])
-        if path in ("/hakaru/stats", "/health"):
+    def routes(self) -> list[web.RouteDef]:
+        """The OpenAI routes it answers, and its statistics."""
+
+        async def chat(request: web.Request) -> web.StreamResponse:
+            return await self._complete(request, chat=True)
+
+        async def completions(request: web.Request) -> web.StreamResponse:
+            return await self._complete(request, chat=False)
+
+        async def stats(request: web.Request) -> web.Response:
             return json_response(200, _dumps(self.stats()).encode())
-        return _error(
-            404,
-            f"No route {request.method} {request.path}. The simulated server answers "
-            "POST /v1/chat/completions, POST /v1/completions and GET /v1/models.",
-            "invalid_request_error",
-            code="not_found",
-        )
+
+        return [
+            web.post("/v1/chat/completions", chat),
+            web.post("/v1/completions", completions),
+            web.get("/v1/models", self._models),
+            web.get("/v1/models/{name}", self._model),
+            web.get("/hakaru/stats", stats),
+            web.get("/health", stats),
+        ]
+
+    def error(self, status: int, message: str) -> web.Response:
+        """An OpenAI-style error (for paths and methods it does not serve)."""
+        if status == 404:
+            message += (
+                ". The simulated server answers POST /v1/chat/completions, POST /v1/completions "
+                "and GET /v1/models"
+            )
+            return _error(404, message + ".", "invalid_request_error", code="not_found")
+        return _error(status, message + ".", "invalid_request_error")
 
     def stats(self) -> dict[str, Any]:
         """Requests received and answered, and the faults injected so far."""
         return {"requests": self.requests, "answered": self.answered, "faults": self.faults.counts}
 
-    def _models(self) -> HttpResponse:
+    async def _models(self, request: web.Request) -> web.Response:
         data = [self._model_entry(name) for name in sorted(self.backend.models)]
         return json_response(200, _dumps({"object": "list", "data": data}).encode())
 
-    def _model(self, name: str) -> HttpResponse:
+    async def _model(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
         if name not in self.backend.models:
             return _error(404, f"The model '{name}' does not exist.", "invalid_request_error")
         return json_response(200, _dumps(self._model_entry(name)).encode())
@@ -191,9 +220,14 @@ class SimServer:
 
     # -- completions -------------------------------------------------------------------------
 
-    async def _complete(self, http: HttpRequest, *, chat: bool) -> HttpResponse:
+    async def _complete(self, http: web.Request, *, chat: bool) -> web.StreamResponse:
         self.requests += 1
         fault = self.faults.draw()
+        try:  # read first: a connection is reused only after its body was read
+            _, body = await read_json(http, self.limits)
+            bad = None
+        except BadBody as exc:
+            body, bad = None, exc
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.kind == "429":
@@ -204,25 +238,23 @@ class SimServer:
                 "rate_limit_error",
                 code="rate_limit_exceeded",
             )
-            response.headers.append(("retry-after", f"{wait:g}"))
-            response.headers.append(("retry-after-ms", f"{round(wait * 1000)}"))
+            response.headers["retry-after"] = f"{wait:g}"
+            response.headers["retry-after-ms"] = f"{round(wait * 1000)}"
             return response
         if fault.kind == "500":
             return _error(500, "The server had an error (simulated).", "server_error")
-        if fault.kind == "drop" and not _wants_stream(http.body):
+        if bad is not None:
+            why = str(bad)
+            return _error(bad.status, f"{why[:1].upper()}{why[1:]}.", "invalid_request_error")
+        if fault.kind == "drop" and not (isinstance(body, dict) and body.get("stream")):
             raise DropConnection
         try:
-            body = json.loads(http.body)
             if not isinstance(body, dict):
                 raise _BadRequest("The request body must be a JSON object.")
             requests, name = self._requests(body, chat=chat)
             answers = [await self.backend.complete(r) for r in requests]
         except _BadRequest as exc:
             return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            return _error(
-                400, f"The request body is not valid JSON: {exc}.", "invalid_request_error"
-            )
         except ContextOverflow as exc:
             return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
         self._next_id += 1
@@ -232,8 +264,14 @@ class SimServer:
             options = body.get("stream_options")
             include = isinstance(options, dict) and bool(options.get("include_usage"))
             stream = self._stream(ident, name, answers, usage if include else None, chat, fault)
-            headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-            return HttpResponse(200, headers, stream)
+            events = web.StreamResponse(
+                headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+            )
+            await events.prepare(http)
+            async for piece in stream:
+                await send(events, piece, self.limits)
+            await events.write_eof()
+            return events
         if fault.kind == "garbage":
             return json_response(200, f'{{"id": "{ident}", "choices": [{{"index": 0,'.encode())
         self.answered += 1
@@ -372,12 +410,3 @@ class SimServer:
         if usage is not None:
             yield event([], usage=usage)
         yield b"data: [DONE]\n\n"
-
-
-def _wants_stream(raw: bytes) -> bool:
-    """Whether a request body asks for a stream (cheaply, without failing on bad JSON)."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return isinstance(body, dict) and bool(body.get("stream"))

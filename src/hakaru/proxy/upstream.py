@@ -1,17 +1,16 @@
-"""Forwarding to the upstream server: a lean HTTP/1.1 client, and the same over httpx2.
+"""Forwarding to the upstream server over a maintained HTTP client: aiohttp, or httpx2.
 
-Design choice: the proxy's cost per request is dominated by its HTTP client. Measured here
-(2 cores, loopback, zero-latency upstream), an ``httpx2.AsyncClient`` spends about 0.8 ms of CPU
-per request — its connection pool scans every connection on each request and each I/O passes
-through anyio and h11 — which alone exceeds the proxy's latency budget (≤ 1 ms added at p50)
-and caps it near 1,300 requests/s on one core. :class:`LeanClient` is the minimum a forwarding
-proxy needs on asyncio streams: a keep-alive pool per origin, one write per request, responses
-with ``Content-Length``, chunked or read-to-close bodies yielded as they arrive (SSE passes
-through chunk by chunk), TLS for ``https`` upstreams, connect and read timeouts, and a single
-retry when a pooled connection turns out to have been closed by the server while idle. It costs
-about 40 µs per request. :class:`Httpx2Client` keeps httpx2 available behind the same
-interface (``hakaru proxy --client httpx2``) for what the lean client does not do: HTTP proxies
-from the environment (``HTTPS_PROXY``), HTTP/2, compressions other than gzip and deflate.
+Design choice: the proxy forwards with aiohttp's ``ClientSession`` on a pooled
+``TCPConnector`` (its response parser is llhttp, like the server's): keep-alive connections per
+origin, bounded in number, idle ones closed after 4 s — below the 5 s keep-alive timeout of
+uvicorn (vLLM) and others, so that a pooled connection is not reused just as the server closes
+it (aiohttp does not resend a ``POST`` on a connection found closed). Bodies are read as they
+arrive, so server-sent events pass through chunk by chunk. The aiohttp client ignores the
+environment (``trust_env`` off): with it, aiohttp looks up ``~/.netrc`` credentials and proxy
+settings in a worker thread on every request — two thread hand-offs per call, and netrc
+credentials have no place in forwarded requests. :class:`Httpx2Client` offers httpx2 behind
+the same interface (``hakaru proxy --client httpx2``), which honours ``HTTP(S)_PROXY`` and
+``NO_PROXY``. ``benchmarks/proxy_overhead.py --client`` compares the two.
 
 Both raise the same three errors: :class:`UpstreamConnectError` (nothing was sent),
 :class:`UpstreamTimeout` and :class:`UpstreamBroken` (the connection failed mid-response).
@@ -20,27 +19,25 @@ Both raise the same three errors: :class:`UpstreamConnectError` (nothing was sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
-import time
-import zlib
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+
+import aiohttp
 
 __all__ = [
+    "AiohttpClient",
     "Forwarder",
     "Httpx2Client",
-    "LeanClient",
     "UpstreamBroken",
     "UpstreamConnectError",
     "UpstreamError",
     "UpstreamResponse",
     "UpstreamTimeout",
+    "make_forwarder",
 ]
 
 _IDLE_EXPIRY = 4.0  # seconds; below the 5 s keep-alive timeout of uvicorn (vLLM) and others
-_READ_SIZE = 65536  # bytes
 
 
 class UpstreamError(Exception):
@@ -96,164 +93,55 @@ class Forwarder(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
-# the lean client
-
-
-class _Conn:
-    __slots__ = ("idle_since", "reader", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.idle_since = 0.0
-
-    def usable(self, now: float) -> bool:
-        return (
-            not self.writer.is_closing()
-            and not self.reader.at_eof()
-            and now - self.idle_since < _IDLE_EXPIRY
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
-
-
-class _LeanResponse:
-    """A response read from one pooled connection; see :class:`UpstreamResponse`."""
-
-    def __init__(
-        self,
-        client: LeanClient,
-        origin: tuple[str, str, int],
-        conn: _Conn,
-        status: int,
-        headers: list[tuple[str, str]],
-        mode: str,
-        length: int,
-        reusable: bool,
-        timeout: float,
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self._client = client
-        self._origin = origin
-        self._conn: _Conn | None = conn
-        self._mode = mode  # "none" | "length" | "chunked" | "close"
-        self._left = length
-        self._reusable = reusable
-        self._timeout = timeout
-        self._done = mode == "none"
-        encoding = next((v.lower() for k, v in headers if k == "content-encoding"), "identity")
-        self._decoder: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._decoder = zlib.decompressobj()
-        if self._decoder is not None:
-            self.headers = [(k, v) for k, v in headers if k != "content-encoding"]
-        if self._done:
-            self._release()
-
-    async def _raw(self) -> AsyncIterator[bytes]:
-        conn = self._conn
-        if conn is None or self._done:
-            return
-        reader = conn.reader
-        try:
-            if self._mode == "length":
-                while self._left > 0:
-                    async with asyncio.timeout(self._timeout):
-                        data = await reader.read(min(self._left, _READ_SIZE))
-                    if not data:
-                        raise UpstreamBroken(
-                            f"the upstream closed the connection with {self._left} bytes of the "
-                            "body still to come"
-                        )
-                    self._left -= len(data)
-                    yield data
-            elif self._mode == "chunked":
-                while True:
-                    async with asyncio.timeout(self._timeout):
-                        line = await reader.readuntil(b"\r\n")
-                        try:
-                            size = int(line.split(b";", 1)[0], 16)
-                        except ValueError:
-                            raise UpstreamBroken(f"invalid chunk size {line[:20]!r}") from None
-                        if size == 0:
-                            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                                pass  # trailers
-                            break
-                        data = await reader.readexactly(size + 2)
-                    yield data[:-2]
-            else:  # read to close
-                while True:
-                    async with asyncio.timeout(self._timeout):
-                        data = await reader.read(_READ_SIZE)
-                    if not data:
-                        break
-                    yield data
-        except TimeoutError:
-            self._abandon()
-            raise UpstreamTimeout(
-                f"the upstream sent nothing more for {self._timeout:g} s mid-response"
-            ) from None
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
-            self._abandon()
-            raise UpstreamBroken(f"the connection broke mid-response ({_describe(exc)})") from None
-        except BaseException:
-            self._abandon()
-            raise
-        self._done = True
-        self._release()
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        decoder = self._decoder
-        async for data in self._raw():
-            if decoder is not None:
-                data = decoder.decompress(data)
-            if data:
-                yield data
-        if decoder is not None:
-            tail = decoder.flush()
-            if tail:
-                yield tail
-
-    async def read(self) -> bytes:
-        return b"".join([c async for c in self.chunks()])
-
-    def _release(self) -> None:
-        """Give the connection back (to the pool when reusable) and free its slot, once."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if self._reusable and self._done:
-            self._client._put(self._origin, conn)
-        else:
-            conn.close()
-        self._client._slots[self._origin].release()
-
-    def _abandon(self) -> None:
-        self._reusable = False
-        self._release()
-
-    async def aclose(self) -> None:
-        if not self._done:
-            self._abandon()
-        else:
-            self._release()
+# aiohttp
 
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class LeanClient:
-    """A small keep-alive HTTP/1.1 client for forwarding (see the module docstring).
+class _AiohttpResponse:
+    """A response of :class:`AiohttpClient`; see :class:`UpstreamResponse`."""
+
+    def __init__(self, response: aiohttp.ClientResponse, timeout: float) -> None:
+        self._response = response
+        self._timeout = timeout
+        self.status = response.status
+        # the body reaches the client decoded: its encoding and length no longer apply
+        self.headers = [
+            (k.lower(), v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for data in self._response.content.iter_any():
+                yield data
+        except TimeoutError:  # aiohttp's ServerTimeoutError is one
+            raise UpstreamTimeout(
+                f"the upstream sent nothing more for {self._timeout:g} s mid-response"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamBroken(f"the connection broke mid-response ({_describe(exc)})") from None
+
+    async def read(self) -> bytes:
+        return b"".join([c async for c in self.chunks()])
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()  # read to the end: the connection goes back to the pool
+        else:
+            self._response.close()
+
+
+class AiohttpClient:
+    """:class:`Forwarder` over ``aiohttp.ClientSession`` (see the module docstring).
 
     ``timeout`` bounds each wait for the upstream (the response head, then each piece of the
     body) in seconds; ``connect_timeout`` bounds opening a connection; ``max_connections``
-    bounds the open connections per origin (further requests wait for one).
+    bounds the open connections (further requests wait for one). The session is made in the
+    event loop of the first request.
     """
 
     def __init__(
@@ -267,163 +155,59 @@ class LeanClient:
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
         self._ssl = ssl_context
-        self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _put(self, origin: tuple[str, str, int], conn: _Conn) -> None:
-        conn.idle_since = time.monotonic()
-        self._idle.setdefault(origin, []).append(conn)
-
-    async def _connect(self, origin: tuple[str, str, int]) -> _Conn:
-        scheme, host, port = origin
-        context: ssl.SSLContext | None = None
-        if scheme == "https":
-            context = self._ssl = self._ssl or ssl.create_default_context()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(host, port, ssl=context, limit=2**20)
-        except TimeoutError:
-            raise UpstreamConnectError(
-                f"connecting to {host}:{port} took more than {self.connect_timeout:g} s"
-            ) from None
-        except (OSError, ssl.SSLError) as exc:
-            raise UpstreamConnectError(
-                f"cannot connect to {host}:{port}: {_describe(exc)}"
-            ) from None
-        return _Conn(reader, writer)
+    def _open(self) -> aiohttp.ClientSession:
+        session, loop = self._session, asyncio.get_running_loop()
+        if session is None or session.closed or self._loop is not loop:
+            self._loop = loop
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections,
+                limit_per_host=0,
+                keepalive_timeout=_IDLE_EXPIRY,
+                ssl=self._ssl if self._ssl is not None else True,
+            )
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
+                ),
+                auto_decompress=True,
+                trust_env=False,
+                skip_auto_headers=("User-Agent",),
+            )
+        return session
 
     async def send(
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
     ) -> UpstreamResponse:
-        parts = urlsplit(url)
-        scheme = parts.scheme
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise UpstreamConnectError(f"cannot forward to {url!r}: not an http(s) URL")
-        port = parts.port or (443 if scheme == "https" else 80)
-        origin = (scheme, parts.hostname, port)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        host = parts.netloc.rpartition("@")[2]
-        lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
-        lines.extend(f"{k}: {v}" for k, v in headers)
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"content-length: {len(body)}")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-        slots = self._slots.get(origin)
-        if slots is None:
-            slots = self._slots[origin] = asyncio.Semaphore(self.max_connections)
-        await slots.acquire()
+        session = self._open()
         try:
-            for attempt in (1, 2):
-                conn, reused = self._take(origin)
-                if conn is None:
-                    conn = await self._connect(origin)
-                try:
-                    return await self._exchange(origin, conn, method, data)
-                except _StaleConnection:
-                    conn.close()
-                    if not reused or attempt == 2:
-                        raise UpstreamBroken(
-                            "the upstream closed the connection without answering"
-                        ) from None
-        except BaseException:
-            slots.release()
-            raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _take(self, origin: tuple[str, str, int]) -> tuple[_Conn | None, bool]:
-        idle = self._idle.get(origin)
-        now = time.monotonic()
-        while idle:
-            conn = idle.pop()
-            if conn.usable(now):
-                return conn, True
-            conn.close()
-        return None, False
-
-    async def _exchange(
-        self, origin: tuple[str, str, int], conn: _Conn, method: str, data: bytes
-    ) -> _LeanResponse:
-        reader = conn.reader
-        try:
-            conn.writer.write(data)
-            async with asyncio.timeout(self.timeout):
-                while True:
-                    try:
-                        head = await reader.readuntil(b"\r\n\r\n")
-                    except asyncio.IncompleteReadError as exc:
-                        if not exc.partial:
-                            raise _StaleConnection from None
-                        raise
-                    status = int(head[9:12])
-                    if status >= 200 or status == 101:
-                        break  # a 1xx interim response (100 Continue) is skipped
-        except _StaleConnection:
-            raise
+            response = await session.request(
+                method, url, headers=headers, data=body or None, allow_redirects=False
+            )
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamConnectError(f"cannot connect to {url}: {_describe(exc)}") from None
+        except aiohttp.ConnectionTimeoutError:
+            raise UpstreamConnectError(
+                f"connecting to {url} took more than {self.connect_timeout:g} s"
+            ) from None
         except TimeoutError:
-            conn.close()
             raise UpstreamTimeout(
                 f"no answer from the upstream within {self.timeout:g} s"
             ) from None
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
-            conn.close()
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: an URL aiohttp refuses
             raise UpstreamBroken(
                 f"the connection broke before the response head ({_describe(exc)})"
             ) from None
-        except ValueError:
-            conn.close()
-            raise UpstreamBroken(
-                f"the upstream sent a malformed status line {head[:40]!r}"
-            ) from None
-        except BaseException:
-            conn.close()
-            raise
-        text = head.decode("latin-1")
-        headers: list[tuple[str, str]] = []
-        length = -1
-        chunked = False
-        reusable = text.startswith("HTTP/1.1")
-        for line in text.split("\r\n")[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            name = name.strip().lower()
-            value = value.strip()
-            if name == "content-length":
-                with contextlib.suppress(ValueError):
-                    length = int(value)
-            elif name == "transfer-encoding":
-                chunked = "chunked" in value.lower()
-            elif name == "connection":
-                if "close" in value.lower():
-                    reusable = False
-                elif "keep-alive" in value.lower():
-                    reusable = True
-            headers.append((name, value))
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            mode = "none"
-        elif chunked:
-            mode = "chunked"
-        elif length >= 0:
-            mode = "length" if length else "none"
-        else:
-            mode, reusable = "close", False
-        return _LeanResponse(
-            self, origin, conn, status, headers, mode, length, reusable, self.timeout
-        )
+        return _AiohttpResponse(response, self.timeout)
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        for conns in self._idle.values():
-            for conn in conns:
-                conn.close()
-        self._idle.clear()
-
-
-class _StaleConnection(Exception):
-    """A pooled connection was closed by the server before it answered anything."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +259,7 @@ class Httpx2Client:
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         self._client = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(timeout, connect=connect_timeout), limits=limits
+            timeout=httpx2.Timeout(timeout, connect=connect_timeout), limits=limits, trust_env=True
         )
 
     async def send(
@@ -499,3 +283,18 @@ class Httpx2Client:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def make_forwarder(client: str = "aiohttp", timeout: float = 600.0) -> Forwarder:
+    """The upstream client named by ``--client``: ``aiohttp`` (the default) or ``httpx2``.
+
+    >>> type(make_forwarder("aiohttp")).__name__
+    'AiohttpClient'
+    """
+    if client == "httpx2":
+        return Httpx2Client(timeout=timeout)
+    if client == "aiohttp":
+        return AiohttpClient(timeout=timeout)
+    from hakaru.errors import ConfigError
+
+    raise ConfigError(f"Unknown upstream client '{client}'. Choose aiohttp or httpx2.")

@@ -31,7 +31,7 @@ from hakaru.report.sections import ReportData, Section, build_sections
 if TYPE_CHECKING:
     from hakaru.store import RunStore
 
-__all__ = ["render_html", "report_data", "write_report"]
+__all__ = ["check_writable", "render_html", "report_data", "write_report"]
 
 
 def render_html(
@@ -97,13 +97,32 @@ def report_data(
     return data
 
 
-def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
-    """Render every registered section for ``data`` and write the page to ``path``."""
-    page = render_html(build_sections(data), title=data.title, subtitle=data.subtitle)
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path`, if a report can be written there: its folder must exist
+    (a mistyped folder is an error, not a new tree of folders) and the path not be a folder."""
     out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"Cannot write the report to {out}: it is a folder. Give a file name")
+    if not out.parent.exists():
+        raise ConfigError(
+            f"Cannot write the report to {out}: the folder {out.parent} does not exist. Create "
+            "it first, or choose another path"
+        )
+    if not out.parent.is_dir():
+        raise ConfigError(
+            f"Cannot write the report to {out}: {out.parent} is a file, not a folder. Choose "
+            "another path"
+        )
+    return out
+
+
+def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
+    """Render every registered section for ``data`` and write the page to ``path`` (whose
+    folder must exist: :func:`check_writable`)."""
+    out = check_writable(path)
+    page = render_html(build_sections(data), title=data.title, subtitle=data.subtitle)
     tmp = out.with_name(out.name + ".tmp")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(page, encoding="utf-8")
         tmp.replace(out)  # a reader never sees half a report
     except OSError as exc:

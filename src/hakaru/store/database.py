@@ -3,7 +3,11 @@
 Every write is one short ``BEGIN IMMEDIATE`` transaction (taking the write lock up front, so two
 processes sharing a store wait for each other instead of deadlocking); reads stream from a
 cursor so a million-call run is never held in memory. SQLite errors become :class:`StoreError`
-with a message that says what to do.
+with a message that says what to do. A store opened ``readonly`` (what listing and reporting
+need) is opened in SQLite's read-only mode and never written, so a file the user may only read
+can still be read. Several processes may create the same new store at once: switching it to WAL
+is retried while another holds the lock (SQLite does not wait on its busy timeout for that), and
+the schema is created once, inside a write transaction that checks it is still missing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from hakaru.errors import ConfigError, StoreError
-from hakaru.store import columns
+from hakaru.store import columns, opening
 from hakaru.store.entries import (
     Checkpoint,
     RunInfo,
@@ -90,8 +94,10 @@ class RunStore:
     """The SQLite run store at ``path`` (default :func:`default_store_path`, created on demand).
 
     ``":memory:"`` gives a throw-away store. ``timeout`` (seconds) is how long a write waits for
-    another process's write lock before failing. Every failure is a :class:`StoreError` whose
-    message says what to do; the store is also a context manager that closes itself.
+    another process's write lock before failing. ``readonly=True`` opens an existing store for
+    reading only (no write access needed; writing through it is a :class:`StoreError`). Every
+    failure is a :class:`StoreError` whose message says what to do; the store is also a context
+    manager that closes itself.
 
     >>> with RunStore(":memory:") as store:
     ...     run_id = store.new_run("sweep", "tree_sum")
@@ -100,8 +106,15 @@ class RunStore:
     'done'
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 30.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        timeout: float = 30.0,
+        readonly: bool = False,
+    ):
         self.path = Path(path) if path is not None else default_store_path()
+        self.readonly = readonly
         self.commits = 0  # write transactions committed through this object
         self._lock = threading.RLock()  # one connection, shared by threads (the sync facade's)
         self._sinks: weakref.WeakSet[CallSink] = weakref.WeakSet()
@@ -110,8 +123,10 @@ class RunStore:
             f"INSERT INTO calls ({names}) VALUES ({', '.join('?' * len(columns.FIELDS))})"
         )
         self._select = f"SELECT {names} FROM calls WHERE run_id = ? ORDER BY id"
-        memory = str(path) == ":memory:"
-        if not memory:
+        self._db: sqlite3.Connection | None = None
+        if readonly and self._open_readonly(timeout):
+            return
+        if str(path) != ":memory:":
             if self.path.is_dir():
                 raise StoreError(
                     f"Cannot open the run store at {self.path}: it is a directory. Give the "
@@ -125,29 +140,24 @@ class RunStore:
                     f"Cannot create the folder of the run store {self.path}: {exc.strerror}. "
                     "Choose a writable location with --store or HAKARU_HOME."
                 ) from None
-        db: sqlite3.Connection | None = None
-        try:
-            db = sqlite3.connect(
-                str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self.journal_mode = str(db.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        with opening.failures(self.path, timeout, "open") as db:
+            self.journal_mode = opening.use_wal(db, timeout)
             db.execute("PRAGMA synchronous=NORMAL")
-            self._db: sqlite3.Connection | None = db
             self._migrate(db)
-        except BaseException as exc:
-            if db is not None:
+            self._db = db
+
+    def _open_readonly(self, timeout: float) -> bool:
+        """Open an existing store in SQLite's read-only mode, which creates, switches and
+        migrates nothing; ``False`` when the file must first be written (an empty file, or one
+        made by an older hakaru: it is then opened read-write once, to be upgraded)."""
+        with opening.failures(self.path, timeout, "open", readonly=True) as db:
+            self.journal_mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+            version, missing = self._schema_state(db)
+            if version == 0 or missing:
                 db.close()
-            self._db = None
-            if not isinstance(exc, sqlite3.Error):
-                raise
-            hint = (
-                "it is not a SQLite database. Move the file away, or choose another store"
-                if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc)
-                else f"{exc}. Check that it is a writable file, or choose another store"
-            )
-            raise StoreError(
-                f"Cannot open the run store at {self.path}: {hint} with --store or HAKARU_HOME."
-            ) from None
+                return False
+            self._db = db
+        return True
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Create the schema, or bring an older file up to date: rename the columns of
@@ -211,6 +221,11 @@ class RunStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock."""
         db = self._conn()
+        if self.readonly:
+            raise StoreError(
+                f"The run store at {self.path} was opened read-only. Open it without "
+                "readonly=True to write to it."
+            )
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db

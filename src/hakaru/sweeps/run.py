@@ -25,6 +25,7 @@ import asyncio
 import functools
 import itertools
 import json
+import math
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -39,9 +40,13 @@ from hakaru.workloads.base import Workload, get_workload
 if TYPE_CHECKING:
     from hakaru.runner import RunOutcome
 
-__all__ = ["load_sweep", "run_sweep"]
+__all__ = ["MAX_POINTS", "load_sweep", "run_sweep"]
 
 _EXAMPLE = "e.g. --param n=8,16,32 or --param n=8..1024*2"  # the CLI's syntax, in messages
+
+#: Points one sweep may have (variants x grid x repeats): each is a stored run, planned before
+#: any runs, and a sweep beyond this would not finish in a sitting.
+MAX_POINTS = 10_000
 
 
 # -- the grid -------------------------------------------------------------------------------
@@ -83,6 +88,14 @@ def _plan(spec: SweepSpec, workload: Workload) -> list[_Planned]:
             )
     if spec.repeats < 1:
         raise ConfigError(f"--repeats is {spec.repeats}. Give at least 1")
+    points = len(spec.variants) * spec.repeats * math.prod(len(v) for v in spec.grid.values())
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"The sweep has {points:,} points ({len(spec.variants)} variants x "
+            f"{' x '.join(str(len(v)) for v in spec.grid.values())} values x {spec.repeats} "
+            f"repeats); one sweep runs at most {MAX_POINTS:,}. Give fewer values (a factor: "
+            "n=8..1024*2) or fewer repeats"
+        )
     for variant in spec.variants:  # unknown names and variants, before anything is ordered
         workload.resolve(variant, {name: values[0] for name, values in spec.grid.items()})
     names = [p.name for p in workload.params if p.name in spec.grid]  # the workload's order

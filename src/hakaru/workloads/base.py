@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hakaru.session import Session
 
 __all__ = [
+    "MAX_PARAM",
     "Models",
     "Param",
     "Params",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 
+#: The largest value a parameter takes unless its workload says otherwise: a run of that size
+#: still fits in memory and finishes (tree-sum at n = 10^7 makes about 3.3 million calls).
+MAX_PARAM = 10_000_000
+
 #: A workload's parameter values: name → value.
 Params = Mapping[str, int]
 #: Who plays each role: role → model name; ``None`` for the workload's simulated models.
@@ -40,12 +45,13 @@ Models = Mapping[str, str] | None
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One integer parameter of a workload."""
+    """One integer parameter of a workload, and the range a run can take."""
 
     name: str
     default: int
     help: str
     minimum: int = 1
+    maximum: int = MAX_PARAM
 
 
 @dataclass(slots=True)
@@ -106,6 +112,12 @@ class Workload(ABC):
                 raise ConfigError(
                     f"Parameter {p.name} of '{self.name}' is {value}; it must be at least "
                     f"{p.minimum}"
+                )
+            if value > p.maximum:
+                raise ConfigError(
+                    f"Parameter {p.name} of '{self.name}' is {value:,}; it must be at most "
+                    f"{p.maximum:,} (a larger run does not fit in memory or time). Give a "
+                    "smaller value"
                 )
             out[p.name] = value
         return variant, out

@@ -1,4 +1,7 @@
-"""Happens-before inferred from timing alone, for calls seen on the wire.
+"""Dependencies inferred from timing alone, for calls seen on the wire.
+
+(The session's :class:`hakaru.happens_before.HappensBefore` *knows* each call's dependencies,
+from the results the code awaited; :class:`InferredDependencies` here can only infer them.)
 
 A proxy sees requests, not the program's data flow. What timing does prove is the converse:
 a call that was still running when another started cannot have fed that one. So the rule is:
@@ -29,21 +32,22 @@ child's — the order in which :func:`~hakaru.ledger.totals_of` replays records.
 
 from __future__ import annotations
 
-__all__ = ["HappensBefore"]
+__all__ = ["InferredDependencies"]
 
 
-class HappensBefore:
-    """The online frontier of finished calls (see the module docstring).
+class InferredDependencies:
+    """Each call's possible dependencies, inferred from timing: the online frontier of finished
+    calls (see the module docstring).
 
-    >>> hb = HappensBefore()
-    >>> a, pa = hb.start()        # two calls in flight together
-    >>> b, pb = hb.start()
-    >>> hb.finish(a, pa); hb.finish(b, pb)
-    >>> c, pc = hb.start()        # started after both finished: joins them
+    >>> deps = InferredDependencies()
+    >>> a, pa = deps.start()        # two calls in flight together
+    >>> b, pb = deps.start()
+    >>> deps.finish(a, pa); deps.finish(b, pb)
+    >>> c, pc = deps.start()        # started after both finished: joins them
     >>> (pa, pb, pc)
     ((), (), (1, 2))
-    >>> hb.finish(c, pc)
-    >>> hb.start()[1]             # the next call follows c only (a and b are its ancestors)
+    >>> deps.finish(c, pc)
+    >>> deps.start()[1]             # the next call follows c only (a and b are its ancestors)
     (3,)
     """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from hakaru.ledger import work_span
-from hakaru.proxy.hb import HappensBefore
+from hakaru.proxy.dependencies import InferredDependencies
 from hakaru.types import CallRecord
 
 
@@ -17,7 +17,7 @@ def replay(intervals: list[tuple[float, float]]) -> dict[int, tuple[int, ...]]:
         events.append((s, 1, i))
         events.append((e, 0, i))  # at equal times a finish is not "before" a start: see below
     events.sort(key=lambda ev: (ev[0], -ev[1]))  # starts first at ties: strict "before"
-    hb = HappensBefore()
+    hb = InferredDependencies()
     ids: dict[int, tuple[int, tuple[int, ...]]] = {}
     for _, is_start, i in events:
         if is_start:
@@ -32,7 +32,7 @@ def test_chain_fan_out_and_join() -> None:
     assert chain == {1: (), 2: (1,), 3: (2,)}
     fan = replay([(0, 5), (0.1, 4), (0.2, 6), (7, 8)])  # three overlapping, then a join
     assert fan == {1: (), 2: (), 3: (), 4: (2, 1, 3)}
-    assert HappensBefore().peak_in_flight == 0
+    assert InferredDependencies().peak_in_flight == 0
 
 
 def test_frontier_is_the_transitive_reduction_of_the_interval_order() -> None:
