@@ -338,8 +338,13 @@ def claims_figure(results: Sequence[StudyResult], level: float = 0.9) -> Markup 
     shown = [r for r in results if r.claim and r.comparison]
     if not shown:
         return None
-    fig, axes = new_figure(10.5, 2.9, 1, len(shown))
-    for ax, r in zip([axes] if len(shown) == 1 else axes.flat, shown, strict=False):
+    cols = min(len(shown), 3)
+    rows = math.ceil(len(shown) / cols)
+    fig, axes = new_figure(10.5, 2.9 * rows, rows, cols)
+    panels = [axes] if len(shown) == 1 else list(axes.flat)
+    for ax in panels[len(shown) :]:
+        ax.set_visible(False)
+    for ax, r in zip(panels, shown, strict=False):
         c, claim = r.comparison, r.claim
         assert c is not None and claim is not None
         good = claim.verdict == "agrees"
