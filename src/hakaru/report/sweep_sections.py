@@ -105,9 +105,9 @@ def claims(data: ReportData) -> list[Section]:
         )
     if not rows:
         return []
-    from hakaru.report import plots
+    from hakaru.report import ratio_plots
 
-    figure = plots.claims_figure(data.studies, data.level)
+    figure = ratio_plots.claims_figure(data.studies, data.level)
     table = Table(
         (
             "workload",
@@ -228,7 +228,7 @@ def comparison(data: ReportData) -> list[Section]:
 @register_section("growth", order=40)
 def growth(data: ReportData) -> list[Section]:
     """Per study: the compared cost and its ratio, every metric's fit, and the class table."""
-    from hakaru.report import plots
+    from hakaru.report import plots, ratio_plots
 
     out: list[Section] = []
     for r in data.studies:
@@ -253,7 +253,7 @@ def growth(data: ReportData) -> list[Section]:
                 )
         figures = [
             Figure(
-                plots.ratio_figure(r, data.level),
+                ratio_plots.ratio_figure(r, data.level),
                 f"{r.metric_label} of both designs against {r.x} (log-log), and their ratio.",
             ),
             Figure(
