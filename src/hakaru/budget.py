@@ -1,7 +1,7 @@
 """Hard budgets that never overshoot under concurrency: reserve the worst case, settle the actual.
 
 Check-then-record budgets overshoot when many calls are in flight (every caller sees room, all
-spend it — the LiteLLM and agent-framework bug reports in research/ecosystem.md §2.2). Here a call
+spend it — e.g. LiteLLM issues #34732 and #26672, in docs/papers.md). Here a call
 first *reserves* its worst case — estimated input plus ``max_tokens`` of output, priced — and is
 refused with :class:`~hakaru.errors.BudgetExceeded` before it is made if spent + reserved +
 worst case would pass a limit. When it returns, the reservation is replaced by what it really

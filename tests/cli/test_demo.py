@@ -57,10 +57,10 @@ def test_quick_demo_prints_the_summary_and_writes_the_report(tmp_path: Path) -> 
         r"hakaru demo: 2 sweeps, 16 runs, \d+ LLM calls on the simulated LLM in [\d.]+ s\n", out
     )
     assert re.search(r"\nMeasured growth of AALP cost *\n", out)
-    assert re.search(r"routing +k +generalist +n +1270·n +1\.000 +4/4", out)
-    assert re.search(r"routing +k +delegated +1 +1327 +– +4/4", out)
-    assert re.search(r"routing +k +generalist/delegated +n +Θ\(k\) +agrees +k ≈ 1\.04", out)
-    assert re.search(r"tree-sum +n +tree/single +\S.* +no claim", out)
+    assert re.search(r"routing +k +system +generalist +n +1270·n +1\.000 +4/4", out)
+    assert re.search(r"routing +k +system +delegated +1 +1327 +– +4/4", out)
+    assert re.search(r"routing +k +system +generalist/delegated +n +Θ\(k\) +agrees +k ≈ 1\.04", out)
+    assert re.search(r"tree-sum +n +system +single/tree +\S.*? +– +no claim", out)
     report = tmp_path / "hakaru-report.html"  # the default --out, in the working directory
     assert f"report: {report.name} (open it in a browser)" in out
     assert f"sweeps stored in {Path('.hakaru') / 'hakaru.db'}; re-render: hakaru report " in out
@@ -68,6 +68,22 @@ def test_quick_demo_prints_the_summary_and_writes_the_report(tmp_path: Path) -> 
     # the claims (routing's), 2 studies × (ratio, growth, work/span), the roles
     assert page.count("<svg") == 8
     assert (tmp_path / ".hakaru" / "hakaru.db").exists()
+
+
+def test_the_demo_says_its_verdicts_are_exact_and_shows_evolutions_note(tmp_path: Path) -> None:
+    p = hakaru(
+        "demo", "--quick", "--only", "evolution", "--no-html", "--store", str(tmp_path / "h")
+    )
+    assert p.returncode == 0, p.stderr
+    out = " ".join(p.stdout.split())  # the caption wraps
+    assert re.search(r"evolution k system global/local \S+ Θ\(2\^k·k\) \w+¹", out)
+    assert "1. 2^k·k is reported as 2ⁿ: polynomial factors on top of 2ⁿ are not resolved" in out
+    assert (
+        'On the simulated LLM every "agrees" is exact by construction — the simulated counts '
+        "equal the paper's cost models, m_g = k·m_s is a parameter and a mutation succeeds with "
+        "probability 1/2 by definition — so these rows check hakaru's implementation and fitter "
+        "against the paper's algebra; they are not an empirical test of LLMs." in out
+    )
 
 
 def test_json_and_resuming_an_unfinished_demo(tmp_path: Path) -> None:

@@ -119,3 +119,14 @@ def test_models_lists_the_catalog() -> None:
     p = hakaru("models", "--json")
     names = [m["name"] for m in json.loads(p.stdout)["models"]]
     assert {"sim-adder", "sim-large", "sim-oracle"} <= set(names)
+
+
+def test_params_lists_a_workloads_variants_and_parameters() -> None:
+    p = hakaru("run", "debugging", "--params")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[1] == "variants: roleplay, focused"
+    assert lines[2].split() == ["--k", "default", "4", "(>=", "1)", "number", "of", "functions"]
+    payload = json.loads(hakaru("run", "routing", "--params", "--json").stdout)
+    assert payload["variants"] == ["generalist", "delegated"]
+    assert [p["name"] for p in payload["params"]] == ["k", "n", "c", "q", "m_s", "m_d"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,21 @@ def test_optimize_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["gate", "optimize", *MEAN], capsys)
     assert code == 0
     assert "0.316383" in out and "interior" in out
+
+
+def test_dg_dc_says_whose_it_is_and_agrees_with_the_docs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without --c-rework (c = 0) both objectives share g*, but only T_net depends on c: the
+    # table must say which objective's dg*/dc it prints, and docs/gates.md the same figure.
+    _, net, _ = run(["gate", "optimize", *MEAN], capsys)
+    _, effective, _ = run(["gate", "optimize", *MEAN, "--objective", "effective"], capsys)
+    assert re.search(r"dg\*/dc_rework \(T_net\) +│ +\+0\.2890", net)
+    assert "but only T_net depends on c (T: dg*/dc = 0)" in " ".join(net.split())
+    assert re.search(r"dg\*/dc_rework \(T\) +│ +\+0\.0000", effective)
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "gates.md").read_text().split())
+    assert "without `--c-rework` it prints T_net's dg*/dc_rework — +0.2890" in docs
+    assert "`--objective effective` prints 0 for the same parameters" in docs
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""HBPO's reward and advantage, exactly as the paper defines them (research notes §1.2)."""
+"""HBPO's reward and advantage, exactly as the paper defines them (§3; docs/papers.md, HBPO)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_f1_over_budget_and_default_alpha() -> None:
     # over budget the reward falls with the length
     rewards = [budget_reward(n, 512, True, l_max=L) for n in range(513, 4097, 97)]
     assert all(a > b for a, b in itertools.pairwise(rewards))
-    # research notes: f1 turns negative only near the window's end (n >= 3602 for b = 512)
+    # docs/papers.md: f1 turns negative only near the window's end (n >= 3602 for b = 512)
     assert f1(3601, 512, l_max=L) > 0 > f1(3602, 512, l_max=L)
 
 
@@ -60,7 +60,7 @@ def test_wrong_or_too_long_scores_zero() -> None:
 def test_smaller_budget_worth_more_and_adjacent_crossover() -> None:
     values = [f2(b, l_max=L) for b in (512, 1024, 2048, 2560)]
     assert values == sorted(values, reverse=True)
-    # research notes: the 512 and 1024 reward curves cross near n = 865
+    # docs/papers.md: the 512 and 1024 reward curves cross near n = 865
     assert budget_reward(860, 512, True, l_max=L) > budget_reward(860, 1024, True, l_max=L)
     assert budget_reward(870, 512, True, l_max=L) < budget_reward(870, 1024, True, l_max=L)
 

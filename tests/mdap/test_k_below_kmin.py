@@ -1,10 +1,10 @@
 """With k below k_min, runs fail about as often as the planner predicts (a statistical test).
 
-The planner's model (research notes §2.2): every vote is right with probability p, independently,
-and all wrong votes agree (two candidates). The simulated model below is exactly that — every
-draw at temperature 0.1 (independent samples), ``rho = 1`` (every wrong answer of a step is the
-same one), nothing malformed — on Towers of Hanoi with 5 disks (31 steps) and p = 0.85, where
-k_min(t = 0.95) = 4. For k = 1, 2, 3 we run R independent runs (sim seeds 0..R−1) through the
+The planner's model (MAKER's analysis; docs/papers.md): every vote is right with probability p,
+independently, and all wrong votes agree (two candidates). The simulated model below is exactly
+that — every draw at temperature 0.1 (independent samples), ``rho = 1`` (every wrong answer of a
+step is the same one), nothing malformed — on Towers of Hanoi with 5 disks (31 steps) and p = 0.85,
+where k_min(t = 0.95) = 4. For k = 1, 2, 3 we run R independent runs (sim seeds 0..R−1) through the
 real engine and count failures.
 
 Tolerance: the failure count must lie in the central 99.9 % of Binomial(R, 1 − p_full(p, k, s)).

@@ -1,8 +1,7 @@
-"""Planner math against the exact oracles of the research notes (aalp_maker.md §3.2, F1-F7).
+"""Planner math against the reference values F1-F7 of docs/papers.md (MAKER).
 
-Oracles are quoted to the digits the notes give; float comparisons use ``pytest.approx`` with an
-absolute tolerance of half a unit in the last quoted digit.
-"""
+Oracles are quoted to the digits docs/papers.md gives; float comparisons use ``pytest.approx`` with
+an absolute tolerance of half a unit in the last quoted digit."""
 
 from __future__ import annotations
 
@@ -192,7 +191,7 @@ def test_paper_table_k_min_all_nine() -> None:
 def test_paper_table_cost_column_within_assumptions() -> None:
     # Assumptions: 600 input tokens per call, v = 1, input prices as in PAPER_TABLE; the paper's
     # formula c·s·k_min/(v·(2p−1)). Every row lands within 1.5 % of the paper (largest: o3-mini,
-    # +1.23 %), inside the 1-3 % the notes report for this reconstruction.
+    # +1.23 %).
     choice = reproduce_paper_table(in_tokens=600)
     for row, option in zip(PAPER_TABLE, choice.options, strict=True):
         if row.cost is None:
@@ -353,7 +352,7 @@ def test_f7_granularity(m: int, p_m: float, k: int, cost_over_c: int) -> None:
     assert pl.p_subtask == pytest.approx(p_m, abs=5e-5)
     assert pl.k_min == k
     assert pl.subtasks == S / m
-    # The notes price one step at c, so a call of m steps costs m·c: E[cost]/c = m·E[calls].
+    # F7 prices one step at c, so a call of m steps costs m·c: E[cost]/c = m·E[calls].
     assert round(m * pl.expected_calls_bound) == cost_over_c
     assert pl.p_full >= 0.95 > (pl.p_full_k_minus_1 or 0.0)
 

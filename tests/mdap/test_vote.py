@@ -1,8 +1,8 @@
-"""First-to-ahead-by-k voting: the research notes' F9 oracles, through a real Session.
+"""First-to-ahead-by-k voting: the F9 values of docs/papers.md, through a real Session.
 
 The scripted backend answers each draw by its vote id (the draw index the voter puts on the
 request), so a test states the sequence of samples — candidates, and ``X`` for a response the
-validator flags — exactly as the notes write vote sequences.
+validator flags — exactly as docs/papers.md writes vote sequences (F9).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def run_vote(
     return result, s.records, backend
 
 
-# -- the F9 oracles (research notes §3.2) ---------------------------------------------------------
+# -- the F9 oracles (docs/papers.md, MAKER) ----------------------------------------------------
 
 F9 = [
     # (k, sequence, winner, decided at vote, counts)

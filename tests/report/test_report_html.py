@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
+from hakaru.analysis.claims import EXACT_ON_SIM
 from hakaru.errors import ConfigError
 from hakaru.report.html import render_html, report_data, write_report
 from hakaru.report.plots import new_figure, svg_of
@@ -113,6 +115,8 @@ def test_sweep_report_answers_the_routing_study(report_store: Store) -> None:
         "Cost per role",
     ]
     assert "k = 10⁶" in page and "agrees" in page
+    # the verdicts were measured on the simulator: the page says they are exact by construction
+    assert str(escape(EXACT_ON_SIM)) in page
 
 
 def test_a_prefix_of_a_sweep_and_its_points_names_the_sweep(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,89 @@ def test_capability_sets() -> None:
     params = w.resolve(None, {})[1]
     assert w.sim_models("global", params)[0].capabilities == {"mutate"}
     assert w.sim_models("local", params)[0].capabilities == {"mutate:1"}
+
+
+# -- the other reading of Table 1's local loop: mutate block i mod k on every pass ---------------
+
+
+def _mod_k_distribution(k: int) -> tuple[float, float]:
+    """Exact mean and sd of the calls of the i-mod-k loop.
+
+    Block i needs a geometric number G_i of its own passes (success 1/2), and the run ends at
+    the last fix: T = max_i (G_i − 1)·k + i + 1.
+    """
+    mean = second = 0.0
+    t = 0
+    while True:
+        p_le = 1.0
+        for i in range(k):
+            p_le *= 1.0 - 2.0 ** -((t - i - 1) // k + 1) if t >= i + 1 else 0.0
+        tail = 1.0 - p_le  # P(T > t)
+        if tail < 1e-16:
+            return mean, math.sqrt(second - mean * mean)
+        mean += tail
+        second += (2 * t + 1) * tail  # E[T²] = Σ (2t + 1)·P(T > t)
+        t += 1
+
+
+async def _mod_k_calls(k: int, length: int, seed: int) -> int:
+    """Run the i-mod-k loop on the simulated mutator (no errors) and count its calls."""
+    import dataclasses
+
+    from hakaru import Session
+    from hakaru.backends.sim import SimBackend
+    from hakaru.patterns.redflag import sample_valid
+    from hakaru.workloads._kinds_evolution import MUTATE, check_blocks
+
+    w = Evolution()
+    _, params = w.resolve("local", {"k": k, "l": length})
+    (model,) = [
+        dataclasses.replace(m, base_error=0.0, max_error=0.0, malformed_rate=0.0)
+        for m in w.sim_models("local", params)
+    ]
+    kind = task_kind(MUTATE)
+    x, targets = w.instance(params, seed)
+
+    def fitness(blocks: list[str]) -> int:
+        return sum(b == t for b, t in zip(blocks, targets, strict=True))
+
+    async with Session(SimBackend(seed=seed, models=[model])) as s:
+        i = 0
+        while fitness(x) < k:  # Table 1: i ← i + 1 on every pass, read as i mod k
+            payload = {
+                "blocks": [x[i]],
+                "targets": [targets[i]],
+                "nonce": f"{seed}:{i}:{s.totals()['calls']}",
+            }
+            request = kind.request(model.name, payload, role="mutator", max_tokens=length + 16)
+            response = await sample_valid(
+                s, request, lambda text: check_blocks(kind.parse(text), 1, length)
+            )
+            mutant = [*x[:i], *response.parsed, *x[i + 1 :]]
+            if fitness(mutant) > fitness(x):
+                x = mutant
+            i = (i + 1) % k
+        return int(s.totals()["calls"])
+
+
+def test_mutating_block_i_mod_k_costs_k_log_k_calls() -> None:
+    # Re-mutating blocks that are already correct wastes calls: Θ(k log k), not 2k.
+    k = 16
+    mean, sd = _mod_k_distribution(k)
+    assert round(mean, 1) == 79.5 and mean > 2.4 * (2 * k)
+    assert [round(_mod_k_distribution(n)[0] / (n * math.log2(n)), 2) for n in (8, 32, 128)] == [
+        1.35,
+        1.19,
+        1.13,
+    ]  # E[calls] / (k log₂ k) settles: Θ(k log k)
+    calls = asyncio.run(_gather_mod_k(k, SEEDS))
+    measured = statistics.fmean(calls)
+    assert abs(measured - mean) <= 4 * sd / math.sqrt(SEEDS), (measured, mean, sd)
+    # docs/workloads.md states these figures
+    text = (Path(__file__).parents[2] / "docs" / "workloads.md").read_text(encoding="utf-8")
+    assert "Θ(k log k)" in text and f"{mean:.1f} at k = 16" in text
+    assert f"{measured:.1f} over {SEEDS} seeds" in text
+
+
+async def _gather_mod_k(k: int, seeds: int) -> list[int]:
+    return [await _mod_k_calls(k, 4, seed) for seed in range(seeds)]

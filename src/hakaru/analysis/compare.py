@@ -1,17 +1,19 @@
-"""Compare two variants: the growth class of their cost ratio, where they cross, and extrapolation.
+"""Compare two variants: how their cost ratio grows, where they cross, and extrapolation.
 
 Three answers, from two measured series (or their :class:`~hakaru.analysis.FitResult`):
 
-- **ratio class** — the ratio series itself is fitted, not the ratio of the two fitted classes:
-  at every size both variants were measured at, the geometric mean of the repeats of a divided
-  by that of b. If the ratio falls with n, b/a is fitted instead (``ratio_of`` says which), so
-  the class always describes how much the cheaper variant saves as n grows. Routing's
-  optimistic/optimized ratio, for instance, grows as ``n`` (paper Table 1: Θ(k)).
+- **ratio class** — derived from the two fitted curves, never fitted on its own
+  (:mod:`hakaru.analysis.ratio`): the quotient of the leading terms, a/b in the order given
+  (original / optimized in a report), with ``1, → c`` for a ratio that tends to a constant.
+  Routing's generalist/delegated ratio, for instance, grows as ``n`` (paper Table 1: Θ(k)); a
+  ratio that falls says the second variant costs more. The measured pointwise ratios (geometric
+  means of the repeats, at the sizes both were measured at) are kept for plots.
 - **crossover** — the sizes where the fitted curves cross, found in log space (log a(n) − log
   b(n), which never overflows, even for 2ⁿ) by a sign scan over a log-spaced grid of the search
   range refined by bisection. None when they do not cross in the range (default 1 to 10⁹).
 - **extrapolation** — each variant's fitted median cost and prediction interval at the sizes
-  the caller names (e.g. 10⁶), with :meth:`~hakaru.analysis.ClassFit.predict_interval`.
+  the caller names (e.g. 10⁶), with :meth:`~hakaru.analysis.ClassFit.predict_interval`, and the
+  ratio of the two fitted medians with the conservative interval of the two.
 
 Only numpy is imported here.
 """
@@ -26,10 +28,19 @@ from typing import Any
 import numpy as np
 
 from hakaru.analysis.fit import fit_series
+from hakaru.analysis.ratio import RatioClass, ratio_class
 from hakaru.analysis.result import ClassFit, FitResult
 from hakaru.errors import ConfigError
 
-__all__ = ["Comparison", "Prediction", "SizePrediction", "compare", "crossovers", "predict"]
+__all__ = [
+    "Comparison",
+    "Prediction",
+    "SizePrediction",
+    "compare",
+    "crossovers",
+    "predict",
+    "predict_ratio",
+]
 
 FitOrPoints = FitResult | tuple[Sequence[float], Sequence[float]]
 
@@ -65,12 +76,12 @@ class Prediction:
 
 @dataclass(frozen=True)
 class SizePrediction:
-    """Both variants' predictions at one size, and the ratio's (from the ratio's own fit)."""
+    """Both variants' predictions at one size, and their ratio a/b (from the two fits)."""
 
     n: float
     a: Prediction
     b: Prediction
-    ratio: Prediction | None  # of ``ratio_of``; None without a ratio fit
+    ratio: Prediction  # a's fitted median over b's, with the conservative interval
 
 
 @dataclass(frozen=True)
@@ -80,17 +91,42 @@ class Comparison:
     labels: tuple[str, str]
     a: FitResult
     b: FitResult
-    ratio: FitResult | None  # fit of the ratio series; None with fewer than 3 shared sizes
-    ratio_of: tuple[str, str]  # (numerator, denominator) labels of ``ratio``
+    ratio: RatioClass  # how a/b grows, from the two fitted curves
+    measured_ratio: tuple[tuple[float, float], ...]  # (size, a/b) at the sizes both were run at
     crossovers: tuple[float, ...]  # sizes where the fitted curves cross, ascending
     search: tuple[float, float]  # the range searched for crossovers
     predictions: tuple[SizePrediction, ...]
     notes: tuple[str, ...]
 
     @property
+    def ratio_of(self) -> tuple[str, str]:
+        """(numerator, denominator) of :attr:`ratio`: always the labels, in order."""
+        return self.labels
+
+    @property
     def crossover(self) -> float | None:
         """The last crossing: from this size on, the asymptotically cheaper variant wins."""
         return self.crossovers[-1] if self.crossovers else None
+
+    def direction(self, x: str = "n") -> str:
+        """What the two fitted curves say about b against a as ``x`` grows, in one sentence.
+
+        >>> n = [8, 16, 32, 64]
+        >>> compare((n, [3 * v for v in n]), (n, [v for v in n]), labels=("one", "two")).direction()
+        'two is cheaper by a factor that tends to 3 (one/two → 3)'
+        """
+        la, lb = self.labels
+        r = self.ratio
+        if not r.determined:
+            return f"both designs grow as 2ⁿ; which one saves more as {x} grows is not resolved"
+        if r.direction > 0:
+            return f"{lb} saves more and more as {x} grows ({la}/{lb} grows as {r.complexity})"
+        if r.direction < 0:
+            return f"{lb} costs more and more as {x} grows ({la}/{lb} falls as {r.complexity})"
+        limit = f"({la}/{lb} → {r.constant:.3g})"
+        if r.constant >= 1.0:
+            return f"{lb} is cheaper by a factor that tends to {r.constant:.3g} {limit}"
+        return f"{lb} costs more, by a factor that tends to {1 / r.constant:.3g} {limit}"
 
     @property
     def cheaper_at_large_n(self) -> str:
@@ -106,19 +142,22 @@ class Comparison:
         return {
             "labels": list(self.labels),
             "fits": {la: self.a.to_dict(), lb: self.b.to_dict()},
-            "ratio": self.ratio.to_dict() if self.ratio else None,
+            "ratio": self.ratio.to_dict(),
             "ratio_of": list(self.ratio_of),
-            "ratio_class": self.ratio.complexity if self.ratio else None,
+            "ratio_class": self.ratio.complexity,
+            "ratio_limit": self.ratio.to_dict()["limit"],
+            "measured_ratio": [list(p) for p in self.measured_ratio],
             "crossover": self.crossover,
             "crossovers": list(self.crossovers),
             "search": list(self.search),
             "cheaper_at_large_n": self.cheaper_at_large_n,
+            "direction": self.direction(),
             "predictions": [
                 {
                     "n": p.n,
                     la: p.a.to_dict(),
                     lb: p.b.to_dict(),
-                    "ratio": p.ratio.to_dict() if p.ratio else None,
+                    "ratio": p.ratio.to_dict(),
                 }
                 for p in self.predictions
             ],
@@ -147,6 +186,22 @@ def predict(fit: FitResult | ClassFit, n: float, level: float = 0.9) -> Predicti
     with np.errstate(over="ignore"):
         value = float(np.exp(log_value))
     return Prediction(float(n), value, low, high, level, log_value / math.log(10.0))
+
+
+def predict_ratio(ratio: RatioClass, n: float, level: float = 0.9) -> Prediction:
+    """a/b at ``n``: the quotient of the fitted medians, and the conservative interval.
+
+    >>> from hakaru.analysis import fit_series
+    >>> x = [8, 16, 32, 64]
+    >>> r = ratio_class(fit_series(x, [6 * v for v in x]), fit_series(x, [2 * v for v in x]))
+    >>> round(predict_ratio(r, 1e6).value, 6)
+    3.0
+    """
+    log_value = float(ratio.predict_log(n))
+    low, high = ratio.interval(n, level)
+    with np.errstate(over="ignore"):
+        value = float(np.exp(log_value))
+    return Prediction(float(n), value, float(low), float(high), level, log_value / math.log(10.0))
 
 
 def crossovers(
@@ -227,7 +282,7 @@ def compare(
     """Compare two variants' costs: ratio class, crossover, predictions at sizes ``at``.
 
     ``a`` and ``b`` are :class:`~hakaru.analysis.FitResult` objects or (sizes, costs) pairs
-    (fitted here with ``criterion``). The ratio is fitted on the sizes both were measured at.
+    (fitted here with ``criterion``). The ratio is a/b, from the two fitted curves.
 
     >>> n = [8, 16, 32, 64, 128, 256]
     >>> c = compare((n, [5 * k * k for k in n]), (n, [40 * k for k in n]),
@@ -242,20 +297,8 @@ def compare(
     la, lb = labels
     notes: list[str] = []
     ga, gb = _geometric_means(fa), _geometric_means(fb)
-    shared = sorted(set(ga) & set(gb))
-    ratio: FitResult | None = None
-    ratio_of = (la, lb)
-    if len(shared) >= 3:
-        log_ratio = np.array([ga[x] - gb[x] for x in shared])
-        slope = float(np.polyfit(np.log(shared), log_ratio, 1)[0])
-        if slope < 0:  # b costs more and more relative to a: describe b/a
-            log_ratio, ratio_of = -log_ratio, (lb, la)
-        ratio = fit_series(shared, np.exp(log_ratio).tolist(), criterion=criterion)
-    else:
-        notes.append(
-            f"The two series share {len(shared)} size(s); the ratio's class needs 3. "
-            "Measure both variants at the same sizes."
-        )
+    measured = tuple((x, math.exp(ga[x] - gb[x])) for x in sorted(set(ga) & set(gb)))
+    ratio = ratio_class(fa, fb)
     found = crossovers(fa, fb, search)
     if not found:
         cheaper = la if fa.predict_log(search[0]) < fb.predict_log(search[0]) else lb
@@ -267,25 +310,32 @@ def compare(
     for n in at:
         if not n > 0:
             raise ConfigError(f"prediction sizes must be > 0, got {n:g}")
-        rp = None
-        if ratio is not None:
-            rp = predict(ratio, n, level)
         predictions.append(
-            SizePrediction(float(n), predict(fa, n, level), predict(fb, n, level), rp)
+            SizePrediction(
+                float(n),
+                predict(fa, n, level),
+                predict(fb, n, level),
+                predict_ratio(ratio, n, level),
+            )
         )
-    for fit, name in ((fa, la), (fb, lb), (ratio, f"{ratio_of[0]}/{ratio_of[1]}")):
-        if fit is not None and fit.ambiguous:
+    for fit, name in ((fa, la), (fb, lb)):
+        if fit.ambiguous:
             runner = fit.runner_up.complexity if fit.runner_up else "?"
             notes.append(
                 f"The class of {name} is ambiguous ({fit.complexity} or {runner}); "
                 "its extrapolation is uncertain beyond the interval shown."
             )
+    if ratio.ambiguous:
+        notes.append(
+            f"The class of {la}/{lb} is ambiguous ({' or '.join(ratio.alternatives)}), "
+            "because a class of the two fits is."
+        )
     return Comparison(
         labels=(la, lb),
         a=fa,
         b=fb,
         ratio=ratio,
-        ratio_of=ratio_of,
+        measured_ratio=measured,
         crossovers=found,
         search=search,
         predictions=tuple(predictions),

@@ -130,7 +130,7 @@ def demo(
     if as_json:
         echo_json(result.to_dict())
     else:
-        console = Console(highlight=False)
+        console = Console(highlight=False, width=max(Console().width, 100))
         where = "the simulated LLM" if backend == "sim" else f"{backend} {model or ''}".strip()
         sweeps = f"{len(result.sweeps)} sweep" + "s" * (len(result.sweeps) != 1)
         console.print(

@@ -140,8 +140,7 @@ def optimize_cmd(objective: Objective, as_json: bool, **options: Any) -> None:
     if as_json:
         echo_json(opt.to_dict())
         return
-    name = objective if params.c_rework > 0 else "effective = net, c = 0"
-    table = _table(f"Optimal gate strength ({name})", ["quantity", "value"])
+    table = _table(f"Optimal gate strength ({objective} objective)", ["quantity", "value"])
     rows = [
         ("g*", f"{opt.g_star:.6f}"),
         ("case", opt.case),
@@ -155,12 +154,14 @@ def optimize_cmd(objective: Objective, as_json: bool, **options: Any) -> None:
         ("raw completion F_short(g*)", _num(opt.raw_completion_at_optimum)),
         ("d²T/dg² at g*", _num(opt.second_derivative)),
     ]
-    rows += [(f"dg*/d{key}", f"{value:+.4f}") for key, value in opt.sensitivity.items()]
+    whose = {"c_rework": " (T_net)" if objective == "net" else " (T)"}  # T ignores c
+    rows += [(f"dg*/d{k}{whose.get(k, '')}", f"{v:+.4f}") for k, v in opt.sensitivity.items()]
     for quantity, value in rows:
         table.add_row(quantity, value)
-    console = _console()
-    console.print(table)
-    console.print(opt.reason + ".")
+    if params.c_rework == 0 and objective == "net" and opt.case == "interior":
+        table.caption = "c = 0: T and T_net share g*, but only T_net depends on c (T: dg*/dc = 0)"
+    _console().print(table)
+    _console().print(opt.reason + ".")
 
 
 optimize_cmd.name = "optimize"

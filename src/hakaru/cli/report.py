@@ -94,7 +94,7 @@ def report(
             }
         )
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(Console().width, 100))
     print_report(console, data.studies, data.runs, predictions=True)
     print_makers(console, data.extras.get(maker_section.EXTRAS_KEY, []))
     profiles = data.extras.get(profile_section.EXTRAS_KEY, [])

@@ -29,6 +29,9 @@ from hakaru.errors import ConfigError
 @backend_options
 @store_option
 @executor_options
+@click.option(
+    "--params", "list_params", is_flag=True, help="List WORKLOAD's variants and parameters."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def run(
@@ -48,6 +51,7 @@ def run(
     executor: str,
     ray_address: str | None,
     ray_actors: int,
+    list_params: bool,
     as_json: bool,
 ) -> None:
     """Run WORKLOAD once and print its ledger (calls, tokens, forward passes, AALP cost, $)."""
@@ -56,6 +60,9 @@ def run(
     from hakaru.workloads.base import get_workload
 
     spec = get_workload(workload)
+    if list_params:
+        _print_params(spec, as_json)
+        return
     values = workload_values(spec, n, params, ctx.args)
     options: dict[str, Any] = {}
     if backend == "openai":
@@ -90,3 +97,19 @@ def run(
     click.echo(f"analytic (no errors): {predicted}")
     if outcome.run_id:
         click.echo(f"stored as run {outcome.run_id} (hakaru runs show {outcome.run_id})")
+
+
+def _print_params(spec: Any, as_json: bool) -> None:
+    """A workload's variants and parameters (name, default, minimum, meaning)."""
+    params = [
+        {"name": p.name, "default": p.default, "minimum": p.minimum, "help": p.help}
+        for p in spec.params
+    ]
+    if as_json:
+        echo_json({"workload": spec.name, "variants": list(spec.variants), "params": params})
+        return
+    click.echo(f"{spec.name}: {spec.description}")
+    click.echo(f"variants: {', '.join(spec.variants)}")
+    for p in params:
+        option = "--" + str(p["name"]).replace("_", "-")
+        click.echo(f"  {option:<12} default {p['default']:<7} (>= {p['minimum']})  {p['help']}")

@@ -5,8 +5,9 @@ happens-before, budgets, the ledger and the store, so every count is the one a l
 the pool is a :class:`~hakaru.backends.base.Backend` that forwards each call to one of ``actors``
 async actors, each holding its own backend client (HTTP clients cannot be pickled, so each actor
 builds or unpickles its own). Async actors suit LLM calls: a call is I/O-bound, one actor process
-keeps ``max_concurrency`` of them in flight on its event loop, and a task per call would pay a
-worker start each time (research/ecosystem.md §4.1).
+keeps ``max_concurrency`` of them in flight on its event loop, while a task per call would hold a
+CPU slot as it waits and build a fresh HTTP client each time (Ray's "AsyncIO / Concurrency for
+Actors"; docs/papers.md).
 
 Dispatch is *least outstanding requests* with round-robin ties, and the pool never sends an
 actor more than ``max_concurrency`` calls: beyond ``actors × max_concurrency`` calls wait on the

@@ -1,12 +1,12 @@
 """HBPO — Hierarchical Budget Policy Optimization (Lyu et al., arXiv 2507.15844), and a CPU toy.
 
-The paper's method, exactly (research notes §1.2): rollouts of a prompt split evenly across
-budget levels, the budget announced right after the thinking tag and counted in the length and
-the loss (:mod:`~hakaru.hbpo.partition`); the budget-aware reward f1/f2
-(:mod:`~hakaru.hbpo.reward`);
-the advantage (μ_i − f2(b_i)) + group z-score and the clipped surrogate with ε 0.2/0.28 and no KL
-(:mod:`~hakaru.hbpo.advantage`). The baselines — GRPO with a correct/incorrect reward and GRPO
-with the uniform cosine length penalty — run in the same loop (:mod:`~hakaru.hbpo.trainer`).
+The paper's method, exactly (§3 and Algorithm 1; docs/papers.md): rollouts of a prompt split evenly
+across budget levels, the budget announced right after the thinking tag and counted in the length
+and the loss (:mod:`~hakaru.hbpo.partition`); the budget-aware reward f1/f2
+(:mod:`~hakaru.hbpo.reward`); the advantage (μ_i − f2(b_i)) + group z-score and the clipped
+surrogate with ε 0.2/0.28 and no KL (:mod:`~hakaru.hbpo.advantage`). The baselines — GRPO with a
+correct/incorrect reward and GRPO with the uniform cosine length penalty — run in the same loop
+(:mod:`~hakaru.hbpo.trainer`).
 
 The reproduction (:mod:`~hakaru.hbpo.experiment`) trains a 0.4M-parameter nanoGPT-style model
 (:mod:`~hakaru.hbpo.model`) from scratch on iterated lookup (:mod:`~hakaru.hbpo.task`), first by

@@ -8,7 +8,7 @@ For the rollouts of one prompt (a *group*) HBPO computes (paper §3.3, Algorithm
 
 where μ_i is the mean reward of the rollouts under budget b_i. Every reward in a subgroup is at
 most f2(b_i), so A_intra <= 0: a negative offset that grows with the subgroup's shortfall.
-(The released code adds A_intra twice — research notes §2.3; we follow the paper.) The std is
+(The released code adds A_intra twice — docs/papers.md; we follow the paper.) The std is
 the unbiased one (``torch.std``, as verl) plus 1e-6; a group whose rewards are all equal gets
 A_inter = 0.
 

@@ -40,7 +40,7 @@ class Config:
     k_max: int = 24  # most lookup steps (the hardest difficulty)
     # SFT style mix (direct, stride4, stride2, compact, verbose): mostly verbose, so the
     # supervised model "overthinks" like a distilled reasoning model, while the short styles
-    # stay in-distribution for RL to explore (research notes §4.3).
+    # stay in-distribution for RL to explore (hakaru's design, experiments/hbpo/README.md).
     style_mix: tuple[float, ...] = (0.04, 0.04, 0.07, 0.15, 0.70)
     # Share of SFT responses that open with a budget token. 1.0: the model always announces a
     # budget, so in natural mode it *picks* one (what HBPO trains through the forced token).
@@ -137,7 +137,7 @@ class Config:
     # -- derived values ----------------------------------------------------------------------
 
     def alpha_value(self) -> float:
-        """α, resolving the default ``None`` to 1/l_max (research notes §1.2)."""
+        """α, resolving ``None`` to 1/l_max (the released code's 1/4096; docs/papers.md)."""
         return 1.0 / self.l_max if self.alpha is None else self.alpha
 
     def rollouts_per_budget(self) -> tuple[int, ...]:

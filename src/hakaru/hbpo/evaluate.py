@@ -5,7 +5,7 @@
   *budget-prompted* mode (a budget token forced, the analogue of the paper's efficiency prompt);
 - :func:`style_accuracy` — how reliable each reasoning style is at each k: teacher-forced on a
   correct response of that style, does greedy prediction get every state digit and the answer
-  right? (the gate before RL, research notes §4.3);
+  right? (the gate before RL: experiments/hbpo/README.md);
 - :func:`summarise` — accuracy with a 95 % Wilson interval and mean tokens per difficulty bin,
   the chosen budget and style per bin, Spearman's ρ between k and tokens.
 """

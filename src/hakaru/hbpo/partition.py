@@ -5,8 +5,8 @@ budgets (16 = 4 x 4 in the paper). The budget is announced right after the think
 paper's phrase "I will answer the question within b tokens"; here one budget token such as
 ``<b32>`` — and it is *forced*: the sampler does not choose it, but it is part of the response,
 so it counts in the response length the reward sees and it receives the policy gradient with
-the rollout's advantage (the released code prepends the prefill to the response; research
-notes §2.1). That is how a model learns to announce a budget itself in natural mode.
+the rollout's advantage (the released code prepends the prefill to the response; see
+docs/papers.md, HBPO). That is how a model learns to announce a budget itself in natural mode.
 
 Rollouts of one group are contiguous and ordered by budget (16,16,16,16,32,…), as in the code.
 

@@ -77,7 +77,7 @@ def budget_reward(
 
     ``f2(b)`` if correct and n <= b; ``f1(n, b)`` if correct and b < n <= L_max; 0 if wrong or
     n > L_max (paper §3.2, the piecewise form; the released code's ``min(f1, f2)`` differs by
-    less than 0.05 for the smallest budget only — research notes §2.2).
+    less than 0.05 for the smallest budget only — docs/papers.md, HBPO).
 
     >>> budget_reward(300, 512, True, l_max=4096) == f2(512, l_max=4096)
     True
@@ -95,7 +95,7 @@ def budget_reward(
 def cosine_reward(n: int, correct: bool, *, l_max: int, beta: float = 4.0) -> float:
     """The uniform length penalty β·cos(π·n / (2·L_max)) for a correct answer, else 0.
 
-    The paper's "cosine reward" ablation (HBPO's reward without a budget; research notes §1.6).
+    The paper's "cosine reward" ablation (HBPO's reward without a budget; its reward ablation).
 
     >>> round(cosine_reward(2048, True, l_max=4096), 4), cosine_reward(10, False, l_max=4096)
     (2.8284, 0.0)

@@ -6,7 +6,7 @@ guessing the table's most frequent value is right about 30 % of the time at any 
 that reasoning has to beat. Each step is one lookup, so a small model
 cannot answer a large k in one forward pass, but writing the intermediate states x1 … xk in a
 chain of thought removes the depth limit: *writing steps truly helps*, and harder problems
-truly need longer chains. Difficulty = k (research notes §4.2).
+truly need longer chains. Difficulty = k (hakaru's design, experiments/hbpo/README.md).
 
 Token sequences (one token per symbol)::
 

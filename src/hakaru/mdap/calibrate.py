@@ -1,10 +1,10 @@
 """Calibration: measure a model on random steps, then plan k and the cost, and pick a model.
 
-MAKER (research/aalp_maker.md §2.5) estimated each model's per-step error by running single
-steps on a random subset of the task's steps against the ground truth, then projected the cost
-of the full run with the planner. :func:`calibrate` does that through the session (every sample
-is a recorded call): it draws ``samples`` responses on random steps (``per_step`` per step; two
-or more also measure collisions), validates them with the strict red-flag parser (or MAKER's
+MAKER (arXiv 2511.09030, Fig. 6; docs/papers.md) estimated each model's per-step error by running
+single steps on a random subset of the task's steps against the ground truth, then projected the
+cost of the full run with the planner. :func:`calibrate` does that through the session (every
+sample is a recorded call): it draws ``samples`` responses on random steps (``per_step`` per step;
+two or more also measure collisions), validates them with the strict red-flag parser (or MAKER's
 repairing parser, to compare) and reports
 
 - p̂ — the fraction of valid samples that are right, with a Wilson score interval;
@@ -16,7 +16,7 @@ repairing parser, to compare) and reports
 :meth:`Calibration.candidate` turns it into a :class:`~hakaru.mdap.planning.ModelCandidate`;
 :func:`choose` plans every calibrated model and picks the cheapest that reaches the target
 (:func:`~hakaru.mdap.planning.choose_model`). ``conservative=True`` plans with the lower bound of
-p̂'s interval instead of p̂ (the research notes' advice, §3.3), which also gives a finite k when
+p̂'s interval instead of p̂ (hakaru's choice: p̂ is an estimate), which also gives a finite k when
 no error was seen.
 """
 

@@ -1,4 +1,4 @@
-"""Where errors come from: the diagnostics of an MDAP run (research/aalp_maker.md §3.1, item 14).
+"""Where errors come from: the diagnostics of an MDAP run (MAKER, arXiv 2511.09030).
 
 Voting assumes that samples err independently. These figures, gathered online step by step
 against the task's ground truth (constant memory, so a million-step run can keep them and

@@ -3,7 +3,7 @@
 A task of s steps is run one step at a time. Step i is one first-to-ahead-by-k vote
 (:func:`hakaru.patterns.vote.vote`) on a prompt built only from the previous action and the
 current state; the winning candidate is the pair (action, next state), and the voted next state
-is all that is carried to step i + 1 — no history, no oracle (research/aalp_maker.md §2.1).
+is all that is carried to step i + 1 — no history, no oracle (MAKER §3.1; docs/papers.md).
 
 Checking. Each winner is compared with the task's ground truth when it has one (the Hanoi
 strategy does), which feeds the :class:`~hakaru.mdap.diagnostics.Diagnostics`, and replayed on

@@ -11,9 +11,10 @@ p_full as exp(−(s/m)·log1p(r^k)). ``k_min`` then checks its closed form again
 so that it is exactly the smallest k with ``full_success(k) >= t``, rounding notwithstanding.
 
 Granularity m > 1 (m steps per subtask, one call per subtask) is not given as an equation in the
-paper; as in the research notes (F7) a subtask is correct when all its m steps are, so p becomes
-p^m everywhere, there are s/m subtasks, and one call covers m steps (``in_tokens``/``out_tokens``
-are per call). p (or p^m) ≤ 0.5 is infeasible: voting then favours a wrong answer.
+paper; hakaru's choice (docs/papers.md, F7): a subtask is correct when all its m steps are, so p
+becomes p^m everywhere, there are s/m subtasks, and one call covers m steps
+(``in_tokens``/``out_tokens`` are per call). p (or p^m) ≤ 0.5 is infeasible: voting then favours a
+wrong answer.
 
 The input checks (``_check_*``) and ``_odds`` are shared with :mod:`hakaru.mdap.planning`.
 """

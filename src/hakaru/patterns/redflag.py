@@ -1,11 +1,11 @@
 """Red-flag resampling: a flagged response is discarded and resampled, never repaired.
 
-MAKER (research/aalp_maker.md §2.3): a response that shows a sign of confusion — it fails the
-strict parser, or ran past ``max_tokens`` — is thrown away and drawn again. The first sample uses
-the first temperature of the schedule (default 0, the model's best guess); resamples use the next
-ones (default 0.1), because at temperature 0 a model repeats its mistake. Every flagged attempt is
-a recorded call (status ``flagged``), so red-flagging's cost is counted like any other.
-"""
+MAKER (Meyerson et al., arXiv 2511.09030: red-flagging; docs/papers.md): a response that shows a
+sign of confusion — it fails the strict parser, or ran past ``max_tokens`` — is thrown away and
+drawn again. The first sample uses the first temperature of the schedule (default 0, the model's
+best guess); resamples use the next ones (default 0.1), because at temperature 0 a model repeats
+its mistake. Every flagged attempt is a recorded call (status ``flagged``), so red-flagging's cost
+is counted like any other."""
 
 from __future__ import annotations
 

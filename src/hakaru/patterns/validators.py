@@ -1,9 +1,9 @@
 """Red-flag validators: the checks a response must pass before it may vote.
 
-MAKER (research/aalp_maker.md §2.3) discards — never repairs — a response that shows a sign of
-confusion, because such signs correlate with wrong answers and, worse, with *the same* wrong
-answer across samples. Three kinds of flag, each its own :class:`~hakaru.errors.RedFlag`
-subclass so that counts can be broken down:
+MAKER (Meyerson et al., arXiv 2511.09030: red-flagging; docs/papers.md) discards — never repairs —
+a response that shows a sign of confusion, because such signs correlate with wrong answers and,
+worse, with *the same* wrong answer across samples. Three kinds of flag, each its own
+:class:`~hakaru.errors.RedFlag` subclass so that counts can be broken down:
 
 - :class:`LengthFlag` — the response was cut at ``max_tokens`` (``finish_reason == "length"``)
   or is longer than a threshold (the paper: 750 output tokens; errors climb past about 700);

@@ -1,4 +1,4 @@
-"""First-to-ahead-by-k voting (MAKER, research/aalp_maker.md §2.2), through the session.
+"""First-to-ahead-by-k voting (MAKER, arXiv 2511.09030; docs/papers.md), through the session.
 
 The rule, exactly as the paper's ``do_voting``: draw independent samples; a red-flagged sample is
 discarded and redrawn (it never votes); each valid sample adds one vote to its candidate (compared
@@ -89,7 +89,7 @@ def decided(counts: dict[Any, int], voted: Any, k: int) -> bool:
 def tally(sequence: Sequence[C], k: int) -> tuple[C | None, int, dict[C, int]]:
     """Apply the rule to a sequence of valid votes: (winner or None, decisive vote, counts).
 
-    The reference semantics of :func:`vote` (research notes §3.2, F9); votes after the decision
+    The reference semantics of :func:`vote` (docs/papers.md, F9); votes after the decision
     are ignored.
 
     >>> tally("ABCAAA", 3)

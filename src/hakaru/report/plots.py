@@ -34,14 +34,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+
 __all__ = [
     "COLORS",
-    "claims_figure",
     "growth_figure",
     "levels_figure",
     "new_figure",
     "plain",
-    "ratio_figure",
     "role_shares_figure",
     "run_roles_figure",
     "svg_of",
@@ -253,94 +252,6 @@ def growth_figure(result: StudyResult, level: float = 0.9) -> Markup:
         x=0.01,
         ha="left",
     )
-    return svg_of(fig)
-
-
-@_styled
-def ratio_figure(result: StudyResult, level: float = 0.9) -> Markup:
-    """The compared metric of both designs with fits and bands, and their ratio with its fit."""
-    import numpy as np
-
-    fig, axes = new_figure(10.5, 3.4, 1, 2)
-    left, right = axes[0, 0], axes[0, 1]
-    for v in result.labels:
-        _draw_series(left, result.primary[v], variant_color(result.labels, v), level, v)
-    _log_axes(left)
-    left.set_xlabel(plain(result.x), fontsize=8)
-    left.set_title(plain(result.metric_label), fontsize=9, loc="left")
-    c = result.comparison
-    if c is not None and c.crossover is not None:
-        lo, hi = left.get_xlim()
-        if lo <= c.crossover <= hi:
-            left.axvline(c.crossover, color="#888888", linestyle=":", linewidth=1)
-            left.text(
-                c.crossover,
-                0.02,
-                f" crossover {c.crossover:.3g}",
-                fontsize=7,
-                transform=left.get_xaxis_transform(),
-                color="#555555",
-            )
-    left.legend(fontsize=8, loc="lower right")
-    if c is not None and c.ratio is not None:
-        ratio = c.ratio
-        xs = np.array(ratio.x)
-        ys = np.array(ratio.y)
-        series = MetricFit("ratio", "ratio", tuple(xs), tuple(ys), ratio)
-        _draw_series(right, series, "#444444", level, None)
-        _log_axes(right)
-        right.set_title(
-            plain(
-                f"{c.ratio_of[0]} / {c.ratio_of[1]}: {ratio.complexity} ({ratio.best.formula()})"
-            ),
-            fontsize=9,
-            loc="left",
-        )
-        right.set_xlabel(plain(result.x), fontsize=8)
-        if result.claim is not None:
-            right.text(
-                0.02,
-                0.97,
-                f"claimed Θ({result.claim_text}) → {result.claim.expected}"
-                f"\nverdict: {result.claim.verdict}",
-                transform=right.transAxes,
-                fontsize=8,
-                va="top",
-            )
-    else:
-        right.set_visible(False)
-    return svg_of(fig)
-
-
-@_styled
-def claims_figure(results: Sequence[StudyResult], level: float = 0.9) -> Markup | None:
-    """One panel per claim: the measured cost ratio, its fitted class and band, the verdict."""
-    shown = [r for r in results if r.claim and r.comparison and r.comparison.ratio]
-    if not shown:
-        return None
-    fig, axes = new_figure(10.5, 2.9, 1, len(shown))
-    for ax, r in zip([axes] if len(shown) == 1 else axes.flat, shown, strict=False):
-        c, claim = r.comparison, r.claim
-        assert c is not None and c.ratio is not None and claim is not None
-        series = MetricFit("ratio", "ratio", c.ratio.x, c.ratio.y, c.ratio)
-        good = claim.verdict == "agrees"
-        _draw_series(ax, series, "#1a7f37" if good else "#cf222e", level, None)
-        _log_axes(ax)
-        ax.set_title(
-            plain(f"{r.workload}: {c.ratio_of[0]} / {c.ratio_of[1]}"), fontsize=9, loc="left"
-        )
-        ax.text(
-            0.03,
-            0.97,
-            plain(
-                f"measured {c.ratio.complexity}\nclaimed Θ({r.claim_text})"
-                f" → {claim.expected}\n{claim.verdict}"
-            ),
-            transform=ax.transAxes,
-            fontsize=8,
-            va="top",
-        )
-        ax.set_xlabel(plain(r.x), fontsize=8)
     return svg_of(fig)
 
 

@@ -9,8 +9,8 @@ A **study** is one question asked of a sweep: how does each variant's cost grow 
 parameter ``x``, the others held fixed (``where``)? Its answer (:class:`StudyResult`) holds a fit
 of every metric worth showing (:data:`METRICS`) for each variant — fitted on every repeat, not on
 the means, so that the prediction intervals see the scatter —, the comparison of the two designs
-on the study's primary metric (AALP cost by default; one role's cost when the claim is about that
-role), the check against the paper's claimed improvement when the workload has one, and where the
+on the study's primary metric (the whole system's AALP cost by default; one role's share when
+asked), the check against the paper's claimed improvement when the workload has one, and where the
 money goes (cost per role at the largest size). :func:`default_studies` chooses the studies of any
 sweep; the demo uses the same.
 """
@@ -33,13 +33,13 @@ if TYPE_CHECKING:
     from hakaru.sweeps import PointResult, SweepResult
 
 __all__ = [
-    "CLAIM_ROLE",
     "METRICS",
     "MetricFit",
     "Study",
     "StudyResult",
     "analyze",
     "default_studies",
+    "exactness",
     "format_size",
     "format_value",
 ]
@@ -56,11 +56,6 @@ METRICS: Final[dict[str, str]] = {
     "span_forward_passes": "span (forward passes)",
     "sim_seconds": "simulated time (s)",
 }
-
-#: The role whose cost a workload's claim is about, where it is not the whole system's: the
-#: paper's Θ(b·k²) for debugging is the developer's improvement, "the dominant one" (Eq. 11);
-#: the QA engineer's is Θ(b²), and fixed prompt overheads blur the total at small sizes.
-CLAIM_ROLE: Final[dict[str, str]] = {"debugging": "developer"}
 
 _ROLE_KEY = {"aalp_cost": "aalp"}  # totals key → key of a ledger group row
 _ROLE_COLUMNS = ("calls", "input_tokens", "output_tokens", "forward_passes", "aalp", "dollars")
@@ -163,6 +158,7 @@ class StudyResult:
     correct: dict[str, tuple[int, int]]  # variant → (right, runs)
     errors: int  # points that ended in an error (left out of every fit)
     notes: tuple[str, ...]
+    backend: str = "sim"  # where the sweep ran: "sim" makes every verdict exact by construction
 
     @property
     def x(self) -> str:
@@ -178,7 +174,13 @@ class StudyResult:
         if self.study.title:
             return self.study.title
         fixed = ", ".join(f"{k}={v}" for k, v in self.study.where.items())
-        return f"{self.workload} over {self.x}" + (f" ({fixed})" if fixed else "")
+        share = f", {self.study.role}'s share" if self.study.role else ""
+        return f"{self.workload} over {self.x}" + (f" ({fixed}{share})" if fixed or share else "")
+
+    @property
+    def cost_label(self) -> str:
+        """Whose cost the study compares: ``system`` or the role, e.g. ``developer``."""
+        return self.study.role or "system"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``studies`` entries of ``hakaru demo --json``)."""
@@ -201,8 +203,11 @@ class StudyResult:
                 if v in self.primary
             },
             "ratio_of": list(c.ratio_of) if c else None,
-            "ratio_class": c.ratio.complexity if c and c.ratio else None,
-            "ratio_formula": c.ratio.best.formula() if c and c.ratio else None,
+            "ratio_class": c.ratio.complexity if c else None,
+            "ratio_label": c.ratio.label if c else None,
+            "ratio_formula": c.ratio.formula() if c else None,
+            "ratio_limit": c.ratio.to_dict()["limit"] if c else None,
+            "direction": c.direction(self.x) if c else None,
             "crossover": c.crossover if c else None,
             "crossovers": list(c.crossovers) if c else [],
             "cheaper_at_large_n": c.cheaper_at_large_n if c else None,
@@ -211,7 +216,7 @@ class StudyResult:
                     "n": p.n,
                     c.labels[0]: p.a.to_dict(),
                     c.labels[1]: p.b.to_dict(),
-                    "ratio": p.ratio.to_dict() if p.ratio else None,
+                    "ratio": p.ratio.to_dict(),
                 }
                 for p in c.predictions
             ]
@@ -222,7 +227,16 @@ class StudyResult:
             "role_size": self.role_size,
             "errors": self.errors,
             "notes": list(self.notes),
+            "backend": self.backend,
+            "exact_by_construction": self.backend == "sim",
         }
+
+
+def exactness(studies: Sequence[StudyResult]) -> str | None:
+    """``claims.EXACT_ON_SIM`` if a study on the simulated LLM checked a claim, else None."""
+    from hakaru.analysis.claims import EXACT_ON_SIM
+
+    return EXACT_ON_SIM if any(r.claim and r.backend == "sim" for r in studies) else None
 
 
 def _class(series: MetricFit | None) -> str | None:
@@ -243,9 +257,12 @@ def _claim_for(workload: str, x: str, study: Study) -> str | None:
 def default_studies(sweep: SweepResult) -> list[Study]:
     """One study per swept parameter with at least 3 values, the others at their largest value.
 
-    The largest values are where asymptotic behaviour shows first. Debugging's studies compare
-    the developer's cost (:data:`CLAIM_ROLE`).
+    The largest values are where asymptotic behaviour shows first. Each compares the whole
+    system's AALP cost; when the workload's claim is about one role's share (debugging's is the
+    developer's, ``PaperClaim.role``), the study is repeated on that share.
     """
+    from hakaru.analysis.claims import PAPER_CLAIMS
+
     order = [p.name for p in get_workload(sweep.spec.workload).params]
     grid = {k: sweep.spec.grid[k] for k in sorted(sweep.spec.grid, key=order.index)}
     studies = []
@@ -253,8 +270,10 @@ def default_studies(sweep: SweepResult) -> list[Study]:
         if len(values) < 3:
             continue
         where = {name: max(v) for name, v in grid.items() if name != x}
-        role = CLAIM_ROLE.get(sweep.spec.workload)
-        studies.append(Study(x, where, role=role))
+        studies.append(Study(x, where))
+        paper = PAPER_CLAIMS.get(sweep.spec.workload)
+        if paper is not None and paper.role is not None:
+            studies.append(Study(x, where, role=paper.role))
     return studies
 
 
@@ -326,10 +345,12 @@ def analyze(
     >>> result = analyze(sweep, Study("k"))
     >>> result.comparison.ratio.complexity, result.claim.verdict
     ('n', 'agrees')
+    >>> result.comparison.direction("k")
+    'delegated saves more and more as k grows (generalist/delegated grows as n)'
     """
     import numpy as np
 
-    from hakaru.analysis.claims import check_claim
+    from hakaru.analysis.claims import PAPER_CLAIMS, check_claim
     from hakaru.analysis.compare import compare
 
     names = sweep.param_names()
@@ -376,16 +397,18 @@ def analyze(
             )
     claim_text = _claim_for(sweep.spec.workload, study.x, study)
     claim = None
-    if claim_text and comparison is not None and comparison.ratio is not None:
+    if claim_text and comparison is not None:
         claim = check_claim(
             claim_text, comparison.ratio, variable=study.x, label=sweep.spec.workload
         )
-        if comparison.ratio_of != labels:
-            claim = replace(
-                claim,
-                verdict="disagrees",
-                note=f"the optimized design ({labels[1]}) costs more as {study.x} grows",
-            )
+        paper = PAPER_CLAIMS.get(sweep.spec.workload)
+        extra = []
+        if comparison.ratio.direction < 0:  # from the fitted curves, never the raw ratios
+            extra.append(comparison.direction(study.x))
+        if paper is not None and study.role is None and paper.system_note:
+            extra.append(paper.system_note)
+        if extra:
+            claim = replace(claim, note="; ".join(n for n in (claim.note, *extra) if n))
 
     ok = [p for p in points if p.error is None]
     top = max((p.params[study.x] for p in ok), default=0)
@@ -421,4 +444,5 @@ def analyze(
         correct=correct,
         errors=errors,
         notes=tuple(notes),
+        backend=sweep.spec.backend,
     )

@@ -133,18 +133,16 @@ def _add(table: Table, *cells: Any) -> None:
 
 
 def _cost_note(studies: Sequence[StudyResult]) -> str:
-    """What the tables compare, e.g. ``AALP cost (debugging: the developer's)``."""
+    """What the tables compare, e.g. ``AALP cost``."""
     from hakaru.report.summary import METRICS
 
-    metrics = dict.fromkeys(METRICS.get(r.study.metric, r.study.metric) for r in studies)
-    roles = dict.fromkeys(f"{r.workload}: the {r.study.role}'s" for r in studies if r.study.role)
-    return " / ".join(metrics) + (f" ({'; '.join(roles)})" if roles else "")
+    return " / ".join(dict.fromkeys(METRICS.get(r.study.metric, r.study.metric) for r in studies))
 
 
 def growth_table(studies: Sequence[StudyResult]) -> Table:
     """Measured class per variant on each study's compared cost."""
     table = _table(f"Measured growth of {_cost_note(studies)}")
-    for name in ("workload", "in", "variant", "class", "fitted", "R²", "correct"):
+    for name in ("workload", "in", "cost", "variant", "class", "fitted", "R²", "correct"):
         table.add_column(name, justify="right" if name in ("R²", "correct") else "left")
     for r in studies:
         for v in r.labels:
@@ -155,27 +153,35 @@ def growth_table(studies: Sequence[StudyResult]) -> Table:
                 table,
                 r.workload,
                 r.x,
+                r.cost_label,
                 v,
                 (fit.complexity + (" ?" if fit.ambiguous else "")) if fit else "–",
                 fit.best.formula() if fit else (s.problem or ""),
                 "–" if fit is None or fit.r2 is None else f"{fit.r2:.3f}",
                 f"{right}/{runs}",
             )
-    table.caption = "? = ambiguous: the runner-up class fits nearly as well"
+    table.caption = (
+        "cost: the whole system's, or one role's share; "
+        "? = ambiguous: the runner-up class fits nearly as well"
+    )
     table.caption_justify = "left"
     return table
 
 
 def improvement_table(studies: Sequence[StudyResult]) -> Table:
-    """The optimized design's saving: measured ratio class, claimed, verdict, crossover."""
+    """The optimized design's saving: ratio class from the two fits, claimed, verdict, crossover.
+
+    The ratio is always original/optimized; a verdict with a note gets a numbered footnote.
+    """
     from rich.text import Text
 
     from hakaru.report.summary import format_size, format_value
 
     table = _table("Improvement of the optimized design: measured vs claimed (paper, Table 1)")
-    for name in ("workload", "in", "ratio", "measured", "claimed", "verdict", "crossover"):
+    for name in ("workload", "in", "cost", "ratio", "measured", "claimed", "verdict", "crossover"):
         table.add_column(name)
     search = 1e9
+    footnotes: list[str] = []
     for r in studies:
         c = r.comparison
         if c is None:
@@ -185,17 +191,26 @@ def improvement_table(studies: Sequence[StudyResult]) -> Table:
         if r.claim is not None:
             claimed = f"Θ({r.claim_text})"
             style = {"agrees": "green", "disagrees": "red", "consistent": "yellow"}
-            verdict = Text(r.claim.verdict, style=style.get(r.claim.verdict, ""))
+            mark = ""
+            if r.claim.note:
+                if r.claim.note not in footnotes:
+                    footnotes.append(r.claim.note)
+                number = str(footnotes.index(r.claim.note) + 1)
+                mark = number.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+            verdict = Text(r.claim.verdict + mark, style=style.get(r.claim.verdict, ""))
         elif r.claim_text:
             claimed = f"Θ({r.claim_text})"
         cross = f"{r.x} ≈ {format_value(c.crossover)}" if c.crossover is not None else "none"
-        measured = c.ratio.complexity + (" ?" if c.ratio.ambiguous else "") if c.ratio else "–"
+        measured = c.ratio.label + (" ?" if c.ratio.ambiguous else "")
         ratio = f"{c.ratio_of[0]}/{c.ratio_of[1]}"
-        _add(table, r.workload, r.x, ratio, measured, claimed, verdict, cross)
-    table.caption = (
-        "ratio: the designs' costs divided the way it grows; crossover none: the fitted "
-        f"curves never cross in 1–{format_size(search)}"
-    )
+        _add(table, r.workload, r.x, r.cost_label, ratio, measured, claimed, verdict, cross)
+    lines = [
+        "ratio: original/optimized, its class the quotient of the two fitted curves' leading "
+        "terms (1, → c: it tends to c); crossover none: the fitted curves never cross in "
+        f"1–{format_size(search)}",
+        *(f"{i}. {note}" for i, note in enumerate(footnotes, start=1)),
+    ]
+    table.caption = "\n".join(lines)
     table.caption_justify = "left"
     return table
 
@@ -216,13 +231,15 @@ def prediction_table(studies: Sequence[StudyResult]) -> Table:
             continue
         for p in c.predictions:
             where = f"{r.x}={format_size(p.n)}"
-            named = [(c.labels[0], p.a), (c.labels[1], p.b)]
-            if p.ratio is not None:
-                named.append((f"{c.ratio_of[0]}/{c.ratio_of[1]}", p.ratio))
+            named = [
+                (c.labels[0], p.a),
+                (c.labels[1], p.b),
+                (f"{c.ratio_of[0]}/{c.ratio_of[1]}", p.ratio),
+            ]
             for i, (name, pred) in enumerate(named):
                 _add(
                     table,
-                    r.workload if i == 0 else "",
+                    f"{r.workload} ({r.cost_label})" if i == 0 else "",
                     where if i == 0 else "",
                     name,
                     format_value(pred.value, pred.log10_value),
@@ -321,11 +338,16 @@ def print_report(
     predictions: bool = False,
 ) -> None:
     """The terminal summary of a report: growth and improvement tables, then each run."""
+    from hakaru.report.summary import exactness
+
     if studies:
         console.print(growth_table(studies))
     compared = [r for r in studies if r.comparison is not None]
     if compared:
         console.print(improvement_table(compared))
+        sentence = exactness(compared)
+        if sentence:
+            console.print(sentence, soft_wrap=True, markup=False)
         if predictions:
             console.print(prediction_table(compared))
     for run in runs:

@@ -174,7 +174,7 @@ class Debugging(TallyRoles, Workload):
         return {"qa": qa, "developer": developer}
 
     def analytic(self, variant: str, params: Mapping[str, int]) -> dict[str, float]:
-        """Exact figures with no errors, and ``paper_aalp``, the paper's sums (notes F10).
+        """Exact figures with no errors, and ``paper_aalp``, the paper's sums (docs/papers.md, F10).
 
         ``paper_aalp`` drops prompt overheads: QA reads i·n and emits one token, the developer
         reads i·n and writes n (role-play: m_q·n·Σi + m_d·Σ(i·n² + n(n−1)/2), Eqs. 4–7);

@@ -141,7 +141,8 @@ class Evolution(TallyRoles, Workload):
         """Expected figures with no errors, ``calls_sd`` and the paper's ``paper_aalp``.
 
         ``paper_aalp`` drops the prompt: global 2^k·m_u·(n² + n(n−1)/2) (Eq. 12), local
-        2k·m_u·(l² + l(l−1)/2) (Eq. 13) — notes F10: k = 5, l = 20 gives 478,400 vs 5,900.
+        2k·m_u·(l² + l(l−1)/2) (Eq. 13) — docs/papers.md, F10: k = 5, l = 20 gives 478,400 vs
+        5,900.
         ``calls_sd`` is the standard deviation of the number of calls: √(1−2^−k)·2^k for a
         geometric count, √(2k) for a sum of k geometric counts of mean 2.
         """

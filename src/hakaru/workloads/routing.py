@@ -206,7 +206,7 @@ class Routing(TallyRoles, Workload):
 
         ``paper_aalp`` counts one forward pass over the n input tokens per query and no prompt
         overhead: q·m_g·n = q·k·m_s·n for the generalist (Eqs. 1, 3) and q·(m_d·c + m_s·n) for
-        the delegated design (Eq. 2) — research notes F10: k = 10, m_s = 1, m_d = 10,
+        the delegated design (Eq. 2) — docs/papers.md, F10: k = 10, m_s = 1, m_d = 10,
         n = 10⁴, c = 4 gives 100,000 vs 10,040 per query.
         """
         n, c, q = params["n"], params["c"], params["q"]

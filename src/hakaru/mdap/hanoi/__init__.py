@@ -1,4 +1,4 @@
-"""Towers of Hanoi as in MAKER (research/aalp_maker.md §2.4): one micro-agent per move.
+"""Towers of Hanoi as in MAKER (arXiv 2511.09030; docs/papers.md): one micro-agent per move.
 
 Every step is one LLM call that sees the strategy, the previous move and the current state, and
 answers with the single next move and the resulting state::
