@@ -19,7 +19,7 @@ from hakaru.types import Request, Response, Usage
 
 
 def answer(text: str, **kw: Any) -> Response:
-    return Response(text, Usage(10, 2, 1, 4, "reported"), model="m", latency=0.5, **kw)
+    return Response(text, Usage(10, 2, 1, 4, 0, "reported"), model="m", latency=0.5, **kw)
 
 
 def replay(backend: ReplayBackend, request: Request) -> Response:
@@ -53,7 +53,7 @@ def test_round_trip_in_memory_gives_copies() -> None:
     assert got is not None and got is not stored
     assert (got.text, got.usage, got.latency, got.call_id, got.parsed) == (
         "4",
-        Usage(10, 2, 1, 4, "reported"),
+        Usage(10, 2, 1, 4, 0, "reported"),
         0.5,
         -1,
         None,
@@ -91,7 +91,8 @@ def test_entries_are_jsonl_and_flushed_at_once(tmp_path: Path) -> None:
                 "input_tokens": 10,
                 "output_tokens": 2,
                 "reasoning_tokens": 1,
-                "cached_tokens": 4,
+                "cache_read_tokens": 4,
+                "cache_write_tokens": 0,
                 "source": "reported",
             },
             "model": "m",
@@ -212,7 +213,7 @@ def test_replay_answers_each_occurrence_in_order(recorded: Path) -> None:
     texts = [replay(backend, Request.chat("m", "What is 2+2?", sample=s)).text for s in range(3)]
     assert texts == ["4", "5", "four"]
     got = replay(backend, Q)
-    assert (got.usage, got.latency, got.model) == (Usage(10, 2, 1, 4, "reported"), 0.5, "m")
+    assert (got.usage, got.latency, got.model) == (Usage(10, 2, 1, 4, 0, "reported"), 0.5, "m")
     assert backend.model_spec("m") is None
     asyncio.run(backend.aclose())
 

@@ -27,7 +27,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "hakaru"
 
 CORE = (
-    "hakaru errors types tokenizer costs ledger budget limits cache happens_before tasks "
+    "hakaru errors types pricing tokenizer costs ledger budget limits cache happens_before tasks "
     "store backends executors session sync"
 )
 LAYERS: dict[str, int] = {

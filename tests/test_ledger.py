@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hakaru.costs import COST_MODELS, aalp_cost, cost_model, register_cost_model
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger, totals_of, work_span
+from hakaru.pricing import TOKEN_CLASSES, Prices
 from hakaru.types import CallRecord
 
 
@@ -21,7 +22,7 @@ def rec(
 
 
 def test_cost_models_exact() -> None:
-    r = rec(1, out=3, inp=10, size=2.0, price_in=1.0, price_out=4.0, latency=0.5)
+    r = rec(1, out=3, inp=10, size=2.0, dollars=(10 * 1.0 + 3 * 4.0) / 1e6, latency=0.5)
     assert COST_MODELS["forward_passes"](r) == 3
     assert COST_MODELS["aalp"](r) == 2.0 * (10 + 11 + 12) == aalp_cost(2.0, 10, 3)
     assert COST_MODELS["linear"](r) == 2.0 * 13
@@ -115,8 +116,7 @@ def dags(draw: st.DrawFn) -> list[CallRecord]:
                 input_tokens=draw(st.integers(0, 50)),
                 output_tokens=draw(st.integers(0, 20)),
                 size=draw(st.sampled_from([1.0, 2.0, 7.0])),
-                price_in=draw(st.sampled_from([0.0, 0.15, 3.0])),
-                price_out=draw(st.sampled_from([0.0, 0.6, 15.0])),
+                dollars=draw(st.sampled_from([None, 0.0, 1.5e-5, 3.7e-4])),
                 latency=draw(st.floats(0, 3)),
             )
         )
@@ -146,11 +146,14 @@ def test_online_totals_equal_offline_work_span(records: list[CallRecord]) -> Non
 @given(dags(), st.randoms(use_true_random=False))
 @settings(max_examples=100, deadline=None)
 def test_totals_do_not_depend_on_arrival_order(records: list[CallRecord], rnd: object) -> None:
+    prices = Prices.of(0.15, 0.6, cache_read=0.075)
     for r in records:  # realistic prices and latencies, whose float sums are order-sensitive
-        r.price_in, r.price_out, r.latency = 0.15, 0.6, r.latency * 0.37
+        r.cache_read_tokens = r.input_tokens // 3
+        r.dollars = prices.dollars(r.input_tokens, r.output_tokens, 0, r.cache_read_tokens, 0)
+        r.latency = r.latency * 0.37
     shuffled = list(records)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    a, b = Ledger(), Ledger()
+    a, b = Ledger(prices={"m": prices}), Ledger(prices={"m": prices})
     for r in records:
         a.add(r)
     for r in shuffled:
@@ -158,6 +161,8 @@ def test_totals_do_not_depend_on_arrival_order(records: list[CallRecord], rnd: o
     ta, tb = a.totals(), b.totals()
     for key in ("aalp_cost", "linear", "dollars", "latency", "forward_passes", "calls"):
         assert ta[key] == tb[key], key  # bit-identical, not approximately equal
+    for name in TOKEN_CLASSES:
+        assert ta[f"dollars_{name}"] == tb[f"dollars_{name}"], name
     assert a.group_by("model") == b.group_by("model")
 
 

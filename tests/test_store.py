@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hakaru.errors import ConfigError, StoreError
+from hakaru.pricing import Prices
 from hakaru.store import SCHEMA_VERSION, RunNotFound, RunStore, default_store_path
 from hakaru.types import CallRecord
 
@@ -35,11 +36,11 @@ def full_record(i: int, run_id: str = "") -> CallRecord:
         input_tokens=2**62,
         output_tokens=17,
         reasoning_tokens=5,
-        cached_tokens=2,
+        cache_read_tokens=2,
+        cache_write_tokens=3,
         usage_source="estimated",
         size=0.1 + 0.2,
-        price_in=2.5,
-        price_out=1e-9,
+        dollars=2.5e-9,
         latency=1.0 / 3.0,
         started=-0.5,
         ended=12.25,
@@ -143,7 +144,7 @@ def test_a_store_with_the_old_budget_column_reads_back_unchanged(tmp_path: Path)
     with RunStore(path) as s:
         assert [r.reasoning_budget for r in s.calls(run_id)] == [4096]
     with sqlite3.connect(path) as other:
-        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         names = [row[1] for row in other.execute("PRAGMA table_info(calls)")]
         assert names == FIELDS and "budget" not in names
 
@@ -152,6 +153,77 @@ def test_a_jsonl_export_made_before_the_rename_reads_back() -> None:
     old = {**full_record(1).as_dict(), "budget": 512}
     del old["reasoning_budget"]
     assert CallRecord.from_dict(old).reasoning_budget == 512
+
+
+# The calls table as schema 2 made it (hakaru before token classes), in its column order.
+_SCHEMA_2_CALLS = (
+    '"id" INTEGER, "parents" TEXT, "role" TEXT, "model" TEXT, "attempt" INTEGER, '
+    '"status" TEXT, "error_kind" TEXT, "error" TEXT, "input_tokens" INTEGER, '
+    '"output_tokens" INTEGER, "reasoning_tokens" INTEGER, "cached_tokens" INTEGER, '
+    '"usage_source" TEXT, "size" REAL, "price_in" REAL, "price_out" REAL, "latency" REAL, '
+    '"started" REAL, "ended" REAL, "sim_start" REAL, "sim_end" REAL, "step" INTEGER, '
+    '"vote" INTEGER, "candidate" TEXT, "finish_reason" TEXT, "reasoning_budget" INTEGER, '
+    '"run_id" TEXT'
+)
+
+
+def test_a_schema_2_store_gets_token_classes_and_dollars(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE runs (id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, "
+            "name TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL, summary TEXT, "
+            "ended REAL, calls INTEGER NOT NULL DEFAULT 0, owner TEXT)"
+        )
+        old.execute(
+            f"CREATE TABLE calls ({_SCHEMA_2_CALLS}, PRIMARY KEY (run_id, id)) WITHOUT ROWID"
+        )
+        old.execute(
+            "INSERT INTO runs VALUES ('r1', 1.0, 'workload', 'x', '{}', 'done', NULL, 2.0, 3, '')"
+        )
+        rows = [  # id, status, input, output, cached, price_in, price_out
+            (1, "ok", 1000, 100, 400, 0.4, 1.6),  # priced: $0.00056
+            (2, "ok", 10, 5, 0, 0.0, 0.0),  # zero prices: unknown to that hakaru
+            (3, "error", 10, 0, 0, 0.4, 1.6),  # billed nothing
+        ]
+        for i, status, n, o, cached, p_in, p_out in rows:
+            old.execute(
+                "INSERT INTO calls VALUES (?, '[]', 'r', 'm', 1, ?, '', '', ?, ?, 0, ?, "
+                "'reported', 1.0, ?, ?, 0.1, 0.0, 0.1, 0.0, 0.1, NULL, NULL, '', 'stop', NULL, "
+                "'r1')",
+                (i, status, n, o, cached, p_in, p_out),
+            )
+        old.execute("PRAGMA user_version = 2")
+    with RunStore(path) as s:
+        back = list(s.calls("r1"))
+        assert [r.cache_read_tokens for r in back] == [400, 0, 0]
+        assert [r.cache_write_tokens for r in back] == [0, 0, 0]
+        assert back[0].dollars == pytest.approx((1000 * 0.4 + 100 * 1.6) / 1e6)
+        assert [r.dollars for r in back[1:]] == [None, 0.0]
+        assert s.prices("r1") == {"m": Prices.of(0.4, 1.6)}
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        names = [row[1] for row in other.execute("PRAGMA table_info(calls)")]
+        assert sorted(names) == sorted(FIELDS)  # price_in and price_out dropped, two added
+
+
+def test_a_jsonl_export_made_before_token_classes_reads_back() -> None:
+    old = full_record(1).as_dict()
+    old["cached_tokens"] = old.pop("cache_read_tokens")
+    del old["cache_write_tokens"], old["dollars"]
+    old.update(price_in=0.4, price_out=1.6, status="ok", input_tokens=1000, output_tokens=100)
+    rec = CallRecord.from_dict(old)
+    assert rec.cache_read_tokens == 2 and rec.cache_write_tokens == 0
+    assert rec.dollars == pytest.approx(0.00056)
+
+
+def test_prices_of_a_run_round_trip(store: RunStore) -> None:
+    run_id = store.new_run("session")
+    tiered = Prices.of(3.0, 15.0, cache_read=0.3, tiers=((200_000, Prices.of(6.0, 22.5)),))
+    store.put_prices(run_id, "a", tiered)
+    store.put_prices(run_id, "b", None)
+    assert store.prices(run_id) == {"a": tiered, "b": None}
+    assert store.prices("other") == {}
 
 
 def test_a_runs_table_without_owner_gains_one(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hakaru.errors import BudgetExceeded, ConfigError
+from hakaru.pricing.prices import Prices
 from hakaru.types import CallRecord
 
-__all__ = ["Amount", "Budget", "BudgetGuard"]
+__all__ = ["Amount", "Budget", "BudgetGuard", "worst_dollars"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Amount:
         if not rec.executed:
             return Amount(calls=0 if rec.status == "cached" else 1)
         n, o = rec.input_tokens, rec.output_tokens
-        return Amount(1, n + o, (n * rec.price_in + o * rec.price_out) / 1e6, o)
+        return Amount(1, n + o, rec.dollars or 0.0, o)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +108,22 @@ class BudgetGuard:
 
 def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
+
+
+def worst_dollars(
+    prices: Prices | None, model: str, budget: Budget, input_tokens: int, output_tokens: int
+) -> float:
+    """The USD to reserve for a call of ``model`` with at most these token counts.
+
+    A dollar limit cannot hold for a model whose price is unknown: that is a
+    :class:`~hakaru.errors.ConfigError` before any call, never a reservation of $0.
+    """
+    if prices is not None:
+        return prices.worst(input_tokens, output_tokens)
+    if budget.dollars is not None:
+        raise ConfigError(
+            f"The dollar budget cannot be kept: the price of model '{model}' is unknown. Give "
+            "its prices (ModelSpec(price_in=…, price_out=…) or a --prices file), or drop the "
+            "dollar limit"
+        )
+    return 0.0

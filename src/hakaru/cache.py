@@ -55,7 +55,8 @@ def _response_to_json(response: Response) -> dict[str, Any]:
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
-            "cached_tokens": usage.cached_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
             "source": usage.source,
         },
         "model": response.model,
@@ -71,9 +72,17 @@ def _response_from_json(data: Any) -> Response:
     source = usage.get("source", "reported")
     if source not in ("reported", "estimated"):
         raise ValueError(f"usage source {source!r}")
+    if "cached_tokens" in usage and "cache_read_tokens" not in usage:  # files of older versions
+        usage = {**usage, "cache_read_tokens": usage["cached_tokens"]}
     counts = {
         name: int(usage.get(name, 0))
-        for name in ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "reasoning_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+        )
     }
     text, reasoning = data["text"], data.get("reasoning", "")
     if not isinstance(text, str) or not isinstance(reasoning, str):

@@ -7,7 +7,8 @@ Every total hakaru reports exists under each model. The built-in ones:
 - ``aalp``            m·Σ_{j<o}(n+j) = m·(o·n + o(o−1)/2): each generated token is one forward
                       pass over the current context (paper Def. 2.2 with output growth)
 - ``linear``          m·(n + o): the paper's "convenient" linear cost of one application
-- ``dollars``         n·price_in/1e6 + o·price_out/1e6 (USD; prices are per 1M tokens)
+- ``dollars``         the record's USD, priced per token class (:mod:`hakaru.pricing`); a call
+                      whose price is unknown adds 0 here and is counted as unpriced
 - ``latency``         seconds (simulated on the sim backend, measured elsewhere)
 
 Records served from the cache executed nothing and cost 0 under every model; failed attempts cost
@@ -59,9 +60,7 @@ def _linear(r: CallRecord) -> float:
 
 
 def _dollars(r: CallRecord) -> float:
-    if not r.executed:
-        return 0.0
-    return (r.input_tokens * r.price_in + r.output_tokens * r.price_out) / 1e6
+    return r.dollars or 0.0 if r.executed else 0.0
 
 
 def _latency(r: CallRecord) -> float:

@@ -12,33 +12,50 @@ figures offline from any list of records, for any cost model; tests check that b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import add as _add
 from operator import attrgetter
 from typing import Any
 
 from hakaru.costs import COST_MODELS, CostModel, cost_model
+from hakaru.pricing.prices import TOKEN_CLASSES, Prices, class_tokens
 from hakaru.types import RECORD_FIELDS, CallRecord, RecordRow
 
 __all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
+_TOKENS = (
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+)
 _snapshot = attrgetter(*RECORD_FIELDS)  # a record → its row
 # Where add_row finds each field it reads in a record's row.
-_ROLE, _MODEL, _STATUS, _SIZE, _LATENCY = map(
-    RECORD_FIELDS.index, ("role", "model", "status", "size", "latency")
+_ROLE, _MODEL, _STATUS, _SIZE, _LATENCY, _DOLLARS = map(
+    RECORD_FIELDS.index, ("role", "model", "status", "size", "latency", "dollars")
 )
-_IN, _OUT, _REASONING, _CACHED = map(
-    RECORD_FIELDS.index, ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
-)
-_PRICE_IN, _PRICE_OUT = RECORD_FIELDS.index("price_in"), RECORD_FIELDS.index("price_out")
+_IN, _OUT, _REASONING, _CREAD, _CWRITE = map(RECORD_FIELDS.index, _TOKENS)
 _STATUS_INDEX = {"ok": 1, "error": 2, "cached": 3, "flagged": 4}
 _BUILTIN_NAMES = tuple(COST_MODELS)  # calls, forward_passes, aalp, linear, dollars, latency
 _BUILTIN_FNS = tuple(COST_MODELS.values())
 
-
-_TOKENS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_tokens")
+# A group's sums (one list per role, model and size). The first _SHARED entries are kept by
+# every ledger: the counts, the tokens of every attempt, and the executed calls without a
+# known price. A ledger of the built-in cost models then keeps exact integer sums:
+_SHARED = 11  # attempts, ok, errors, cached, flagged, 5 token counts, unpriced calls
+_UNPRICED = 10
+# _SHARED + 0: calls sent (not cached)       + 1: output tokens of executed calls (= o)
+#          + 2: Σ o·n + o(o−1)/2 (AALP / m)  + 3: Σ n + o (linear / m)
+#          + 4: picodollars of priced calls  + 5: latency in nanoseconds
+#          + 6..9: input, reasoning, cache-read, cache-write tokens of executed calls
+#          + 10..14: picodollars per token class of calls with tiered prices
+_EXEC = _SHARED + 6
+_TIERED = _SHARED + 10
+_WIDTH = _SHARED + 15
+_PICO = 1e12  # picodollars per USD: dollars are summed as exact integers of these
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +75,22 @@ class WorkSpan:
 class Ledger:
     """Aggregates call records as they arrive.
 
+    ``prices`` (model → :class:`~hakaru.pricing.Prices`) lets the totals split dollars by token
+    class; whoever prices the records (the session, the proxy, capture) tells the ledger with
+    :meth:`set_prices`. Without them the totals still hold each record's dollars.
+
     >>> ledger = Ledger()
     >>> ledger.totals()["calls"]
     0
     """
 
-    def __init__(self, *, keep_records: bool = True, cost_models: Sequence[str] | None = None):
+    def __init__(
+        self,
+        *,
+        keep_records: bool = True,
+        cost_models: Sequence[str] | None = None,
+        prices: Mapping[str, Prices | None] | None = None,
+    ):
         self.names: tuple[str, ...] = tuple(cost_models or COST_MODELS)
         self._fns: tuple[CostModel, ...] = tuple(cost_model(n) for n in self.names)
         self.keep_records = keep_records
@@ -77,14 +104,24 @@ class Ledger:
         self._builtin = self.names == _BUILTIN_NAMES and all(
             COST_MODELS[n] is f for n, f in zip(self.names, _BUILTIN_FNS, strict=True)
         )
-        # counts and tokens (9), then per cost model: builtin → 6 exact integer sums
-        # (calls, output tokens, Σ(o·n + o(o−1)/2), Σ(n+o), Σn, latency in ns); else floats
-        self._width = 9 + (6 if self._builtin else len(self.names))
+        self._width = _WIDTH if self._builtin else _SHARED + len(self.names)
+        self.prices: dict[str, Prices | None] = {}
+        self._tiered: set[str] = set()
+        for model, known in (prices or {}).items():
+            self.set_prices(model, known)
 
     @property
     def zero(self) -> tuple[float, ...]:
         """The finish vector of "no dependency"."""
         return self._zero
+
+    def set_prices(self, model: str, prices: Prices | None) -> None:
+        """The prices the records of ``model`` were priced at (for the split by class)."""
+        self.prices[model] = prices
+        if prices is not None and prices.tiers:
+            self._tiered.add(model)
+        else:
+            self._tiered.discard(model)
 
     def add(self, record: CallRecord, start: Sequence[float] | None = None) -> tuple[float, ...]:
         """Account one record whose dependencies finish at ``start`` (per cost model).
@@ -104,11 +141,10 @@ class Ledger:
         s0, s1, s2, s3, s4, s5 = self._zero if start is None else start
         status = row[_STATUS]
         n, o = row[_IN], row[_OUT]
-        price_in, price_out = row[_PRICE_IN], row[_PRICE_OUT]
-        # Exact integer sums per (role, model, size, prices): totals then do not depend on the
-        # order in which calls finish, so the same run gives bit-identical figures with or
-        # without a store, locally or on Ray.
-        key = (row[_ROLE], row[_MODEL], row[_SIZE], price_in, price_out)
+        # Exact integer sums per (role, model, size): totals then do not depend on the order
+        # in which calls finish, so the same run gives bit-identical figures with or without a
+        # store, locally or on Ray.
+        key = (row[_ROLE], row[_MODEL], row[_SIZE])
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = [0] * self._width
@@ -117,27 +153,39 @@ class Ledger:
         group[5] += n
         group[6] += o
         group[7] += row[_REASONING]
-        group[8] += row[_CACHED]
+        group[8] += row[_CREAD]
+        group[9] += row[_CWRITE]
         if status == "cached":  # no primitive ran: costs nothing
             finish: tuple[float, ...] = (s0, s1, s2, s3, s4, s5)
         else:
             latency = row[_LATENCY]  # seconds
-            group[9] += 1
-            group[14] += round(latency * 1e9)  # nanoseconds
+            group[11] += 1
+            group[16] += round(latency * 1e9)  # nanoseconds
             if status == "error":
                 finish = (s0 + 1.0, s1, s2, s3, s4, s5 + latency)
             else:
                 m = row[_SIZE]
-                group[10] += o
-                group[11] += o * n + o * (o - 1) // 2
-                group[12] += n + o
-                group[13] += n
+                dollars = row[_DOLLARS]
+                group[12] += o
+                group[13] += o * n + o * (o - 1) // 2
+                group[14] += n + o
+                group[17] += n
+                group[18] += row[_REASONING]
+                group[19] += row[_CREAD]
+                group[20] += row[_CWRITE]
+                if dollars is None:
+                    group[_UNPRICED] += 1
+                    dollars = 0.0
+                else:
+                    group[15] += round(dollars * _PICO)
+                    if self._tiered and row[_MODEL] in self._tiered:
+                        self._add_tiered(group, row)
                 finish = (
                     s0 + 1.0,
                     s1 + o,
                     s2 + m * (o * n + o * (o - 1) / 2),
                     s3 + m * (n + o),
-                    s4 + (n * price_in + o * price_out) / 1e6,
+                    s4 + dollars,
                     s5 + latency,
                 )
         span = self._span  # unrolled: a loop over six entries costs four times as much
@@ -158,6 +206,18 @@ class Ledger:
             self._rows.append(row)
         return finish
 
+    def _add_tiered(self, group: list[Any], row: RecordRow) -> None:
+        """A priced call of a model with tiered prices: its dollars per class, per call (the
+        tier depends on the call's own input)."""
+        prices = self.prices[row[_MODEL]]
+        assert prices is not None
+        n = row[_IN]
+        parts = prices.split(
+            n, class_tokens(n, row[_OUT], row[_REASONING], row[_CREAD], row[_CWRITE])
+        )
+        for i, usd in enumerate(parts):
+            group[_TIERED + i] += round(usd * _PICO)
+
     def _add_custom(self, record: CallRecord, start: Sequence[float] | None) -> tuple[float, ...]:
         """:meth:`add` for a ledger with its own cost models (float sums per role and model)."""
         costs = [fn(record) for fn in self._fns]
@@ -166,7 +226,7 @@ class Ledger:
         for i, f in enumerate(finish):
             if f > span[i]:
                 span[i] = f
-        key = (record.role, record.model)
+        key = (record.role, record.model, record.size)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = [0] * self._width
@@ -175,8 +235,11 @@ class Ledger:
         group[5] += record.input_tokens
         group[6] += record.output_tokens
         group[7] += record.reasoning_tokens
-        group[8] += record.cached_tokens
-        group[9:] = map(_add, group[9:], costs)
+        group[8] += record.cache_read_tokens
+        group[9] += record.cache_write_tokens
+        if record.executed and record.dollars is None:
+            group[_UNPRICED] += 1
+        group[_SHARED:] = map(_add, group[_SHARED:], costs)
         if self.keep_records:
             self._rows.append(_snapshot(record))
         return finish
@@ -194,15 +257,16 @@ class Ledger:
     def _costs(self, key: tuple[Any, ...], vals: Sequence[float]) -> list[float]:
         """A group's work under each cost model, from its (exact) sums."""
         if not self._builtin:
-            return list(vals[9:])
-        size, price_in, price_out = key[2], key[3], key[4]
+            return list(vals[_SHARED:])
+        size = key[2]
+        b = _SHARED
         return [
-            float(vals[9]),
-            float(vals[10]),
-            size * vals[11],
-            size * vals[12],
-            (vals[13] * price_in + vals[10] * price_out) / 1e6,
-            vals[14] / 1e9,
+            float(vals[b]),
+            float(vals[b + 1]),
+            size * vals[b + 2],
+            size * vals[b + 3],
+            vals[b + 4] / _PICO,
+            vals[b + 5] / 1e9,
         ]
 
     def _rows_by(self, index: int | None) -> dict[str, list[float]]:
@@ -216,16 +280,41 @@ class Ledger:
             name = "" if index is None else key[index]
             row = acc.get(name)
             if row is None:
-                row = acc[name] = [0] * 9 + [0.0] * len(self.names)
-            for i in range(9):
+                row = acc[name] = [0] * _SHARED + [0.0] * len(self.names)
+            for i in range(_SHARED):
                 row[i] += vals[i]
             for i, c in enumerate(self._costs(key, vals)):
-                row[9 + i] += c
+                row[_SHARED + i] += c
         return acc
 
     def _row(self, values: Sequence[float]) -> dict[str, float]:
-        keys = (*_COUNTS, *_TOKENS, *self.names)
+        keys = (*_COUNTS, *_TOKENS, "unpriced_calls", *self.names)
         return dict(zip(keys, values, strict=True))
+
+    def _class_dollars(self) -> list[float] | None:
+        """USD per token class (:data:`~hakaru.pricing.TOKEN_CLASSES` order) of every priced
+        call, or ``None`` when a priced group's prices are not known to this ledger."""
+        if not self._builtin:
+            return None
+        out = [0.0] * len(TOKEN_CLASSES)
+        for key in sorted(self._groups, key=repr):
+            vals = self._groups[key]
+            executed = vals[1] + vals[4]  # ok + flagged
+            if executed == vals[_UNPRICED]:  # no priced call in the group
+                continue
+            prices = self.prices.get(key[1])
+            if prices is None:
+                return None
+            if prices.tiers:
+                parts = [v / _PICO for v in vals[_TIERED : _TIERED + len(TOKEN_CLASSES)]]
+            else:
+                n, o = vals[_EXEC], vals[_SHARED + 1]
+                reasoning, read, write = vals[_EXEC + 1], vals[_EXEC + 2], vals[_EXEC + 3]
+                counts = (n - read - write, read, write, o - reasoning, reasoning)
+                parts = [c * r / 1e6 for c, r in zip(counts, prices.rates, strict=True)]
+            for i, usd in enumerate(parts):
+                out[i] += usd
+        return out
 
     def group_by(self, key: str = "role") -> dict[str, dict[str, float]]:
         """Per-role or per-model totals (``key`` is ``"role"`` or ``"model"``)."""
@@ -235,7 +324,7 @@ class Ledger:
     def work(self, cost: str) -> float:
         i = self.names.index(cost)
         rows = self._rows_by(None)
-        return rows[""][9 + i] if rows else 0.0
+        return rows[""][_SHARED + i] if rows else 0.0
 
     def span(self, cost: str) -> float:
         return self._span[self.names.index(cost)]
@@ -248,10 +337,16 @@ class Ledger:
 
         ``calls`` counts attempts sent to a backend (failed ones included, cache hits not);
         ``sim_seconds`` is the span under simulated latency (the run's simulated wall time with
-        unbounded concurrency).
+        unbounded concurrency). Tokens by class: ``input_tokens`` (every prompt token) is
+        ``uncached_input_tokens + cache_read_tokens + cache_write_tokens``; ``output_tokens``
+        (every generated token) includes ``reasoning_tokens``. ``dollars`` sums the calls whose
+        price is known; ``unpriced_calls`` counts executed calls whose model has no known
+        price, and ``dollars_complete`` is false when there are any. ``dollars_<class>`` split
+        the dollars by token class (``dollars_output``: output tokens other than reasoning)
+        when the ledger knows the prices (:meth:`set_prices`).
         """
         rows = self._rows_by(None)
-        row = self._row(rows.get("", [0] * 9 + [0.0] * len(self.names)))
+        row = self._row(rows.get("", [0] * _SHARED + [0.0] * len(self.names)))
         out: dict[str, Any] = {
             "calls": row["attempts"] - row["cached"],
             "ok_calls": row["ok"],
@@ -261,6 +356,11 @@ class Ledger:
             "input_tokens": row["input_tokens"],
             "output_tokens": row["output_tokens"],
             "reasoning_tokens": row["reasoning_tokens"],
+            "cache_read_tokens": row["cache_read_tokens"],
+            "cache_write_tokens": row["cache_write_tokens"],
+            "uncached_input_tokens": row["input_tokens"]
+            - row["cache_read_tokens"]
+            - row["cache_write_tokens"],
         }
         for name in self.names:
             label = {"aalp": "aalp_cost"}.get(name, name)
@@ -268,6 +368,12 @@ class Ledger:
                 continue
             out[label] = row[name]
             out[f"span_{name}"] = self.span(name)
+        out["unpriced_calls"] = int(row["unpriced_calls"])
+        out["dollars_complete"] = row["unpriced_calls"] == 0
+        by_class = self._class_dollars()
+        if by_class is not None:
+            for name, usd in zip(TOKEN_CLASSES, by_class, strict=True):
+                out[f"dollars_{name}"] = usd
         out["depth"] = int(self.span("calls")) if "calls" in self.names else 0
         if "latency" in self.names:
             out["sim_seconds"] = self.span("latency")
@@ -308,9 +414,12 @@ def work_span(records: Iterable[CallRecord], cost: str | CostModel = "forward_pa
     return WorkSpan(work, best[0], int(best[1]))
 
 
-def totals_of(records: Iterable[CallRecord]) -> dict[str, Any]:
-    """Ledger totals of stored records (span recomputed from their parent links)."""
-    ledger = Ledger(keep_records=False)
+def totals_of(
+    records: Iterable[CallRecord], prices: Mapping[str, Prices | None] | None = None
+) -> dict[str, Any]:
+    """Ledger totals of stored records (span recomputed from their parent links); ``prices``
+    (model → prices, e.g. :meth:`hakaru.store.RunStore.prices`) splits the dollars by class."""
+    ledger = Ledger(keep_records=False, prices=prices)
     finish: dict[int, tuple[float, ...]] = {}
     for rec in sorted(records, key=lambda r: r.id):
         start = list(ledger.zero)

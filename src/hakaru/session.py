@@ -22,11 +22,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from hakaru.backends.base import Backend, create_backend
-from hakaru.budget import Amount, Budget, BudgetGuard
+from hakaru.budget import Amount, Budget, BudgetGuard, worst_dollars
 from hakaru.errors import BackendError, BackendTimeout, BudgetExceeded, ConfigError, RedFlag
 from hakaru.happens_before import Frontier, HappensBefore
 from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy, Slots
+from hakaru.pricing import PriceBook, Prices, PriceSource
 from hakaru.tasks import check_capability
 from hakaru.tokenizer import count_tokens
 from hakaru.types import (
@@ -75,7 +76,9 @@ class Session(HappensBefore):
     records in memory (turn off for million-call runs; totals stay exact); ``max_tokens`` — the
     default output cap; ``input_margin`` — factor on estimated input tokens when reserving budget;
     ``executor`` — where backend calls run: ``"local"`` (default) or ``"ray"`` (see
-    :mod:`hakaru.executors`).
+    :mod:`hakaru.executors`); ``prices`` — a price table (model → :class:`~hakaru.pricing.Prices`)
+    or a price file, consulted after the model specs and before the genai-prices snapshot (see
+    :mod:`hakaru.pricing`; a model priced nowhere is recorded as unpriced, never as $0).
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class Session(HappensBefore):
         input_margin: float = 1.0,
         seed: int = 0,
         executor: Executor | str | None = None,
+        prices: PriceSource = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency is {concurrency}. Allow at least 1 call in flight.")
@@ -115,6 +119,8 @@ class Session(HappensBefore):
             chosen = create_executor(executor) if isinstance(executor, str) else executor
             self.backend = chosen.wrap(self.backend)
         self._specs: dict[str, ModelSpec] = {m.name: m for m in models}
+        self._book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
+        self._priced: dict[str, Prices | None] = {}  # model → prices, resolved once each
         self._slots = Slots(concurrency)
         self._per_model = per_model
         self._model_slot_map: dict[str, Slots] = {}
@@ -175,6 +181,8 @@ class Session(HappensBefore):
             kind, name, params = self._run
             self.run_id = self.store.new_run(kind, name, params)
             self._sink = self.store.sink(self.run_id)
+            for model, prices in self._priced.items():  # resolved before the run began
+                self.store.put_prices(self.run_id, model, prices)
 
     async def aclose(self, *, failed: bool = False) -> None:
         """Flush the store, mark the run done (or failed), close what the session opened."""
@@ -231,6 +239,18 @@ class Session(HappensBefore):
             spec = self.backend.model_spec(model) or ModelSpec(model or "default")
             self._specs[model] = spec
         return spec
+
+    def prices(self, model: str) -> Prices | None:
+        """The prices calls of ``model`` are recorded at (``None``: unknown), resolved once:
+        the model's spec, the session's price table, the genai-prices snapshot
+        (:class:`~hakaru.pricing.PriceBook`). The ledger and the run store learn them too."""
+        if model in self._priced:
+            return self._priced[model]
+        found = self._priced[model] = self._book.resolve(model, self.spec(model))
+        self.ledger.set_prices(model, found)
+        if self.store is not None and self.run_id:
+            self.store.put_prices(self.run_id, model, found)
+        return found
 
     # -- the chokepoint ----------------------------------------------------------------------
 
@@ -428,13 +448,10 @@ class Session(HappensBefore):
         assert self.guard is not None
         n_in = int(count_tokens(request.prompt_text()) * self.input_margin + 0.999)
         out = self._worst_output(request, spec, n_in)
+        prices = self.prices(request.model)
+        dollars = worst_dollars(prices, request.model, self.guard.budget, n_in, out)  # USD
         return self.guard.reserve(
-            Amount(
-                calls=1,
-                tokens=n_in + out,
-                dollars=(n_in * spec.price_in + out * spec.price_out) / 1e6,
-                primitives=out,
-            )
+            Amount(calls=1, tokens=n_in + out, dollars=dollars, primitives=out)
         )
 
     def _record(
@@ -471,11 +488,26 @@ class Session(HappensBefore):
             latency = now - began
             sim_end = sim_start + latency
             candidate = finish = ""
+        dollars: float | None = 0.0  # USD; an attempt that executed nothing bills nothing
+        if status == "ok" or status == "flagged":
+            model = request.model
+            prices = self._priced[model] if model in self._priced else self.prices(model)
+            dollars = (
+                None
+                if prices is None
+                else prices.dollars(
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.reasoning_tokens,
+                    u.cache_read_tokens,
+                    u.cache_write_tokens,
+                )
+            )
         t0 = self._t0
         return record_row(
             rid, parents, request.role, request.model, attempt, status, kind, text,
-            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_tokens, u.source,
-            spec.size, spec.price_in, spec.price_out, latency, began - t0, now - t0,
+            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cache_read_tokens,
+            u.cache_write_tokens, u.source, spec.size, dollars, latency, began - t0, now - t0,
             sim_start, sim_end, request.step, request.vote, candidate, finish,
             request.reasoning_budget, self.run_id,
         )  # fmt: skip

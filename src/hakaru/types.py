@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from hakaru.errors import ConfigError
+from hakaru.pricing.prices import Prices
 
 __all__ = [
     "RECORD_FIELDS",
@@ -27,6 +28,7 @@ __all__ = [
     "Task",
     "Usage",
     "UsageSource",
+    "legacy_dollars",
     "record_row",
 ]
 
@@ -51,9 +53,12 @@ class ModelSpec:
     name: str
     size: float = 1.0  # relative model size m (e.g. billions of parameters)
     context_window: int = 8192  # tokens
-    price_in: float = 0.0  # USD per 1M input tokens
-    price_out: float = 0.0  # USD per 1M output tokens
+    price_in: float | None = None  # USD per 1M uncached input tokens; None: not stated here
+    price_out: float | None = None  # USD per 1M output tokens
     capabilities: frozenset[str] = frozenset({"*"})
+    price_cache_read: float | None = None  # USD per 1M; None: price_in
+    price_cache_write: float | None = None  # USD per 1M (5-minute writes); None: price_in
+    price_reasoning: float | None = None  # USD per 1M; None: price_out
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -67,12 +72,44 @@ class ModelSpec:
                 f"Model '{self.name}' has context window {self.context_window}. "
                 "Give a positive number of tokens."
             )
-        if self.price_in < 0 or self.price_out < 0:
+        rates = (
+            self.price_in,
+            self.price_out,
+            self.price_cache_read,
+            self.price_cache_write,
+            self.price_reasoning,
+        )
+        if any(r is not None and not r >= 0 for r in rates):
             raise ConfigError(
                 f"Model '{self.name}' has a negative price. Prices are USD per 1M tokens, >= 0."
             )
+        if (self.price_in is None) != (self.price_out is None) or (
+            self.price_in is None and any(r is not None for r in rates)
+        ):
+            raise ConfigError(
+                f"Model '{self.name}' states some prices but not both price_in and price_out. "
+                "Give both (USD per 1M tokens), or none to have hakaru look the model up."
+            )
         if not isinstance(self.capabilities, frozenset):
             object.__setattr__(self, "capabilities", frozenset(self.capabilities))
+
+    @property
+    def prices(self) -> Prices | None:
+        """The prices this spec states (``None``: it states none; see :mod:`hakaru.pricing`).
+
+        >>> ModelSpec("m", price_in=0.4, price_out=1.6, price_cache_read=0.1).prices.rates
+        (0.4, 0.1, 0.4, 1.6, 1.6)
+        """
+        if self.price_in is None or self.price_out is None:
+            return None
+        return Prices.of(
+            self.price_in,
+            self.price_out,
+            cache_read=self.price_cache_read,
+            cache_write=self.price_cache_write,
+            reasoning=self.price_reasoning,
+            source="model spec",
+        )
 
     def capability_limit(self, kind: str) -> int | None:
         """The most items of ``kind`` the model handles per call; ``None`` for no bound.
@@ -194,12 +231,20 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts of one call. ``source`` says whether the server reported them."""
+    """Token counts of one call. ``source`` says whether the server reported them.
+
+    ``input_tokens`` counts every prompt token, cached or not (the AALP cost's n) and
+    ``output_tokens`` every generated token, reasoning included; the cache and reasoning counts
+    are parts of them, so no token is counted twice (the classes of :mod:`hakaru.pricing`).
+    Backends normalise each provider's fields to this: OpenAI's ``prompt_tokens`` already
+    include ``cached_tokens``; Anthropic's ``input_tokens`` leave the cache tokens out.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0  # counted inside output_tokens
-    cached_tokens: int = 0  # counted inside input_tokens
+    cache_read_tokens: int = 0  # counted inside input_tokens
+    cache_write_tokens: int = 0  # counted inside input_tokens
     source: UsageSource = "reported"
 
 
@@ -237,7 +282,9 @@ class CallRecord:
     (answered, then rejected by a validator). Times: ``started``/``ended`` are wall seconds since
     the session began; ``sim_start``/``sim_end`` are seconds on the critical path of simulated
     latency (``sim_end = sim_start + latency``) — for calls recorded by the proxy, the wall
-    times it saw.
+    times it saw. Tokens: see :class:`Usage`. ``dollars`` is what the attempt cost at the
+    model's prices (:mod:`hakaru.pricing`): 0 for attempts that executed nothing (failed or
+    cached), ``None`` for executed ones whose model has no known price.
     """
 
     id: int
@@ -248,14 +295,14 @@ class CallRecord:
     status: CallStatus = "ok"
     error_kind: str = ""
     error: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = 0  # every prompt token, cache classes included
+    output_tokens: int = 0  # every generated token, reasoning included
     reasoning_tokens: int = 0
-    cached_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     usage_source: UsageSource = "reported"
     size: float = 1.0  # model size m at the time of the call
-    price_in: float = 0.0  # USD per 1M input tokens
-    price_out: float = 0.0  # USD per 1M output tokens
+    dollars: float | None = None  # USD; None: not priced (the model's price is unknown)
     latency: float = 0.0  # seconds (simulated on sim)
     started: float = 0.0
     ended: float = 0.0
@@ -280,14 +327,44 @@ class CallRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
-        """The record of :meth:`as_dict`'s form (also exports made before ``budget`` was
-        renamed ``reasoning_budget``)."""
+        """The record of :meth:`as_dict`'s form, also of exports made by older versions:
+        ``budget`` (now ``reasoning_budget``), ``cached_tokens`` (now ``cache_read_tokens``) and
+        the per-record ``price_in``/``price_out`` (now the record's ``dollars``: see
+        :func:`legacy_dollars`)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if "budget" in data and "reasoning_budget" not in data:
             values["reasoning_budget"] = data["budget"]
+        if "cached_tokens" in data and "cache_read_tokens" not in data:
+            values["cache_read_tokens"] = data["cached_tokens"]
+        if "price_in" in data and "dollars" not in data:
+            values["dollars"] = legacy_dollars(
+                data.get("status", "ok"),
+                data.get("input_tokens", 0),
+                data.get("output_tokens", 0),
+                data.get("price_in") or 0.0,
+                data.get("price_out") or 0.0,
+            )
         values["parents"] = tuple(values.get("parents", ()))
         return cls(**values)
+
+
+def legacy_dollars(
+    status: str, input_tokens: int, output_tokens: int, price_in: float, price_out: float
+) -> float | None:
+    """The dollars of a record made when records carried ``price_in``/``price_out`` (USD per
+    1M tokens): 0 when it executed nothing; ``None`` (unknown) when both prices were 0 —
+    versions before token classes priced every model they did not know at $0, so a zero price
+    cannot be told from an unknown one.
+
+    >>> legacy_dollars("ok", 1000, 100, 0.4, 1.6), legacy_dollars("ok", 10, 1, 0.0, 0.0)
+    (0.00056, None)
+    """
+    if status not in ("ok", "flagged"):
+        return 0.0
+    if not price_in and not price_out:
+        return None
+    return (input_tokens * price_in + output_tokens * price_out) / 1e6
 
 
 # -- a record as a row -----------------------------------------------------------------------
@@ -315,11 +392,11 @@ def record_row(
     input_tokens: int,
     output_tokens: int,
     reasoning_tokens: int,
-    cached_tokens: int,
+    cache_read_tokens: int,
+    cache_write_tokens: int,
     usage_source: UsageSource,
     size: float,
-    price_in: float,
-    price_out: float,
+    dollars: float | None,
     latency: float,
     started: float,
     ended: float,
@@ -338,14 +415,14 @@ def record_row(
     Positional only: it runs once per call, and a call with 27 keywords costs ten times one
     with 27 positions. A test checks that the parameters are :data:`RECORD_FIELDS`.
 
-    >>> row = record_row(7, (), "r", "m", 1, "ok", "", "", 3, 5, 0, 0, "reported", 1.0, 0.0,
+    >>> row = record_row(7, (), "r", "m", 1, "ok", "", "", 3, 5, 0, 0, 0, "reported", 1.0,
     ...                  0.0, 0.5, 0.0, 0.5, 0.0, 0.5, None, None, "", "stop", None, "")
     >>> CallRecord(*row).output_tokens, row[RECORD_FIELDS.index("output_tokens")]
     (5, 5)
     """
     return (
         id, parents, role, model, attempt, status, error_kind, error,
-        input_tokens, output_tokens, reasoning_tokens, cached_tokens, usage_source,
-        size, price_in, price_out, latency, started, ended, sim_start, sim_end,
+        input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens,
+        usage_source, size, dollars, latency, started, ended, sim_start, sim_end,
         step, vote, candidate, finish_reason, reasoning_budget, run_id,
     )  # fmt: skip

@@ -194,7 +194,7 @@ def test_completion_reads_usage_and_sends_the_request(httpserver: HTTPServer, ba
     request = Request.chat("m", "What is 2+2?", system="Be brief.", max_tokens=8, seed=7)
     response = call(make(base), request)
     assert response.text == "4"
-    assert response.usage == Usage(12, 3, 0, 0, "reported")
+    assert response.usage == Usage(12, 3, 0, 0, 0, "reported")
     assert response.model == "m-2025"
     assert response.finish_reason == "stop"
     assert response.reasoning == ""
@@ -247,13 +247,13 @@ def test_null_usage_fields_are_tolerated(httpserver: HTTPServer, base: str) -> N
         "completion_tokens_details": {"reasoning_tokens": None},
     }
     httpserver.expect_request(PATH).respond_with_json(completion("4", usage))
-    assert call(make(base)).usage == Usage(12, 3, 0, 0, "reported")
+    assert call(make(base)).usage == Usage(12, 3, 0, 0, 0, "reported")
 
 
 def test_a_null_main_count_is_estimated(httpserver: HTTPServer, base: str) -> None:
     usage = {"prompt_tokens": None, "completion_tokens": 3}
     httpserver.expect_request(PATH).respond_with_json(completion("4", usage))
-    assert call(make(base)).usage == Usage(count_tokens("What is 2+2?"), 3, 0, 0, "estimated")
+    assert call(make(base)).usage == Usage(count_tokens("What is 2+2?"), 3, 0, 0, 0, "estimated")
 
 
 def test_reasoning_and_cached_tokens_are_read(httpserver: HTTPServer, base: str) -> None:
@@ -266,7 +266,7 @@ def test_reasoning_and_cached_tokens_are_read(httpserver: HTTPServer, base: str)
     body = completion("4", usage, reasoning_content="2 plus 2 makes 4.")
     httpserver.expect_request(PATH).respond_with_json(body)
     response = call(make(base))
-    assert response.usage == Usage(120, 50, 40, 64, "reported")
+    assert response.usage == Usage(120, 50, 40, 64, 0, "reported")
     assert response.reasoning == "2 plus 2 makes 4."
 
 
@@ -278,7 +278,7 @@ def test_vllm_reasoning_without_a_count_is_estimated_from_its_text(
     body = completion("4", usage, reasoning_content="Two and two are four.")
     httpserver.expect_request(PATH).respond_with_json(body)
     response = call(make(base))
-    assert response.usage == Usage(20, 30, count_tokens("Two and two are four."), 0, "reported")
+    assert response.usage == Usage(20, 30, count_tokens("Two and two are four."), 0, 0, "reported")
 
 
 def test_null_content_and_length_finish(httpserver: HTTPServer, base: str) -> None:

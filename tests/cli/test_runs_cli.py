@@ -21,7 +21,7 @@ HAKARU = str(Path(sys.executable).parent / "hakaru")
 
 RECORDS = [
     CallRecord(1, (), "planner", "big", input_tokens=100, output_tokens=20, size=2.0, latency=1.5,
-               price_in=1.0, price_out=2.0),
+               dollars=(100 * 1.0 + 20 * 2.0) / 1e6),
     CallRecord(2, (1,), "planner", "big", input_tokens=50, output_tokens=10, size=2.0,
                latency=0.5),
     CallRecord(3, (2,), "worker", "small", input_tokens=30, output_tokens=7, latency=0.2, step=0),
@@ -117,7 +117,7 @@ def test_show_json_has_the_ledger_totals_and_roles(
     code, out, err = hakaru(capsys, "runs", "show", run_id[:10], "--json", "--store", str(db))
     assert (code, err) == (0, "")
     payload = json.loads(out)
-    assert set(payload) == {"run", "totals", "roles", "models"}
+    assert set(payload) == {"run", "totals", "roles", "models", "prices"}
     assert payload["run"]["id"] == run_id and payload["run"]["calls"] == 5
     expected = totals_of(replace(r, run_id=run_id) for r in RECORDS)
     assert payload["totals"] == json.loads(json.dumps(expected))

@@ -72,9 +72,9 @@ def test_worst_case_is_what_the_session_reserves() -> None:
     request = Request.chat("sim-small", "one two three", max_tokens=10)
     n = count_tokens("one two three")  # tokens, as the session estimates them
     dollars = (n * 0.10 + 10 * 0.40) / 1e6  # USD: sim-small's prices per 1M tokens
-    assert worst_case(request, spec) == Amount(1, n + 10, dollars, 10)
+    assert worst_case(request, spec, prices=spec.prices) == Amount(1, n + 10, dollars, 10)
     session = Session(SimBackend(seed=1), budget=Budget(tokens=1000))
-    assert session._reserve(request, spec) == worst_case(request, spec)
+    assert session._reserve(request, spec) == worst_case(request, spec, prices=spec.prices)
     unbounded = worst_case(Request.chat("sim-small", "one two three"), spec)
     assert unbounded.tokens == spec.context_window  # input + the rest of the window
 

@@ -75,9 +75,15 @@ def test_a_sequential_chain_is_recorded_exactly(servers: Servers, forwarder_kind
         for t, i in ((0, 1), (1, 2), (3, 3), (6, 4), (10, 5))
     ]
     assert [r.output_tokens for r in recs] == [3] * 5  # "sum = 1" … "sum = 15"
-    assert recs[0].size == 3.0 and recs[0].price_out == 0.40  # sim-small's spec
+    assert recs[0].size == 3.0  # sim-small's spec, and its prices
+    assert recs[0].dollars == pytest.approx(
+        (recs[0].input_tokens * 0.10 + recs[0].output_tokens * 0.40) / 1e6
+    )
     totals = servers.end()
-    assert totals == {**totals_of(recs), "peak_concurrency": 1}
+    assert totals == {
+        **totals_of(recs, servers.store.prices(recs[0].run_id)),
+        "peak_concurrency": 1,
+    }
     assert (totals["calls"], totals["depth"], totals["output_tokens"]) == (5, 5, 15)
 
 
@@ -101,7 +107,10 @@ def test_a_fan_out_and_join_are_siblings_then_one_child(servers: Servers) -> Non
     assert sorted(recs[8].parents) == list(range(1, 9))
     totals = servers.end()
     assert (totals["calls"], totals["depth"], totals["peak_concurrency"]) == (9, 2, 8)
-    assert totals == {**totals_of(recs), "peak_concurrency": 8}
+    assert totals == {
+        **totals_of(recs, servers.store.prices(recs[0].run_id)),
+        "peak_concurrency": 8,
+    }
 
 
 def test_streams_take_the_final_usage_or_are_estimated_and_marked(

@@ -51,6 +51,7 @@ def test_remote_point_is_stored_in_the_drivers_store() -> None:
     assert (info.kind, info.name, info.status) == ("run", "tree-sum/tree", "done")
     records = list(store.calls(out.run_id))
     assert len(records) == out.totals["calls"] == 21
-    assert out.totals == totals_of(records)  # exactly: the ledger's sums are order-free
+    # exactly: the ledger's sums are order-free; the prices travel with the records
+    assert out.totals == totals_of(records, store.prices(out.run_id))
     with pytest.raises(ConfigError, match="leave 'executor' out"):
         asyncio.run(run_workload_remote("tree-sum", session_options={"executor": "ray"}))

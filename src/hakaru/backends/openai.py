@@ -383,12 +383,13 @@ def _usage(raw: Any, request: Request, text: str, reasoning: str) -> Usage:
     reasoning_tokens = usage_count(raw, "completion_tokens_details", "reasoning_tokens")
     if reasoning_tokens is None:
         reasoning_tokens = reasoning_guess
+    # OpenAI's prompt_tokens include the cached ones (prompt_tokens_details.cached_tokens)
     cached = usage_count(raw, "prompt_tokens_details", "cached_tokens") or 0
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         reasoning_tokens=min(reasoning_tokens, output_tokens),  # counted inside the output
-        cached_tokens=min(cached, input_tokens),  # counted inside the input
+        cache_read_tokens=min(cached, input_tokens),  # counted inside the input
         source="estimated" if estimated else "reported",
     )
 

@@ -43,8 +43,8 @@ def models(as_json: bool) -> None:
             str(r["name"]),
             f"{r['size']:g}",
             f"{r['context_window']:,}",
-            f"{r['price_in']:g}",
-            f"{r['price_out']:g}",
+            "-" if r["price_in"] is None else f"{r['price_in']:g}",
+            "-" if r["price_out"] is None else f"{r['price_out']:g}",
             ", ".join(r["capabilities"]),  # type: ignore[arg-type]
             f"{r['base_error']:g}→{r['max_error']:g}",
             f"{r['rho']:g}",

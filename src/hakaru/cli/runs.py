@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
@@ -21,6 +21,7 @@ from hakaru.cli.main import echo_json
 from hakaru.cli.options import store_path_option
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger, totals_of
+from hakaru.pricing import Prices
 from hakaru.store import RunInfo, RunNotFound, RunStore, default_store_path
 from hakaru.store.database import ExportFormat
 from hakaru.types import CallRecord
@@ -129,22 +130,31 @@ def show(run: str, as_json: bool, store_path: Path | None) -> None:
     RUN is a run id or a unique prefix of one.
     """
     store, info = _find(store_path, run)
-    ledger = Ledger(keep_records=False)  # only its per-role and per-model groups are used
-
-    def feed() -> Iterator[CallRecord]:
-        for rec in store.calls(info.id):
-            ledger.add(rec)
-            yield rec
-
     try:
-        totals = totals_of(feed())
+        prices = store.prices(info.id)
+        ledger = Ledger(keep_records=False)  # only its per-role and per-model groups are used
+
+        def feed() -> Iterator[CallRecord]:
+            for rec in store.calls(info.id):
+                ledger.add(rec)
+                yield rec
+
+        totals = totals_of(feed(), prices)
     finally:
         store.close()
     roles, models = ledger.group_by("role"), ledger.group_by("model")
     if as_json:
-        echo_json({"run": info.as_dict(), "totals": totals, "roles": roles, "models": models})
+        echo_json(
+            {
+                "run": info.as_dict(),
+                "totals": totals,
+                "roles": roles,
+                "models": models,
+                "prices": {m: None if p is None else p.as_dict() for m, p in prices.items()},
+            }
+        )
         return
-    _print_show(info, totals, roles)
+    _print_show(info, totals, roles, prices)
 
 
 # per-role columns: ledger group key -> header
@@ -160,7 +170,12 @@ _ROLE_COLUMNS = {
 }
 
 
-def _print_show(info: RunInfo, totals: dict[str, Any], roles: dict[str, dict[str, float]]) -> None:
+def _print_show(
+    info: RunInfo,
+    totals: dict[str, Any],
+    roles: dict[str, dict[str, float]],
+    prices: Mapping[str, Prices | None],
+) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -186,10 +201,26 @@ def _print_show(info: RunInfo, totals: dict[str, Any], roles: dict[str, dict[str
         f"cached {_num(counts[3])}, flagged {_num(counts[4])})  depth {_num(rest.pop('depth', 0))}"
         f"  parallelism {_num(rest.pop('parallelism', 0.0))}"
     )
+    from hakaru.report.token_classes import class_table, unpriced_note
+
     tokens = [rest.pop(k, 0) for k in ("input_tokens", "output_tokens", "reasoning_tokens")]
     console.print(
         f"tokens in {_num(tokens[0])}  out {_num(tokens[1])}  reasoning {_num(tokens[2])}"
     )
+    console.print(class_table(totals))
+    if prices:
+        shown = [
+            f"{m} ({'unknown' if p is None else p.source or 'given'})" for m, p in prices.items()
+        ]
+        console.print("prices  " + ", ".join(shown), markup=False, soft_wrap=True)
+    for key in list(rest):  # shown in the class table
+        if key.startswith("dollars_") or key in (
+            "uncached_input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "unpriced_calls",
+        ):
+            del rest[key]
     costs = Table("cost model", box=box.SIMPLE_HEAD)
     costs.add_column("work", justify="right")
     costs.add_column("span", justify="right")
@@ -213,6 +244,9 @@ def _print_show(info: RunInfo, totals: dict[str, Any], roles: dict[str, dict[str
     for role, row in roles.items():
         table.add_row(role, *(_num(row.get(key)) for key in _ROLE_COLUMNS))
     console.print(table)
+    note = unpriced_note(totals)
+    if note is not None:
+        console.print(note, soft_wrap=True, markup=False)
 
 
 @runs.command("export")

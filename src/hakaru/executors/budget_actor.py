@@ -24,10 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 from hakaru.backends.base import Backend
-from hakaru.budget import Amount, Budget, BudgetGuard
+from hakaru.budget import Amount, Budget, BudgetGuard, worst_dollars
 from hakaru.errors import BudgetExceeded, ConfigError
 from hakaru.executors.base import Executor, create_executor
 from hakaru.executors.cluster import connect, ray_module
+from hakaru.pricing import PriceBook, Prices
 from hakaru.tokenizer import count_tokens
 from hakaru.types import ModelSpec, Request, Response
 
@@ -65,20 +66,35 @@ class _BudgetActor:
         }
 
 
-def worst_case(request: Request, spec: ModelSpec, input_margin: float = 1.0) -> Amount:
+def worst_case(
+    request: Request,
+    spec: ModelSpec,
+    input_margin: float = 1.0,
+    prices: Prices | None = None,
+    budget: Budget | None = None,
+) -> Amount:
     """What ``request`` may use at most: its estimated input plus ``max_tokens`` of output
-    (the rest of the context window when unset), priced — as the session reserves it."""
+    (the rest of the context window when unset), priced at ``prices`` — as the session
+    reserves it."""
     n_in = int(count_tokens(request.prompt_text()) * input_margin + 0.999)  # tokens
     out = request.max_tokens
     if out is None:
         out = max(spec.context_window - n_in, 0)
-    dollars = (n_in * spec.price_in + out * spec.price_out) / 1e6  # USD
+    dollars = worst_dollars(prices, request.model, budget or Budget(), n_in, out)  # USD
     return Amount(calls=1, tokens=n_in + out, dollars=dollars, primitives=out)
 
 
-def _used(response: Response, spec: ModelSpec) -> Amount:
+def _used(response: Response, prices: Prices | None) -> Amount:
     u = response.usage
-    dollars = (u.input_tokens * spec.price_in + u.output_tokens * spec.price_out) / 1e6
+    dollars = 0.0
+    if prices is not None:
+        dollars = prices.dollars(
+            u.input_tokens,
+            u.output_tokens,
+            u.reasoning_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens,
+        )
     return Amount(1, u.input_tokens + u.output_tokens, dollars, u.output_tokens)
 
 
@@ -90,7 +106,7 @@ class SharedBudget:
     ``budget=None`` to attach only). ``detached=True`` keeps the actor alive after the driver that
     created it exits (end it with :meth:`kill`). ``executor`` (``"local"``, ``"ray"`` or an
     :class:`~hakaru.executors.Executor`) runs the calls once reserved. Prices come from the
-    backend's model specs.
+    backend's model specs, else the genai-prices snapshot (:class:`~hakaru.pricing.PriceBook`).
 
     >>> from hakaru.budget import Budget
     >>> shared = SharedBudget(Budget(tokens=1_000_000), name="sweep-42")  # doctest: +SKIP
@@ -179,6 +195,7 @@ class BudgetedBackend:
         self.inner = inner
         self.shared = shared
         self._specs: dict[str, ModelSpec] = {}
+        self._prices = PriceBook()
 
     def model_spec(self, name: str) -> ModelSpec | None:
         return self.inner.model_spec(name)
@@ -194,7 +211,8 @@ class BudgetedBackend:
     async def complete(self, request: Request) -> Response:
         actor = self.shared._actor
         spec = self._spec(request.model)
-        worst = worst_case(request, spec, self.shared.input_margin)
+        prices = self._prices.resolve(request.model, spec)
+        worst = worst_case(request, spec, self.shared.input_margin, prices, self.shared.budget)
         refused = await actor.reserve.remote(worst)
         if refused is not None:
             raise refused
@@ -203,7 +221,7 @@ class BudgetedBackend:
         except BaseException:
             actor.settle.remote(worst, Amount(calls=1))  # a failed attempt still counts
             raise
-        actor.settle.remote(worst, _used(response, spec))
+        actor.settle.remote(worst, _used(response, prices))
         return response
 
     async def aclose(self) -> None:

@@ -192,7 +192,12 @@ async def calibrate(
     )
     if parser not in ("flag", "repair"):
         raise ConfigError(f"Unknown parser mode '{parser}'. Use 'flag' or 'repair'.")
-    spec = session.spec(model)
+    prices = session.prices(model)
+    if prices is None:  # the calibration's purpose is the cost of a plan
+        raise ConfigError(
+            f"The price of model '{model}' is unknown, so no plan could be costed. Give its "
+            "prices (ModelSpec(price_in=…, price_out=…) or a --prices file)"
+        )
     diag = Diagnostics(k=1)
     out_tokens: list[int] = []
 
@@ -251,8 +256,8 @@ async def calibrate(
         out_tokens_median=statistics.median(out_sorted),
         out_tokens_p95=out_sorted[min(len(out_sorted) - 1, int(0.95 * len(out_sorted)))],
         out_tokens_max=out_sorted[-1],
-        price_in=spec.price_in,
-        price_out=spec.price_out,
+        price_in=prices.input,
+        price_out=prices.output,
         cost_per_call=spent["dollars"] / calls,
         diagnostics=diag,
     )

@@ -62,7 +62,7 @@ def stored_totals(store: RunStore, run_id: str) -> dict[str, float]:
             out["input_tokens"] += r.input_tokens
             out["output_tokens"] += r.output_tokens
             out["forward_passes"] += r.output_tokens
-            out["dollars"] += (r.input_tokens * r.price_in + r.output_tokens * r.price_out) / 1e6
+            out["dollars"] += r.dollars or 0.0
     return out
 
 

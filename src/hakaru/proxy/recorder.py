@@ -51,6 +51,7 @@ from multidict import CIMultiDict
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
+from hakaru.pricing import PriceBook, Prices, PriceSource
 from hakaru.proxy.dependencies import InferredDependencies
 from hakaru.proxy.serving import (
     BadBody,
@@ -189,6 +190,16 @@ class _Call:
         recorder.dependencies.finish(self.id, self.parents)
         name = self.model if self.model != "unknown" else (outcome.model or self.model)
         spec = recorder.models.get(name)
+        sink = recorder.sink_for_call()  # opens a run if none is open: before pricing in it
+        reasoning = min(outcome.reasoning_tokens, n_out)
+        read = min(outcome.cache_read_tokens, n_in)
+        write = min(outcome.cache_write_tokens, n_in - read)
+        dollars: float | None = 0.0  # USD: an attempt that failed billed nothing we can see
+        if outcome.status == "ok":
+            prices = recorder.prices(name)
+            dollars = (
+                None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
+            )
         error = outcome.error
         for secret in self.secrets:
             error = error.replace(secret, "***")
@@ -203,12 +214,12 @@ class _Call:
             error=error,
             input_tokens=n_in,
             output_tokens=n_out,
-            reasoning_tokens=min(outcome.reasoning_tokens, n_out),
-            cached_tokens=min(outcome.cached_tokens, n_in),
+            reasoning_tokens=reasoning,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
             usage_source="estimated" if estimated else "reported",
             size=spec.size if spec is not None else 1.0,
-            price_in=spec.price_in if spec is not None else 0.0,
-            price_out=spec.price_out if spec is not None else 0.0,
+            dollars=dollars,
             latency=ended - self.started,
             started=self.started,
             ended=ended,
@@ -222,7 +233,7 @@ class _Call:
             failed[self.key] = self.attempt
             if len(failed) > _MAX_FAILED:  # forget the oldest failure never retried
                 del failed[next(iter(failed))]
-        recorder.sink_for_call().add(record)
+        sink.add(record)
         finish = recorder.ledger.add(record, self.start_vec)
         recorder._reach = tuple(map(max, recorder._reach, finish))
         recorder.recorded += 1
@@ -236,7 +247,9 @@ class Recorder:
     ``upstream`` is the base URL requests are forwarded to (``http://127.0.0.1:8000/v1``); a
     request for ``/v1/<rest>`` goes to ``<upstream>/<rest>``. Records go to ``store`` under the
     run opened by :meth:`begin` (one is opened on the first call otherwise). ``models`` gives the
-    size and prices of model names (the simulated catalog is known already); ``forwarder``
+    size and prices of model names (the simulated catalog is known already), ``prices`` a price
+    table or file for the others (then the genai-prices snapshot: :mod:`hakaru.pricing`);
+    ``forwarder``
     defaults to an :class:`~hakaru.proxy.upstream.AiohttpClient` with ``timeout`` seconds;
     ``limits`` bound what a client may send.
 
@@ -256,6 +269,7 @@ class Recorder:
         timeout: float = 600.0,
         models: Mapping[str, ModelSpec] | None = None,
         limits: ServerLimits | None = None,
+        prices: PriceSource = None,
     ) -> None:
         base = upstream.rstrip("/")
         if not base.startswith(("http://", "https://")) or len(base.split("/")[2]) == 0:
@@ -272,6 +286,7 @@ class Recorder:
         self.limits = limits or ServerLimits()
         self.models: dict[str, ModelSpec] = {n: m.spec for n, m in BUILTIN_MODELS.items()}
         self.models.update(models or {})
+        self.book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
         self.run_id: str | None = None
         self.sink: CallSink | None = None
         self.dependencies = InferredDependencies()
@@ -301,6 +316,18 @@ class Recorder:
         self._t0 = time.perf_counter()
         self._failed.clear()
         return self.run_id
+
+    def prices(self, model: str) -> Prices | None:
+        """The prices of ``model`` (``None``: unknown): a spec in ``models`` (the simulated
+        catalog included), the price table, the genai-prices snapshot — once per run, told to
+        the ledger and the store."""
+        if model in self.ledger.prices:
+            return self.ledger.prices[model]
+        found = self.book.resolve(model, self.models.get(model))
+        self.ledger.set_prices(model, found)
+        if self.run_id is not None:
+            self.store.put_prices(self.run_id, model, found)
+        return found
 
     def sink_for_call(self) -> CallSink:
         if self.sink is None:

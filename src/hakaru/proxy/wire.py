@@ -43,8 +43,9 @@ class Outcome:
     error: str = ""
     input_tokens: int | None = None
     output_tokens: int | None = None
-    reasoning_tokens: int = 0
-    cached_tokens: int = 0
+    reasoning_tokens: int = 0  # inside the output
+    cache_read_tokens: int = 0  # inside the input
+    cache_write_tokens: int = 0  # inside the input
     texts: tuple[str, ...] = ()  # the answer's text (and reasoning), to estimate from
     finish_reason: str = ""
     model: str = ""
@@ -121,7 +122,8 @@ def _with_usage(usage: Any, **fields: Any) -> Outcome:
         input_tokens=usage_count(usage, "prompt_tokens"),
         output_tokens=usage_count(usage, "completion_tokens"),
         reasoning_tokens=usage_count(usage, "completion_tokens_details", "reasoning_tokens") or 0,
-        cached_tokens=usage_count(usage, "prompt_tokens_details", "cached_tokens") or 0,
+        # OpenAI's prompt_tokens include the cached ones
+        cache_read_tokens=usage_count(usage, "prompt_tokens_details", "cached_tokens") or 0,
         **fields,
     )
 

@@ -218,9 +218,7 @@ def _count(totals: dict[str, float], rec: CallRecord) -> None:
         totals["input_tokens"] += rec.input_tokens
         totals["output_tokens"] += rec.output_tokens
         totals["forward_passes"] += rec.output_tokens
-        totals["dollars"] += (
-            rec.input_tokens * rec.price_in + rec.output_tokens * rec.price_out
-        ) / 1e6
+        totals["dollars"] += rec.dollars or 0.0
 
 
 def _truth_of(params: dict[str, Any], step: int) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from hakaru.report.run_summary import CallRow
 from hakaru.report.sections import Cell, Figure, ReportData, Section, Table, Tone, register_section
 from hakaru.report.summary import format_value
+from hakaru.report.token_classes import class_report_table
 
 __all__ = ["run_calls", "run_dag", "run_ledger"]
 
@@ -131,6 +132,7 @@ def run_ledger(data: ReportData) -> list[Section]:
                         _group_rows(run.by_model),
                         caption="Ledger by model.",
                     ),
+                    class_report_table(t),
                     costs,
                 ),
                 notes=run.notes,

@@ -112,7 +112,7 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
     (larger runs get totals and DAG counts without the critical-path listing).
     """
     info = store.run(ref)
-    ledger = Ledger(keep_records=False)
+    ledger = Ledger(keep_records=False, prices=store.prices(info.id))
     lat = ledger.names.index("latency")
     finish: dict[int, tuple[float, ...]] = {}
     level: dict[int, int] = {}
@@ -175,6 +175,11 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
             f"The run has {len(finish):,} calls: the critical path is counted, not listed."
         )
     totals = ledger.totals()
+    from hakaru.report.token_classes import unpriced_note
+
+    unpriced = unpriced_note(totals)
+    if unpriced is not None:
+        notes.append(unpriced)
     levels: dict[int, int] = {}
     for v in level.values():
         levels[v] = levels.get(v, 0) + 1

@@ -105,10 +105,17 @@ def print_ledger(
     title: str = "",
     console: Console | None = None,
 ) -> None:
-    """Print the ledger table and the work/span line."""
+    """Print the ledger table, the work/span line, tokens and dollars by class, and the
+    warning when calls of unpriced models are left out of the dollars."""
+    from hakaru.report.token_classes import class_table, unpriced_note
+
     console = console or Console()
     console.print(ledger_table(totals, by_role, title))
     console.print(summary_line(totals))
+    console.print(class_table(totals))
+    note = unpriced_note(totals)
+    if note is not None:
+        console.print(note, soft_wrap=True, markup=False)
 
 
 # -- a report's summary (``hakaru report``, ``hakaru demo``) ---------------------------------
@@ -282,6 +289,9 @@ def print_run(console: Console, run: RunSummary) -> None:
     console.print(_group_table(run.by_role, "role"))
     console.print(_group_table(run.by_model, "model"))
     console.print(summary_line(run.totals), soft_wrap=True)
+    from hakaru.report.token_classes import class_table
+
+    console.print(class_table(run.totals))
     d = run.dag
     console.print(
         f"call DAG: {d.calls:,} calls, {d.edges:,} dependencies, {len(d.levels)} levels "

@@ -16,10 +16,20 @@ from typing import Any, TextIO
 
 from hakaru.types import RECORD_FIELDS, CallRecord
 
-__all__ = ["FIELDS", "columns_sql", "from_row", "sql_type", "to_row", "write_csv", "write_jsonl"]
+__all__ = [
+    "FIELDS",
+    "columns_sql",
+    "from_row",
+    "sql_column",
+    "sql_type",
+    "to_row",
+    "write_csv",
+    "write_jsonl",
+]
 
 FIELDS: tuple[str, ...] = RECORD_FIELDS
 _TYPES = {f.name: str(f.type) for f in fields(CallRecord)}
+_DEFAULTS = {f.name: f.default for f in fields(CallRecord)}
 _JSON = tuple(i for i, name in enumerate(FIELDS) if _TYPES[name].startswith("tuple"))
 _INT_TUPLES = frozenset(i for i in _JSON if _TYPES[FIELDS[i]] == "tuple[int, ...]")
 _RUN_ID = FIELDS.index("run_id")
@@ -34,6 +44,17 @@ def sql_type(name: str) -> str:
     if "float" in annotation:
         return "REAL"
     return "INTEGER" if "int" in annotation else "TEXT"
+
+
+def sql_column(name: str) -> str:
+    """The definition of the column of CallRecord field ``name`` added to an older store: a
+    field with a number as its default gets it as the column's default, so that the rows
+    stored before read back as that number (not NULL)."""
+    default = _DEFAULTS.get(name)
+    tail = ""
+    if isinstance(default, int | float) and "None" not in _TYPES[name]:
+        tail = f" NOT NULL DEFAULT {default!r}"
+    return f'"{name}" {sql_type(name)}{tail}'
 
 
 def columns_sql() -> str:

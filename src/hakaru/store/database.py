@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from hakaru.errors import ConfigError, StoreError
+from hakaru.pricing.prices import Prices
 from hakaru.store import columns, opening
 from hakaru.store.entries import (
     Checkpoint,
@@ -40,7 +41,10 @@ from hakaru.types import CallRecord
 __all__ = ["SCHEMA_VERSION", "RunStore", "default_store_path"]
 
 # 2: the calls column "budget" is "reasoning_budget" (a spending cap is a Budget, not this).
-SCHEMA_VERSION = 2
+# 3: token classes: "cached_tokens" is "cache_read_tokens", "cache_write_tokens" is new; each
+#    call keeps its "dollars" (NULL: unpriced) instead of "price_in"/"price_out", and the
+#    prices a run used are kept once per model in the table "prices".
+SCHEMA_VERSION = 3
 RunStatus = Literal["running", "done", "failed"]
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -57,11 +61,13 @@ CREATE TABLE IF NOT EXISTS points (
 CREATE TABLE IF NOT EXISTS checkpoints (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (run_id, step));
+CREATE TABLE IF NOT EXISTS prices (
+    run_id TEXT NOT NULL, model TEXT NOT NULL, prices TEXT, PRIMARY KEY (run_id, model));
 """
 
 #: Columns of the calls table renamed since a store was made: old name → CallRecord field.
 #: Opening an older store renames them in place, so what it recorded reads back unchanged.
-_RENAMED = {"budget": "reasoning_budget"}
+_RENAMED = {"budget": "reasoning_budget", "cached_tokens": "cache_read_tokens"}
 
 
 def default_store_path() -> Path:
@@ -161,7 +167,8 @@ class RunStore:
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Create the schema, or bring an older file up to date: rename the columns of
-        ``_RENAMED`` and add columns for CallRecord fields new since the file was made.
+        ``_RENAMED``, add columns for CallRecord fields new since the file was made, and turn
+        per-call prices into dollars (:meth:`_price_columns_to_dollars`).
 
         Only reads when the file is current, so opening a store to read it never waits for the
         write lock of another process.
@@ -185,14 +192,45 @@ class RunStore:
                 for name in missing:
                     if name == "owner":  # runs made before hakaru recorded their process
                         db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+                    elif name == "prices":  # stores made before token classes
+                        db.execute(_SCHEMA.split(";")[-2])
                     else:
-                        sql_type = columns.sql_type(name)
-                        db.execute(f'ALTER TABLE calls ADD COLUMN "{name}" {sql_type}')
+                        column = columns.sql_column(name)
+                        db.execute(f"ALTER TABLE calls ADD COLUMN {column}")
+                self._price_columns_to_dollars(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+
+    @staticmethod
+    def _price_columns_to_dollars(db: sqlite3.Connection) -> None:
+        """A store of schema 2 or older kept each call's ``price_in``/``price_out``: keep the
+        dollars they give (:func:`hakaru.types.legacy_dollars`: unknown where both were 0, as
+        those versions priced unknown models at $0), the prices once per run and model, and
+        drop the two columns."""
+        have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        if not {"price_in", "price_out"} <= have:
+            return
+        db.execute(
+            "UPDATE calls SET dollars = CASE "
+            "WHEN status NOT IN ('ok', 'flagged') THEN 0.0 "
+            "WHEN COALESCE(price_in, 0) = 0 AND COALESCE(price_out, 0) = 0 THEN NULL "
+            "ELSE (input_tokens * price_in + output_tokens * price_out) / 1e6 END"
+        )
+        rows = db.execute(
+            "SELECT DISTINCT run_id, model, price_in, price_out FROM calls "
+            "WHERE COALESCE(price_in, 0) != 0 OR COALESCE(price_out, 0) != 0"
+        ).fetchall()
+        for run_id, model, price_in, price_out in rows:
+            prices = Prices.of(price_in or 0.0, price_out or 0.0, source="model spec")
+            db.execute(
+                "INSERT OR REPLACE INTO prices VALUES (?, ?, ?)",
+                (run_id, model, _dumps(prices.as_dict(), "prices")),
+            )
+        for name in ("price_in", "price_out"):
+            db.execute(f'ALTER TABLE calls DROP COLUMN "{name}"')
 
     def _schema_state(self, db: sqlite3.Connection) -> tuple[int, list[str]]:
         """The file's schema version and the columns it lacks: CallRecord fields missing from
@@ -208,6 +246,9 @@ class RunStore:
         runs = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
         if runs and "owner" not in runs:
             missing.append("owner")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if runs and "prices" not in tables:
+            missing.append("prices")
         return version, missing
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -372,6 +413,26 @@ class RunStore:
         sink = CallSink(self, run_id)
         self._sinks.add(sink)
         return sink
+
+    # -- prices ------------------------------------------------------------------------------
+
+    def put_prices(self, run_id: str, model: str, prices: Prices | None) -> None:
+        """Record the prices the calls of ``model`` in run ``run_id`` were priced at
+        (``None``: unknown), so that a run read back splits its dollars by token class."""
+        blob = None if prices is None else _dumps(prices.as_dict(), "prices")
+        with self._errors("write prices"), self._write() as db:
+            db.execute("INSERT OR REPLACE INTO prices VALUES (?, ?, ?)", (run_id, model, blob))
+
+    def prices(self, run_id: str) -> dict[str, Prices | None]:
+        """The prices per model recorded for ``run_id`` (an exact id)."""
+        with self._errors("read prices"):
+            rows = self._conn().execute(
+                "SELECT model, prices FROM prices WHERE run_id = ? ORDER BY model", (run_id,)
+            )
+            return {
+                model: None if blob is None else Prices.from_dict(json.loads(blob))
+                for model, blob in rows
+            }
 
     # -- sweep points and checkpoints --------------------------------------------------------
 

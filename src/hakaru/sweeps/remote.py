@@ -23,6 +23,7 @@ from hakaru.runner import RunOutcome, run_workload
 from hakaru.types import CallRecord
 
 if TYPE_CHECKING:
+    from hakaru.pricing import Prices
     from hakaru.store import RunInfo, RunStore
 
 __all__ = ["run_workload_remote"]
@@ -30,7 +31,13 @@ __all__ = ["run_workload_remote"]
 #: Ray task options unless given: a simulated point is CPU-bound, so one CPU per point.
 DEFAULT_TASK_OPTIONS: dict[str, Any] = {"num_cpus": 1}
 
-_Shipped = tuple[RunOutcome | None, BaseException | None, "RunInfo | None", list[CallRecord]]
+_Shipped = tuple[
+    RunOutcome | None,
+    BaseException | None,
+    "RunInfo | None",
+    list[CallRecord],
+    "dict[str, Prices | None]",  # the prices the run's calls were priced at, per model
+]
 
 
 def _run_point(name: str, kwargs: dict[str, Any], keep: bool) -> _Shipped:
@@ -46,8 +53,9 @@ def _run_point(name: str, kwargs: dict[str, Any], keep: bool) -> _Shipped:
             error = exc
         runs = memory.runs(limit=1, kind="run") if keep else []
         if not runs:
-            return outcome, error, None, []
-        return outcome, error, runs[0], list(memory.calls(runs[0].id))
+            return outcome, error, None, [], {}
+        run_id = runs[0].id
+        return outcome, error, runs[0], list(memory.calls(run_id)), memory.prices(run_id)
 
 
 async def run_workload_remote(
@@ -76,9 +84,11 @@ async def run_workload_remote(
         ray_module().remote(_run_point).options(**{**DEFAULT_TASK_OPTIONS, **(task_options or {})})
     )
     shipped: _Shipped = await task.remote(name, kwargs, store is not None)
-    outcome, error, info, records = shipped
+    outcome, error, info, records, prices = shipped
     if store is not None and info is not None:
         run_id = store.new_run(info.kind, info.name, info.params)
+        for model, known in prices.items():
+            store.put_prices(run_id, model, known)
         store.add_calls(run_id, records)
         store.finish_run(run_id, "failed" if info.status == "failed" else "done", info.summary)
         if outcome is not None:

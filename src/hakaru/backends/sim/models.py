@@ -108,6 +108,9 @@ class SimModel(ModelSpec):
             price_in=self.price_in,
             price_out=self.price_out,
             capabilities=self.capabilities,
+            price_cache_read=self.price_cache_read,
+            price_cache_write=self.price_cache_write,
+            price_reasoning=self.price_reasoning,
         )
 
     def error_rate(self, input_tokens: int) -> float:
@@ -213,6 +216,8 @@ BUILTIN_MODELS: dict[str, SimModel] = {
             "sim-oracle",  # never wrong, never malformed: for exact-count tests and baselines
             size=1.0,
             context_window=1_048_576,
+            price_in=0.0,  # free by construction: a simulated oracle bills nothing
+            price_out=0.0,
             capabilities=frozenset({"*"}),
             ttft=0.1,
             prefill_tps=10_000,
