@@ -331,7 +331,7 @@ def test_a_custom_kind_is_registered_for_the_simulated_backend() -> None:
 
 
 def test_recognise_reads_the_payload_back_from_the_prompt() -> None:
-    from hakaru.proxy.server import recognise
+    from hakaru.proxy.prompts import recognise
 
     kind = task_kind("hanoi-step")
     assert isinstance(kind, HanoiStepKind)

@@ -126,14 +126,39 @@ def test_streams_take_the_final_usage_or_are_estimated_and_marked(
         )
     )
     plain = list(c.chat.completions.create(model="m", messages=messages, stream=True))
+    direct = list(client(sim).chat.completions.create(model="m", messages=messages, stream=True))
     assert len(with_usage) == len(plain) + 1  # the proxy passes every chunk on
+
+    def shown(chunks: list[Any]) -> list[Any]:
+        return [ch.model_dump(exclude={"id", "created"}) for ch in chunks]
+
+    # The proxy asked for the usage of the plain stream; its client sees the stream it asked
+    # for, exactly as the server sends it to a client that does not ask.
+    assert shown(plain) == shown(direct) and all(ch.usage is None for ch in plain)
     recs = records(servers)
-    assert [(r.usage_source, r.output_tokens) for r in recs] == [
-        ("reported", 40),
-        ("estimated", 40),
-    ]
+    assert [(r.usage_source, r.output_tokens) for r in recs] == [("reported", 40)] * 2
     assert recs[1].input_tokens == count_tokens("Be brief.\nHi") == recs[0].input_tokens
     assert recs[0].finish_reason == recs[1].finish_reason == "stop"
+
+
+def test_a_stream_whose_server_reports_no_usage_is_estimated_and_marked(
+    httpserver: HTTPServer, servers: Servers
+) -> None:
+    asked: list[Any] = []
+
+    def upstream(request: WRequest) -> WResponse:  # a server that ignores stream_options
+        asked.append(json.loads(request.data)["stream_options"])
+        chunks = [{"choices": [{"index": 0, "delta": {"content": w}}]} for w in ("two ", "words")]
+        body = "".join(f"data: {json.dumps(ch)}\n\n" for ch in chunks) + "data: [DONE]\n\n"
+        return WResponse(body, content_type="text/event-stream")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(upstream)
+    url = servers.start_proxy(httpserver.url_for("/v1"))
+    got = list(client(url).chat.completions.create(model="m", messages=ask([1]), stream=True))
+    assert "".join(ch.choices[0].delta.content or "" for ch in got) == "two words"
+    assert asked == [{"include_usage": True}]
+    rec = records(servers)[0]
+    assert (rec.usage_source, rec.output_tokens) == ("estimated", count_tokens("two words"))
 
 
 def test_authorization_passes_through_and_is_never_stored(

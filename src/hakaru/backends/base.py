@@ -49,6 +49,7 @@ def register_backend(name: str, factory: BackendFactory) -> None:
 def _load_builtins() -> None:
     # Importing the modules runs their register_backend() calls; deferred so that importing
     # hakaru stays cheap.
+    import hakaru.backends.anthropic
     import hakaru.backends.openai
     import hakaru.backends.replay
     import hakaru.backends.sim  # noqa: F401

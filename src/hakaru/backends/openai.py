@@ -75,6 +75,14 @@ class OpenAIBackend:
     'http://127.0.0.1:8000/v1/chat/completions'
     """
 
+    #: What differs between the wire formats of a subclass (see backends/anthropic.py): where
+    #: the base URL and key come from, the path, how the key is sent, what to call the API.
+    BASE_ENVS: tuple[str, ...] = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
+    DEFAULT_BASE = DEFAULT_BASE_URL
+    KEY_ENV = "OPENAI_API_KEY"
+    PATH = "/chat/completions"
+    API = "an OpenAI-compatible API (ending in /v1)"
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -87,11 +95,10 @@ class OpenAIBackend:
     ) -> None:
         base = (
             base_url
-            or os.environ.get("OPENAI_BASE_URL")
-            or os.environ.get("OPENAI_API_BASE")
-            or DEFAULT_BASE_URL
+            or next((v for e in self.BASE_ENVS if (v := os.environ.get(e))), None)
+            or self.DEFAULT_BASE
         )
-        given, base = _hide_userinfo(base), base.rstrip("/")
+        given, base = _hide_userinfo(base), self._base(base.rstrip("/"))
         example = "Give one like http://127.0.0.1:8000/v1."
         try:
             parsed = httpx2.URL(base)
@@ -106,8 +113,8 @@ class OpenAIBackend:
         if max_connections < 1:
             raise ConfigError(f"max_connections={max_connections}; give at least 1.")
         self.base_url = base
-        self.url = f"{base}/chat/completions"
-        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.url = f"{base}{self.PATH}"
+        self._api_key = api_key if api_key is not None else os.environ.get(self.KEY_ENV)
         # The URL as messages show it: without any user:password part or key.
         self._shown_url = self._scrub(str(httpx2.URL(self.url).copy_with(userinfo=b"")))
         self.model = model or os.environ.get("HAKARU_MODEL") or None
@@ -119,16 +126,18 @@ class OpenAIBackend:
             self._models = dict(models)
         else:
             self._models = {spec.name: spec for spec in models}
-        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        self._headers = {"Content-Type": "application/json", **self._fixed_headers()}
+        self._headers.update(headers or {})
         if self._api_key:
-            self._headers["Authorization"] = f"Bearer {self._api_key}"
+            self._headers.update(self._auth(self._api_key))
         self._client: httpx2.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"
         url = self._scrub(self.base_url)
-        return f"OpenAIBackend(base_url={url!r}, model={self.model!r}, api_key={key})"
+        name = type(self).__name__
+        return f"{name}(base_url={url!r}, model={self.model!r}, api_key={key})"
 
     # -- the Backend protocol ------------------------------------------------------------------
 
@@ -150,15 +159,7 @@ class OpenAIBackend:
         ...         await backend.aclose()
         """
         model = self._resolve_model(request.model)
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "temperature": request.temperature,
-        }
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
-        if request.seed is not None:
-            body["seed"] = request.seed
+        body = self._body(request, model)
         client = self._get_client()
         started = time.perf_counter()
         try:
@@ -174,7 +175,7 @@ class OpenAIBackend:
             raise ConnectionFailed(
                 f"Could not connect to {self._shown_url}: {self._describe(exc)}. "
                 "Start the server (e.g. `vllm serve`, `ollama serve`) or fix the base URL "
-                "(--base-url, OPENAI_BASE_URL)."
+                f"(--base-url, {self.BASE_ENVS[0]})."
             ) from None
         except (httpx2.TransportError, httpx2.DecodingError, httpx2.StreamError) as exc:
             raise ConnectionFailed(
@@ -192,6 +193,33 @@ class OpenAIBackend:
         if self._client is not None:
             client, self._client, self._loop = self._client, None, None
             await client.aclose()
+
+    # -- the wire format (overridden by a backend for another API) -----------------------------
+
+    def _base(self, base: str) -> str:
+        """The base URL as the backend keeps it (here: as given, ending in /v1)."""
+        return base
+
+    def _fixed_headers(self) -> dict[str, str]:
+        """Headers the API requires with every request (none here)."""
+        return {}
+
+    def _auth(self, key: str) -> dict[str, str]:
+        """The headers that carry the API key."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def _body(self, request: Request, model: str) -> dict[str, Any]:
+        """The JSON body of one request."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": request.temperature,
+        }
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.seed is not None:
+            body["seed"] = request.seed
+        return body
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -292,7 +320,7 @@ class OpenAIBackend:
             )
         if status == 401:
             return RequestRejected(
-                f"Unauthorized: {where} ({said}). Set OPENAI_API_KEY or pass --api-key "
+                f"Unauthorized: {where} ({said}). Set {self.KEY_ENV} or pass --api-key "
                 "(api_key=) with a valid key for this server.",
                 status=status,
             )
@@ -316,20 +344,25 @@ class OpenAIBackend:
             text = text[:120] + "…"
         return BadResponse(
             f"{self._shown_url} answered HTTP {http.status_code} with {what}: "
-            f"{self._scrub(text) or '(empty body)'}. Check that the base URL points at an "
-            "OpenAI-compatible API (ending in /v1); the session retries it.",
+            f"{self._scrub(text) or '(empty body)'}. Check that the base URL points at "
+            f"{self.API}; the session retries it.",
             status=http.status_code,
         )
 
-    def _parse(
-        self, http: httpx2.Response, request: Request, model: str, latency: float
-    ) -> Response:
+    def _object(self, http: httpx2.Response) -> dict[str, Any]:
+        """The answer's JSON object, or a :class:`BadResponse` saying what came instead."""
         try:
             data = json.loads(http.content)
         except ValueError:
             raise self._bad(http, "a body that is not JSON") from None
         if not isinstance(data, dict):
             raise self._bad(http, "JSON that is not an object")
+        return data
+
+    def _parse(
+        self, http: httpx2.Response, request: Request, model: str, latency: float
+    ) -> Response:
+        data = self._object(http)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise self._bad(http, "no choices")

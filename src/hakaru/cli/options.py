@@ -17,18 +17,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 def backend_options(fn: F) -> F:
     """``--backend``, ``--base-url``, ``--model``, ``--api-key``."""
     fn = click.option(
-        "--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored."
+        "--api-key",
+        default=None,
+        help="API key (default: $OPENAI_API_KEY, or $ANTHROPIC_API_KEY). Never stored.",
     )(fn)
     fn = click.option("--model", default=None, help="Model name (every role uses it).")(fn)
     fn = click.option(
-        "--base-url", default=None, help="OpenAI-compatible URL, e.g. http://127.0.0.1:8000/v1."
+        "--base-url", default=None, help="The API's URL, e.g. http://127.0.0.1:8000/v1."
     )(fn)
     fn = click.option(
         "--backend",
-        type=click.Choice(["sim", "openai"]),
+        type=click.Choice(["sim", "openai", "anthropic"]),
         default="sim",
         show_default=True,
-        help="Simulated LLM or an OpenAI-compatible server.",
+        help="Simulated LLM, an OpenAI-compatible server, or Anthropic's Messages API.",
     )(fn)
     return fn
 

@@ -65,10 +65,12 @@ def run(
         return
     values = workload_values(spec, n, params, ctx.args)
     options: dict[str, Any] = {}
-    if backend == "openai":
+    if backend in ("openai", "anthropic"):
         options = {"base_url": base_url, "api_key": api_key}
     elif base_url or api_key:
-        raise ConfigError("--base-url and --api-key need --backend openai. Add --backend openai")
+        raise ConfigError(
+            "--base-url and --api-key need --backend openai or anthropic. Add --backend openai"
+        )
     outcome = asyncio.run(
         run_workload(
             workload,

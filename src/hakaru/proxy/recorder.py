@@ -61,6 +61,7 @@ from hakaru.proxy.serving import (
     read_json,
     send,
 )
+from hakaru.proxy.stream_usage import UsageChunkFilter, wants_no_usage
 from hakaru.proxy.upstream import (
     AiohttpClient,
     Forwarder,
@@ -135,6 +136,7 @@ class _Call:
         "secrets",
         "start_vec",
         "started",
+        "strip_usage",
     )
 
     def __init__(
@@ -152,6 +154,7 @@ class _Call:
         self.role = role
         self.secrets = secrets
         self.done = False
+        self.strip_usage = False  # the proxy asked for the usage chunk: the client never sees it
         model = body.get("model")
         self.model = model if isinstance(model, str) and model else "unknown"
         self.key = hashlib.blake2b(raw, digest_size=16).digest()
@@ -421,7 +424,7 @@ class Recorder:
                 if name == "x-hakaru-role" and value:
                     role = value
                 continue
-            if name in ("authorization", "api-key") and value:
+            if name in ("authorization", "api-key", "x-api-key") and value:
                 secrets.append(value.split()[-1])
             headers.append((name, value))
         headers.append(("accept-encoding", "identity"))
@@ -450,8 +453,13 @@ class Recorder:
                 "invalid_request",
             )
         call = _Call(self, endpoint, body, raw, role, secrets)
+        sent = raw
+        if wants_no_usage(endpoint, body):  # a stream would not say what it cost: ask for it
+            body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            sent = json.dumps(body, ensure_ascii=False).encode()
+            call.strip_usage = True
         try:
-            return await self._forward(call, request, url, headers, raw)
+            return await self._forward(call, request, url, headers, sent)
         except BaseException as exc:  # whatever escaped the handling below: record it anyway
             if not call.done:
                 if isinstance(exc, asyncio.CancelledError | ConnectionError | DropConnection):
@@ -528,12 +536,17 @@ class Recorder:
         """Pass a stream on chunk by chunk while collecting its events for the record; the
         record is committed before the stream's last chunk is sent."""
         events = SseEvents()
+        hide = UsageChunkFilter() if call.strip_usage else None
         response = web.StreamResponse(status=upstream.status, headers=CIMultiDict(out_headers))
         try:
             await response.prepare(request)
             async for chunk in upstream.chunks():
                 events.feed(chunk)
-                await send(response, chunk, self.limits)
+                relayed = chunk if hide is None else hide.feed(chunk)
+                if relayed:
+                    await send(response, relayed, self.limits)
+            if hide is not None and (rest := hide.close()):
+                await send(response, rest, self.limits)
         except UpstreamError as exc:
             call.partial(exc.kind, f"broken stream: {exc}", events.events)
             await self._durable()
@@ -543,7 +556,7 @@ class Recorder:
             raise
         finally:
             await upstream.aclose()
-        call.settle(read_stream(upstream.status, events.events))
+        call.settle(read_stream(upstream.status, events.events, call.endpoint))
         await self._durable()
         await response.write_eof()
         return response

@@ -1,9 +1,14 @@
-"""The simulated LLM as an OpenAI-compatible HTTP server (``hakaru sim serve``).
+"""The simulated LLM as an HTTP server (``hakaru sim serve``): OpenAI's API and Anthropic's.
 
 It answers ``/v1/chat/completions`` (streaming too, as server-sent events, with the usage in a
-final chunk when ``stream_options.include_usage`` is set), ``/v1/completions`` and
-``/v1/models`` from a :class:`~hakaru.backends.sim.SimBackend`, so any program written for the
-OpenAI API — the openai SDK, LangGraph, DSPy, CrewAI — runs against a deterministic, free LLM.
+final chunk when ``stream_options.include_usage`` is set), ``/v1/completions``, ``/v1/models``
+and Anthropic's ``/v1/messages`` (:mod:`hakaru.proxy.sim_messages`) from a
+:class:`~hakaru.backends.sim.SimBackend`, so any program written for either API — the openai
+and anthropic SDKs, LangGraph, the OpenAI Agents SDK, pydantic-ai — runs against a
+deterministic, free LLM. Prompt caching is simulated as each provider bills it
+(:mod:`hakaru.proxy.prompt_cache`), and so is reasoning: OpenAI's ``reasoning_effort``
+(minimal 0, low 128, medium 512, high 2,048 reasoning tokens, reported in
+``completion_tokens_details``) and Anthropic's ``thinking``.
 
 A prompt the server *recognises* as a task kind of :mod:`hakaru.tasks` (the ``sum`` prompt,
 ``"Add these numbers: 1, 2, 3"``) gets that task's answer, spoiled only by the model's error
@@ -11,8 +16,12 @@ model; any other prompt gets the ``generic`` kind's deterministic filler text, w
 follows a configurable lognormal distribution. A task kind that defines
 ``recognise(messages) -> payload | None`` is recognised too. A request naming a model outside
 the simulated catalog is answered by the default model (``sim-oracle``: never wrong) under the
-name it asked for. Faults (:mod:`hakaru.proxy.faults`) are drawn per request. ``GET
-/hakaru/stats`` reports how many requests were answered and which faults were injected.
+name it asked for, and the response says so: header ``X-Hakaru-Sim-Model`` names the model
+that answered, ``X-Hakaru-Sim-Generic: 1`` marks a name outside the catalog. Faults
+(:mod:`hakaru.proxy.faults`) are drawn per request. ``GET /hakaru/stats`` reports how many
+requests were answered, which faults were injected, and the tokens the server billed per token
+class (``tokens``: input — every prompt token —, cache_read, cache_write, output — every
+generated token —, reasoning), streamed answers included whether or not they reported usage.
 
 It is an aiohttp application served by :func:`hakaru.proxy.serving.listen`, which bounds what
 a client may send (sizes, timeouts, JSON depth); every other path is a 404 in OpenAI's error
@@ -25,7 +34,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +42,8 @@ from aiohttp import web
 from hakaru.backends.sim import SimBackend
 from hakaru.errors import ContextOverflow
 from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
+from hakaru.proxy.prompt_cache import PromptCache
+from hakaru.proxy.prompts import recognise, text_of
 from hakaru.proxy.serving import (
     BadBody,
     DropConnection,
@@ -41,55 +52,16 @@ from hakaru.proxy.serving import (
     read_json,
     send,
 )
-from hakaru.tasks import known_task_kinds, task_kind
-from hakaru.types import Message, Request, Response, Task
+from hakaru.proxy.sim_messages import answer_messages
+from hakaru.types import Message, Request, Response
 
-__all__ = ["SimServer", "recognise", "text_of"]
+__all__ = ["SimServer"]
 
-_SUM_PROMPT = re.compile(r"\s*Add these numbers:\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\.?\s*")
 _WORD = re.compile(r"\S+\s*")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def text_of(content: Any) -> str:
-    """The text of an OpenAI message ``content``: a string, or a list of parts.
-
-    >>> text_of([{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {}}])
-    'Hi'
-    """
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p
-        )
-    return ""
-
-
-def recognise(messages: Sequence[Message]) -> Task | None:
-    """The task a prompt asks for, when it is one the simulated server knows.
-
-    The last user message ``"Add these numbers: 3, 4"`` is the ``sum`` task; a registered task
-    kind with a ``recognise(messages)`` method may claim any other prompt.
-
-    >>> recognise((Message("user", "Add these numbers: 3, 4"),))
-    Task(kind='sum', payload={'numbers': [3, 4]}, items=2)
-    """
-    user = next((m.content for m in reversed(messages) if m.role == "user"), None)
-    if user is not None:
-        match = _SUM_PROMPT.fullmatch(user)
-        if match is not None:
-            numbers = [int(x) for x in match.group(1).split(",")]
-            return Task("sum", {"numbers": numbers}, len(numbers))
-    for name in known_task_kinds():
-        kind = task_kind(name)
-        recogniser = getattr(kind, "recognise", None)
-        if recogniser is None:
-            continue
-        payload = recogniser(messages)
-        if payload is not None:
-            return kind.task(payload)
-    return None
+_CLASSES = ("input", "output", "reasoning", "cache_read", "cache_write")  # tokens billed
+#: Reasoning tokens of OpenAI's reasoning_effort on the simulated server.
+_EFFORT = {"minimal": 0, "low": 128, "medium": 512, "high": 2048}
 
 
 class _BadRequest(Exception):
@@ -106,12 +78,25 @@ def _error(
     return json_response(status, _dumps(body).encode())
 
 
-def _usage(prompt: int, completion: int) -> dict[str, int]:
-    return {
+def _usage(prompt: int, completion: int, reasoning: int, cached: int | None) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+    if cached is not None:  # chat completions: OpenAI's details (cached ones inside prompt)
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
+
+
+def _anthropic_error(
+    status: int, message: str, kind: str, code: str | None = None, param: str | None = None
+) -> web.Response:
+    """An error as Anthropic's API writes it."""
+    kind = {"server_error": "api_error"}.get(kind, kind)
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return json_response(status, _dumps(body).encode())
 
 
 def _pieces(text: str, words: int) -> list[str]:
@@ -158,6 +143,8 @@ class SimServer:
         self.limits = limits or ServerLimits()
         self.requests = 0  # requests received on the completion endpoints
         self.answered = 0  # of which answered with a completion (200 and valid JSON)
+        self.tokens = dict.fromkeys(_CLASSES, 0)  # billed, per token class
+        self.cache = PromptCache()
         self.created = int(time.time())
         self._next_id = 0
 
@@ -167,10 +154,13 @@ class SimServer:
         """The OpenAI routes it answers, and its statistics."""
 
         async def chat(request: web.Request) -> web.StreamResponse:
-            return await self._complete(request, chat=True)
+            return await self._complete(request, "chat")
 
         async def completions(request: web.Request) -> web.StreamResponse:
-            return await self._complete(request, chat=False)
+            return await self._complete(request, "completion")
+
+        async def messages(request: web.Request) -> web.StreamResponse:
+            return await self._complete(request, "messages")
 
         async def stats(request: web.Request) -> web.Response:
             return json_response(200, _dumps(self.stats()).encode())
@@ -178,6 +168,7 @@ class SimServer:
         return [
             web.post("/v1/chat/completions", chat),
             web.post("/v1/completions", completions),
+            web.post("/v1/messages", messages),
             web.get("/v1/models", self._models),
             web.get("/v1/models/{name}", self._model),
             web.get("/hakaru/stats", stats),
@@ -188,15 +179,25 @@ class SimServer:
         """An OpenAI-style error (for paths and methods it does not serve)."""
         if status == 404:
             message += (
-                ". The simulated server answers POST /v1/chat/completions, POST /v1/completions "
-                "and GET /v1/models"
+                ". The simulated server answers POST /v1/chat/completions, POST /v1/completions, "
+                "POST /v1/messages and GET /v1/models"
             )
             return _error(404, message + ".", "invalid_request_error", code="not_found")
         return _error(status, message + ".", "invalid_request_error")
 
     def stats(self) -> dict[str, Any]:
-        """Requests received and answered, and the faults injected so far."""
-        return {"requests": self.requests, "answered": self.answered, "faults": self.faults.counts}
+        """Requests received and answered, the faults injected, the tokens billed per class."""
+        return {
+            "requests": self.requests,
+            "answered": self.answered,
+            "faults": self.faults.counts,
+            "tokens": dict(self.tokens),
+        }
+
+    def bill(self, n_in: int, out: int, reasoning: int, read: int, write: int) -> None:
+        """Count what one answered request billed, per token class."""
+        for key, n in zip(_CLASSES, (n_in, out, reasoning, read, write), strict=True):
+            self.tokens[key] += n
 
     async def _models(self, request: web.Request) -> web.Response:
         data = [self._model_entry(name) for name in sorted(self.backend.models)]
@@ -220,7 +221,9 @@ class SimServer:
 
     # -- completions -------------------------------------------------------------------------
 
-    async def _complete(self, http: web.Request, *, chat: bool) -> web.StreamResponse:
+    async def _complete(self, http: web.Request, api: str) -> web.StreamResponse:
+        chat = api == "chat"
+        error = _anthropic_error if api == "messages" else _error
         self.requests += 1
         fault = self.faults.draw()
         try:  # read first: a connection is reused only after its body was read
@@ -232,7 +235,7 @@ class SimServer:
             await asyncio.sleep(fault.delay)
         if fault.kind == "429":
             wait = self.faults.plan.retry_after
-            response = _error(
+            response = error(
                 429,
                 "Rate limit reached for requests (simulated). Retry after the Retry-After delay.",
                 "rate_limit_error",
@@ -242,12 +245,14 @@ class SimServer:
             response.headers["retry-after-ms"] = f"{round(wait * 1000)}"
             return response
         if fault.kind == "500":
-            return _error(500, "The server had an error (simulated).", "server_error")
+            return error(500, "The server had an error (simulated).", "server_error")
         if bad is not None:
             why = str(bad)
-            return _error(bad.status, f"{why[:1].upper()}{why[1:]}.", "invalid_request_error")
+            return error(bad.status, f"{why[:1].upper()}{why[1:]}.", "invalid_request_error")
         if fault.kind == "drop" and not (isinstance(body, dict) and body.get("stream")):
             raise DropConnection
+        if api == "messages":
+            return await answer_messages(self, http, body, fault)
         try:
             if not isinstance(body, dict):
                 raise _BadRequest("The request body must be a JSON object.")
@@ -257,24 +262,39 @@ class SimServer:
             return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
         except ContextOverflow as exc:
             return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
-        self._next_id += 1
-        ident = f"{'chatcmpl' if chat else 'cmpl'}-sim{self._next_id}"
-        usage = _usage(answers[0].usage.input_tokens, sum(a.usage.output_tokens for a in answers))
+        ident = self.next_id("chatcmpl" if chat else "cmpl")
+        reasoning = _EFFORT.get(str(body.get("reasoning_effort")), 0) if chat else 0
+        read = (
+            self.cache.automatic([(m.role, m.content) for m in requests[0].messages])[0]
+            if chat
+            else 0
+        )
+        n_in = answers[0].usage.input_tokens
+        out = sum(a.usage.output_tokens for a in answers) + reasoning * len(answers)
+        usage = _usage(n_in, out, reasoning * len(answers), read if chat else None)
+        headers = self.model_headers(name, requests[0].model)
         if body.get("stream"):
             options = body.get("stream_options")
             include = isinstance(options, dict) and bool(options.get("include_usage"))
             stream = self._stream(ident, name, answers, usage if include else None, chat, fault)
             events = web.StreamResponse(
-                headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+                headers={
+                    "content-type": "text/event-stream",
+                    "cache-control": "no-cache",
+                    **headers,
+                }
             )
             await events.prepare(http)
             async for piece in stream:
                 await send(events, piece, self.limits)
             await events.write_eof()
+            if fault.kind != "garbage":  # a stream that ended normally billed its tokens
+                self.bill(n_in, out, reasoning * len(answers), read, 0)
             return events
         if fault.kind == "garbage":
             return json_response(200, f'{{"id": "{ident}", "choices": [{{"index": 0,'.encode())
         self.answered += 1
+        self.bill(n_in, out, reasoning * len(answers), read, 0)
         if chat:
             choices: list[dict[str, Any]] = [
                 {
@@ -298,7 +318,25 @@ class SimServer:
             "choices": choices,
             "usage": usage,
         }
-        return json_response(200, _dumps(payload).encode())
+        response = json_response(200, _dumps(payload).encode())
+        response.headers.update(headers)
+        return response
+
+    def next_id(self, prefix: str) -> str:
+        """A new response id."""
+        self._next_id += 1
+        return f"{prefix}-sim{self._next_id}"
+
+    def model_headers(self, asked: str, answered: str) -> dict[str, str]:
+        """The headers that say which simulated model answered a request for ``asked``."""
+        headers = {"x-hakaru-sim-model": answered}
+        if asked not in self.backend.models:
+            headers["x-hakaru-sim-generic"] = "1"
+        return headers
+
+    def sim_model(self, name: str) -> str:
+        """The simulated model that answers requests for ``name``."""
+        return name if name in self.backend.models else self.default_model
 
     def _requests(self, body: Mapping[str, Any], *, chat: bool) -> tuple[list[Request], str]:
         """The simulated requests of one HTTP request (one per choice) and the model name."""
@@ -343,7 +381,7 @@ class SimServer:
         seed = body.get("seed")
         if seed is not None and not isinstance(seed, int):
             raise _BadRequest("'seed' must be an integer.", "seed")
-        model = name if name in self.backend.models else self.default_model
+        model = self.sim_model(name)
         out = []
         for msgs_ in messages:
             task = recognise(msgs_)

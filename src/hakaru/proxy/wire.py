@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakaru.backends.openai import usage_count
-from hakaru.proxy.server import text_of
+from hakaru.proxy.prompts import text_of
 from hakaru.types import CallStatus
 
 __all__ = [
@@ -29,8 +29,14 @@ __all__ = [
     "validate",
 ]
 
-#: Recorded paths (after ``/v1``) and the kind of call each makes.
-ENDPOINTS = {"/chat/completions": "chat", "/completions": "completion", "/embeddings": "embedding"}
+#: Recorded paths (after ``/v1``) and the kind of call each makes; ``messages`` is Anthropic's
+#: Messages API, read by :mod:`hakaru.proxy.anthropic_wire`.
+ENDPOINTS = {
+    "/chat/completions": "chat",
+    "/completions": "completion",
+    "/embeddings": "embedding",
+    "/messages": "messages",
+}
 _EXCERPT = 300  # characters of an upstream error body kept in a record
 
 
@@ -57,6 +63,10 @@ def validate(endpoint: str, body: Any) -> str | None:
     >>> validate("chat", {"model": "m", "messages": []})
     "'messages' must be a non-empty list of {role, content} objects"
     """
+    if endpoint == "messages":
+        from hakaru.proxy.anthropic_wire import validate_messages
+
+        return validate_messages(body)
     if not isinstance(body, dict):
         return "the request body must be a JSON object"
     model = body.get("model")
@@ -77,6 +87,10 @@ def validate(endpoint: str, body: Any) -> str | None:
 
 def prompt_text(endpoint: str, body: dict[str, Any]) -> str:
     """The text a request sends the model (messages joined as ``Request.prompt_text`` joins)."""
+    if endpoint == "messages":
+        from hakaru.proxy.anthropic_wire import messages_prompt
+
+        return messages_prompt(body)
     if endpoint == "chat":
         messages = body.get("messages") or []
         return "\n".join(text_of(m.get("content")) for m in messages if isinstance(m, dict))
@@ -94,7 +108,7 @@ def error_kind(status: int, body: bytes) -> str:
         return "server_error"
     if status >= 400:
         text = body[:4096].decode("utf-8", "replace").lower()
-        if "context_length_exceeded" in text or "maximum context length" in text:
+        if any(s in text for s in ("context_length_exceeded", "maximum context", "too long")):
             return "context_overflow"
         return "rejected"
     return "bad_response"
@@ -136,6 +150,10 @@ def read_answer(endpoint: str, status: int, data: bytes) -> Outcome:
     >>> read_answer("chat", 200, b'{"choices": [{"message": {"content": "hi"}}]}').texts
     ('hi',)
     """
+    if endpoint == "messages":
+        from hakaru.proxy.anthropic_wire import read_message
+
+        return read_message(status, data)
     if not 200 <= status < 300:
         return Outcome("error", error_kind(status, data), f"HTTP {status}: {_excerpt(data)}")
     obj = _loads(data)
@@ -170,10 +188,14 @@ def read_answer(endpoint: str, status: int, data: bytes) -> Outcome:
 
 
 def streamed_texts(events: list[bytes]) -> list[str]:
-    """The text (and reasoning) carried by the deltas of stream events."""
+    """The text (and reasoning) carried by the deltas of stream events (either API's)."""
     texts: list[str] = []
     for payload in events:
-        for choice in (_loads(payload) or {}).get("choices") or []:
+        obj = _loads(payload) or {}
+        delta = obj.get("delta")
+        if obj.get("type") == "content_block_delta" and isinstance(delta, dict):  # Anthropic
+            texts.append(_str(delta.get("text")) or _str(delta.get("thinking")))
+        for choice in obj.get("choices") or []:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
@@ -185,12 +207,16 @@ def streamed_texts(events: list[bytes]) -> list[str]:
     return [t for t in texts if t]
 
 
-def read_stream(status: int, events: list[bytes]) -> Outcome:
+def read_stream(status: int, events: list[bytes], endpoint: str = "chat") -> Outcome:
     """The outcome of a stream read to its end, from its ``data:`` payloads.
 
     The usage and the finish reason come last, so only the last events are parsed — unless
     the stream reported no usage, when every delta is read to estimate the output.
     """
+    if endpoint == "messages":
+        from hakaru.proxy.anthropic_wire import read_message_stream
+
+        return read_message_stream(status, events)
     if not 200 <= status < 300:
         body = b"\n".join(events)
         return Outcome("error", error_kind(status, body), f"HTTP {status}: {_excerpt(body)}")
