@@ -35,6 +35,10 @@ from hakaru.sync import SyncSession
 from hakaru.tokenizer import count_tokens
 from hakaru.types import CallRecord, Message, ModelSpec, Request, Response, Task, Usage
 
+# Last: the facade's one entry point above the core (tests/test_imports.py allows exactly it).
+# The function shadows the package's name here; its modules stay importable by full name.
+from hakaru.capture.api import capture  # isort: skip
+
 try:  # written once, in pyproject.toml
     __version__ = _metadata.version("hakaru")
 except _metadata.PackageNotFoundError:  # pragma: no cover (a source tree that is not installed)
@@ -74,6 +78,7 @@ __all__ = [
     "WorkSpan",
     "aalp_cost",
     "available_backends",
+    "capture",
     "count_tokens",
     "create_backend",
     "register_backend",

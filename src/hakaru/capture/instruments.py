@@ -1,0 +1,173 @@
+"""The tracer provider and the instrumentors of a process: set up once, reported by name.
+
+:func:`hub` makes (once per process) the OpenTelemetry SDK ``TracerProvider`` that capture
+listens on — the program's own when it already set an SDK provider, else a new one, made the
+global provider so that libraries which trace through the global one are seen too — adds the
+:class:`~hakaru.capture.processor.CaptureProcessor` to it, and switches on the maintained
+instrumentors of the libraries that are installed:
+
+======================  ===========================================================  ==========
+name                    instrumentor                                                 library
+======================  ===========================================================  ==========
+openai                  ``openinference.instrumentation.openai.OpenAIInstrumentor``  openai
+anthropic               ``openinference.instrumentation.anthropic.…``                anthropic
+langchain               ``openinference.instrumentation.langchain.…`` (LangGraph)    langchain_core
+openai-agents           ``openinference.instrumentation.openai_agents.…``            agents
+dspy                    ``openinference.instrumentation.dspy.DSPyInstrumentor``      dspy
+crewai                  ``openinference.instrumentation.crewai.CrewAIInstrumentor``  crewai
+pydantic-ai             pydantic-ai's own: ``Agent.instrument_all(…)`` (GenAI spans) pydantic_ai
+======================  ===========================================================  ==========
+
+The anthropic SDK traces itself since its 2.x releases (``anthropic._tracing``: one GenAI
+span per API call); where it does, its own spans are used instead of OpenInference's
+instrumentor, which would report every call a second time. A library that is not installed
+is skipped silently; one that is installed whose instrumentor is missing or fails is *named*
+in :attr:`Hub.failed` with the reason, and capture goes on with the others. ``extra`` adds
+instrumentors by ``module:Class`` (any OpenTelemetry ``BaseInstrumentor``). Nothing here
+patches a library: each instrumentor is the library's or OpenInference's own, switched on
+through its public ``instrument()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from hakaru.capture.processor import CaptureProcessor
+
+__all__ = ["INSTRUMENTORS", "SELF_TRACED", "Hub", "hub"]
+
+#: name → (instrumentor "module:Class", the library it instruments, the package to install).
+INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
+    "openai": (
+        "openinference.instrumentation.openai:OpenAIInstrumentor",
+        "openai",
+        "openinference-instrumentation-openai",
+    ),
+    "anthropic": (
+        "openinference.instrumentation.anthropic:AnthropicInstrumentor",
+        "anthropic",
+        "openinference-instrumentation-anthropic",
+    ),
+    "langchain": (
+        "openinference.instrumentation.langchain:LangChainInstrumentor",
+        "langchain_core",
+        "openinference-instrumentation-langchain",
+    ),
+    "openai-agents": (
+        "openinference.instrumentation.openai_agents:OpenAIAgentsInstrumentor",
+        "agents",
+        "openinference-instrumentation-openai-agents",
+    ),
+    "dspy": (
+        "openinference.instrumentation.dspy:DSPyInstrumentor",
+        "dspy",
+        "openinference-instrumentation-dspy",
+    ),
+    "crewai": (
+        "openinference.instrumentation.crewai:CrewAIInstrumentor",
+        "crewai",
+        "openinference-instrumentation-crewai",
+    ),
+}
+
+#: Libraries that trace their own calls (GenAI spans, one per API call, streams and retries
+#: included) in the versions that have this module: their own spans are used, and the
+#: OpenInference instrumentor is not loaded beside them (it would report each call twice).
+SELF_TRACED = {"anthropic": "anthropic._tracing"}
+
+
+@dataclass
+class Hub:
+    """This process's tracer provider, capture processor and instrumentors."""
+
+    provider: TracerProvider
+    processor: CaptureProcessor
+    loaded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # name → why it could not load
+
+    def report(self) -> dict[str, Any]:
+        return {"loaded": list(self.loaded), "failed": dict(self.failed)}
+
+
+_hub: Hub | None = None
+_lock = threading.Lock()
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _load(h: Hub, name: str, target: str, package: str = "") -> None:
+    """Switch on the instrumentor ``module:Class`` as ``name``; a failure is named."""
+    if name in h.loaded or name in h.failed:
+        return
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        instrumentor = getattr(module, class_name)()
+        instrumentor.instrument(tracer_provider=h.provider)
+    except ModuleNotFoundError as exc:
+        hint = f"; pip install {package}" if package else ""
+        h.failed[name] = f"{exc}{hint}"
+        return
+    except Exception as exc:
+        h.failed[name] = f"{type(exc).__name__}: {exc}"
+        return
+    h.loaded.append(name)
+
+
+def _pydantic_ai(h: Hub) -> None:
+    """pydantic-ai traces itself (GenAI spans) once asked to, for every agent."""
+    if "pydantic-ai" in h.loaded or "pydantic-ai" in h.failed:
+        return
+    try:
+        from pydantic_ai import Agent
+        from pydantic_ai.models.instrumented import InstrumentationSettings
+
+        Agent.instrument_all(InstrumentationSettings(tracer_provider=h.provider))
+    except Exception as exc:
+        h.failed["pydantic-ai"] = f"{type(exc).__name__}: {exc}"
+        return
+    h.loaded.append("pydantic-ai")
+
+
+def _provider() -> TracerProvider:
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current  # the program set up OpenTelemetry itself: listen on its provider
+    provider = TracerProvider()
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def hub(extra: Iterable[str] = ()) -> Hub:
+    """This process's :class:`Hub`, made on first use; ``extra`` instrumentors
+    (``module:Class``) are switched on too (each once)."""
+    global _hub
+    with _lock:
+        if _hub is None:
+            provider = _provider()
+            processor = CaptureProcessor()
+            provider.add_span_processor(processor)
+            _hub = Hub(provider, processor)
+            for name, (target, library, package) in INSTRUMENTORS.items():
+                if name in SELF_TRACED and _installed(SELF_TRACED[name]):
+                    _hub.loaded.append(f"{name} (its own spans)")
+                elif _installed(library):
+                    _load(_hub, name, target, package)
+            if _installed("pydantic_ai"):
+                _pydantic_ai(_hub)
+        for target in extra:
+            _load(_hub, target, target)
+        return _hub
