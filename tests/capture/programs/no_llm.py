@@ -1,0 +1,3 @@
+"""A program that makes no LLM call."""
+
+print(sum(range(10)))
