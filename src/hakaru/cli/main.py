@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sim": ("hakaru.cli.sim", "sim", "Serve the simulated LLM over HTTP (OpenAI-compatible)."),
     "proxy": ("hakaru.cli.proxy", "proxy", "Record OpenAI-compatible traffic as calls."),
     "profile": ("hakaru.cli.profile", "profile", "Profile any agent program over sizes."),
+    "import": ("hakaru.cli.otel_import", "import_", "Import OpenTelemetry traces as runs."),
 }
 
 
