@@ -7,8 +7,6 @@ import importlib
 
 import pytest
 
-pytest.importorskip("opentelemetry.exporter.otlp.json.file")
-
 
 @pytest.mark.parametrize("name", ["hakaru.otel.export", "hakaru.dependencies"])
 def test_doctests(name: str) -> None:

@@ -10,10 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("opentelemetry.exporter.otlp.json.file")
-
 from hakaru.backends.sim import SimBackend
 from hakaru.cache import ResponseCache
 from hakaru.errors import BackendTimeout, RedFlag
