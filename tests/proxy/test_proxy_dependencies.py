@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
+from hakaru.dependencies import InferredDependencies
 from hakaru.ledger import work_span
-from hakaru.proxy.dependencies import InferredDependencies
 from hakaru.types import CallRecord
 
 

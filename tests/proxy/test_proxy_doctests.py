@@ -13,7 +13,7 @@ MODULES = [
     "hakaru.proxy.server",
     "hakaru.proxy.faults",
     "hakaru.proxy.wire",
-    "hakaru.proxy.dependencies",
+    "hakaru.dependencies",
     "hakaru.proxy.recorder",
 ]
 

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "proxy": ("hakaru.cli.proxy", "proxy", "Record OpenAI-compatible traffic as calls."),
     "profile": ("hakaru.cli.profile", "profile", "Profile any agent program over sizes."),
     "trace": ("hakaru.cli.trace", "trace", "Run a Python program with capture on: its calls."),
+    "import": ("hakaru.cli.otel_import", "import_", "Import OpenTelemetry traces as runs."),
 }
 
 

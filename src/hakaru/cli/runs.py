@@ -254,32 +254,54 @@ def _print_show(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
+    type=click.Choice(["jsonl", "csv", "otlp-json"]),
     default="jsonl",
     show_default=True,
-    help="jsonl: one call record per line; csv: a header of the record fields.",
+    help="jsonl: one call record per line; csv: a header of the record fields; otlp-json: "
+    "OpenTelemetry GenAI spans as OTLP/JSON lines (docs/otel.md).",
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="File to write [default: stdout].",
 )
+@click.option(
+    "--otlp-endpoint",
+    metavar="URL",
+    default=None,
+    help="Send the run's spans over OTLP/HTTP to URL (e.g. http://localhost:4318) instead.",
+)
 @store_path_option
-def export(run: str, fmt: str, out: Path | None, store_path: Path | None) -> None:
-    """Export the call records of a run as JSONL or CSV.
+def export(
+    run: str, fmt: str, out: Path | None, otlp_endpoint: str | None, store_path: Path | None
+) -> None:
+    """Export the call records of a run as JSONL, CSV or OpenTelemetry spans.
 
     RUN is a run id or a unique prefix of one.
     """
     store, info = _find(store_path, run)
     try:
+        if otlp_endpoint is not None:
+            if out is not None:
+                raise ConfigError("Give --out or --otlp-endpoint, not both.")
+            from hakaru.otel.export import export_run
+
+            sent = export_run(store, info.id, endpoint=otlp_endpoint)
+            click.echo(
+                f"Sent {sent.spans:,} spans of run {info.id} (trace {sent.trace_id}) to "
+                f"{otlp_endpoint}.",
+                err=True,
+            )
+            return
         if out is None:
             _export_stdout(store, info.id, fmt)
             return
         tmp = out.with_name(out.name + ".part")  # a failed export leaves no half-written file
         try:
             with tmp.open("w", newline="", encoding="utf-8") as fh:
-                n = store.export(info.id, cast(ExportFormat, fmt), fh)
+                n = _export_to(store, info.id, fmt, fh)
             tmp.replace(out)
         except OSError as exc:
             raise ConfigError(
@@ -287,15 +309,24 @@ def export(run: str, fmt: str, out: Path | None, store_path: Path | None) -> Non
             ) from None
         finally:
             tmp.unlink(missing_ok=True)
-        click.echo(f"Wrote {n:,} calls of run {info.id} to {out}.", err=True)
+        what = "spans" if fmt == "otlp-json" else "calls"
+        click.echo(f"Wrote {n:,} {what} of run {info.id} to {out}.", err=True)
     finally:
         store.close()
+
+
+def _export_to(store: RunStore, run_id: str, fmt: str, out: TextIO) -> int:
+    if fmt == "otlp-json":
+        from hakaru.otel.export import export_run
+
+        return export_run(store, run_id, out=out).spans
+    return store.export(run_id, cast(ExportFormat, fmt), out)
 
 
 def _export_stdout(store: RunStore, run_id: str, fmt: str) -> None:
     stdout: TextIO = sys.stdout
     try:
-        store.export(run_id, cast(ExportFormat, fmt), stdout)
+        _export_to(store, run_id, fmt, stdout)
         stdout.flush()
     except BrokenPipeError:  # `hakaru runs export … | head`: the reader has gone; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

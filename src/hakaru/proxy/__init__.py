@@ -5,7 +5,7 @@
 - :mod:`~hakaru.proxy.faults`        fault injection for it: 429, 500, delays, drops, bad JSON
 - :mod:`~hakaru.proxy.upstream`      forwarding over aiohttp's client (or httpx2)
 - :mod:`~hakaru.proxy.wire`          reading requests, answers and streams: usage, text, errors
-- :mod:`~hakaru.proxy.dependencies`  which call may depend on which, inferred from timing
+- :mod:`~hakaru.dependencies`        which call may depend on which, inferred from timing (core)
 - :mod:`~hakaru.proxy.recorder`      the recording proxy (``hakaru proxy``): every call a record
 - :mod:`~hakaru.proxy.profile`       a command per size behind the proxy, then fits
 - :mod:`~hakaru.proxy.loadgen`       a load generator for the benchmark and the load test

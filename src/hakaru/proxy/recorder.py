@@ -16,7 +16,7 @@ routes, never a path a client made up.
   (``stream_options.include_usage``), else estimated from the streamed text.
 - **Roles** come from the optional ``X-Hakaru-Role`` request header (``default`` without it);
   ``X-Hakaru-*`` headers are not forwarded.
-- **Happens-before** is inferred from timing (:mod:`hakaru.proxy.dependencies`); requests and
+- **Happens-before** is inferred from timing (:mod:`hakaru.dependencies`); requests and
   answers are read by :mod:`hakaru.proxy.wire`.
 - **Retries** are recognised: a request whose body is identical to one that just failed is
   recorded as the next ``attempt`` of it.
@@ -49,10 +49,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from hakaru.backends.sim.models import BUILTIN_MODELS
+from hakaru.dependencies import InferredDependencies
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
 from hakaru.pricing import PriceBook, Prices, PriceSource
-from hakaru.proxy.dependencies import InferredDependencies
 from hakaru.proxy.serving import (
     BadBody,
     DropConnection,

@@ -1,0 +1,149 @@
+"""Bad input to ``hakaru import``: a clear error, or a counted and reported skip — never a
+crash, never a silent zero."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hakaru.cli.main import cli
+from hakaru.errors import ConfigError
+from hakaru.otel.importer import import_traces
+from hakaru.store import RunStore
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def span(
+    span_id: str, start: int, end: int, attrs: dict[str, Any], links: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        return {"stringValue": str(v)}
+
+    return {
+        "traceId": TRACE,
+        "spanId": span_id,
+        "name": "chat",
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(end),
+        "attributes": [{"key": k, "value": value(v)} for k, v in attrs.items()],
+        "links": [{"traceId": TRACE, "spanId": s} for s in links],
+    }
+
+
+def chat(model: str = "gpt-4o-mini", **usage: int) -> dict[str, Any]:
+    return {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, **usage}
+
+
+def doc(*spans: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": list(spans)}]}]}
+
+
+USAGE = {"gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10}
+
+
+def write_lines(path: Path, *docs: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    return path
+
+
+def run_import(tmp_path: Path, path: Path, **options: Any) -> Any:
+    with RunStore(tmp_path / "runs.db") as store:
+        report = import_traces(store, [path], **options)
+        records = [list(store.calls(r.run_id)) for r in report.runs]
+    return report, records
+
+
+def test_a_file_that_is_not_otlp_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"id": 1, "role": "worker"}\n')
+    with pytest.raises(ConfigError, match=r"is not OTLP/JSON: its first line is JSON without"):
+        run_import(tmp_path, path)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    with pytest.raises(ConfigError, match=r"is not OTLP/JSON: it is not JSON"):
+        run_import(tmp_path, text)
+    result = CliRunner().invoke(cli, ["import", str(path), "--store", str(tmp_path / "c.db")])
+    assert isinstance(result.exception, ConfigError) and "is not OTLP/JSON" in str(result.exception)
+
+
+def test_a_truncated_file_keeps_what_was_read_and_counts_the_rest(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", doc(span("01", 0, 10, chat(**USAGE))))
+    whole = json.dumps(doc(span("02", 20, 30, chat(**USAGE))))
+    with path.open("a") as fh:
+        fh.write(whole[: len(whole) // 2])  # the writer died mid-line
+    report, records = run_import(tmp_path, path)
+    assert report.skipped == {"truncated line": 1} and len(records[0]) == 1
+    # one document cut short, streamed with ijson
+    one = tmp_path / "one.json"
+    one.write_text(
+        json.dumps(doc(span("01", 0, 10, chat(**USAGE)), span("02", 20, 30, chat())))[:-40]
+    )
+    report, records = run_import(tmp_path, one)
+    assert len(records[0]) == 1
+    assert report.skipped == {"truncated or malformed document (the spans after the break)": 1}
+
+
+def test_spans_without_usage_are_estimated_and_unpriced_never_zero(tmp_path: Path) -> None:
+    text = {"input.value": "What is the sum of 2 and 40? Answer with the number only."}
+    path = write_lines(
+        tmp_path / "u.jsonl",
+        doc(
+            span("01", 0, 10, chat(**USAGE)),
+            span("02", 20, 30, {**chat(), **text}),
+            span("03", 40, 50, chat()),  # nothing to estimate from
+        ),
+    )
+    report, records = run_import(tmp_path, path)
+    a, b, c = records[0]
+    assert (a.usage_source, b.usage_source, c.usage_source) == (
+        "reported",
+        "estimated",
+        "estimated",
+    )
+    assert a.dollars is not None and a.dollars > 0  # gpt-4o-mini: priced from genai-prices
+    assert b.input_tokens > 0 and b.dollars is None and c.dollars is None
+    assert (report.estimated, report.no_usage) == (2, 1)
+    totals = report.runs[0].totals
+    assert totals["unpriced_calls"] == 2 and totals["dollars_complete"] is False
+
+
+def test_cycles_in_links_and_duplicate_span_ids_are_counted_skips(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "c.jsonl",
+        doc(
+            span("01", 0, 10, chat(**USAGE), links=("02",)),  # a cycle: 01 ↔ 02
+            span("02", 20, 30, chat(**USAGE), links=("01",)),
+            span("02", 20, 30, chat(**USAGE)),  # the same span id again
+        ),
+    )
+    report, records = run_import(tmp_path, path)
+    assert report.skipped == {"duplicate span id": 1, "link that would make a cycle (dropped)": 1}
+    assert [r.parents for r in records[0]] == [(), (1,)]
+
+
+def test_structure_spans_cost_nothing_and_sizes_split_runs(tmp_path: Path) -> None:
+    agent = {"gen_ai.operation.name": "invoke_agent", "app.n": 3}
+    tool = {"openinference.span.kind": "TOOL"}
+    path = write_lines(
+        tmp_path / "s.jsonl",
+        doc(span("0a", 0, 100, agent), span("0b", 1, 5, tool), span("01", 10, 20, chat(**USAGE))),
+    )
+    report, records = run_import(tmp_path, path, size_attribute="app.n")
+    assert report.structure == {"invoke_agent": 1, "tool": 1}
+    assert [r.size for r in report.runs] == [3.0] and len(records[0]) == 1
+    result = CliRunner().invoke(
+        cli, ["import", str(path), "--size-attribute", "app.n", "--store", str(tmp_path / "d.db"),
+              "--series", str(tmp_path / "s.csv")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "structure spans (invoke_agent 1, tool 1)" in result.output
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].split(",")[1:3] == ["3.0", "1"]
