@@ -31,7 +31,7 @@ from typing import IO, Any
 from hakaru.errors import ConfigError, StoreError
 from hakaru.types import Request, Response, Usage
 
-__all__ = ["ResponseCache", "cache_key", "read_entries"]
+__all__ = ["ResponseCache", "cache_key", "read_entries", "response_from_json", "response_to_json"]
 
 CacheKey = tuple[str, int]
 
@@ -47,7 +47,8 @@ def cache_key(request: Request) -> CacheKey:
     return request.key(), request.sample
 
 
-def _response_to_json(response: Response) -> dict[str, Any]:
+def response_to_json(response: Response) -> dict[str, Any]:
+    """A response as the JSON object a record file (or a cassette) holds."""
     usage = response.usage
     return {
         "text": response.text,
@@ -66,8 +67,10 @@ def _response_to_json(response: Response) -> dict[str, Any]:
     }
 
 
-def _response_from_json(data: Any) -> Response:
-    """Raises ``KeyError``/``TypeError``/``ValueError`` on anything that is not an entry."""
+def response_from_json(data: Any) -> Response:
+    """The response a record file's JSON object holds.
+
+    Raises ``KeyError``/``TypeError``/``ValueError`` on anything that is not an entry."""
     usage = data["usage"]
     source = usage.get("source", "reported")
     if source not in ("reported", "estimated"):
@@ -118,7 +121,7 @@ def _scan(path: Path) -> tuple[list[tuple[dict[str, Any], Response]], int, bool]
                 entry = json.loads(line)
                 if not isinstance(entry["key"], str) or not isinstance(entry["sample"], int):
                     raise TypeError("key")
-                response = _response_from_json(entry["response"])
+                response = response_from_json(entry["response"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 if last:  # a write cut short by a crash: drop it
                     return entries, offset, False
@@ -234,7 +237,7 @@ class ResponseCache:
                     "key": key,
                     "sample": sample,
                     "request": request.canonical(),
-                    "response": _response_to_json(stored),
+                    "response": response_to_json(stored),
                 }
                 line = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
                 try:

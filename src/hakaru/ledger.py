@@ -22,7 +22,7 @@ from hakaru.costs import COST_MODELS, CostModel, cost_model
 from hakaru.pricing.prices import TOKEN_CLASSES, Prices, class_tokens
 from hakaru.types import RECORD_FIELDS, CallRecord, RecordRow
 
-__all__ = ["Ledger", "WorkSpan", "totals_of", "work_span"]
+__all__ = ["Ledger", "WorkSpan", "ledger_of", "totals_of", "work_span"]
 
 _COUNTS = ("attempts", "ok", "errors", "cached", "flagged")
 _TOKENS = (
@@ -419,6 +419,14 @@ def totals_of(
 ) -> dict[str, Any]:
     """Ledger totals of stored records (span recomputed from their parent links); ``prices``
     (model → prices, e.g. :meth:`hakaru.store.RunStore.prices`) splits the dollars by class."""
+    return ledger_of(records, prices).totals()
+
+
+def ledger_of(
+    records: Iterable[CallRecord], prices: Mapping[str, Prices | None] | None = None
+) -> Ledger:
+    """A ledger (records not kept) of stored records, span recomputed from their parent
+    links: :func:`totals_of`, and :meth:`Ledger.group_by` per role or model."""
     ledger = Ledger(keep_records=False, prices=prices)
     finish: dict[int, tuple[float, ...]] = {}
     for rec in sorted(records, key=lambda r: r.id):
@@ -428,4 +436,4 @@ def totals_of(
             if f is not None:
                 start = [max(a, b) for a, b in zip(start, f, strict=True)]
         finish[rec.id] = ledger.add(rec, start)
-    return ledger.totals()
+    return ledger

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("hakaru.cli.demo", "demo", "Run the main job on the simulated LLM."),
     "sweep": ("hakaru.cli.sweep", "sweep", "Run a workload over a grid of sizes."),
     "fit": ("hakaru.cli.fit", "fit", "Fit complexity classes to a CSV column."),
+    "diff": ("hakaru.cli.diff", "diff", "Compare two runs, sweeps or cassettes."),
     "report": ("hakaru.cli.report", "report", "Summarise runs or sweeps (--html: report)."),
     "gate": ("hakaru.cli.gate", "gate", "Quality gates: optimize, fit, frontier, sweep."),
     "maker": ("hakaru.cli.maker", "maker", "Reliable million-step runs: plan, calibrate, run."),
