@@ -124,7 +124,7 @@ def servers(loop_thread: LoopThread, store: RunStore) -> Iterator[Servers]:
 
 
 def spawn(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``hakaru ARGS…`` (it must print its ``http://…/v1`` URL first) and return it."""
+    """Start ``hakaru ARGS…`` (its first line of stdout must be its ``http://…/v1`` URL alone)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "hakaru.cli.main", *args],
         stdout=subprocess.PIPE,
@@ -133,7 +133,7 @@ def spawn(*args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    match = re.search(r"http://[\d.]+:\d+/v1", line)
+    match = re.fullmatch(r"http://[\d.]+:\d+/v1", line.rstrip("\n"))  # the URL alone
     if match is None:
         proc.kill()
         _, err = proc.communicate()

@@ -4,6 +4,7 @@ the counts and fitted classes are exactly what the programs' structure says."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,14 @@ SYSTEM = (
 )
 
 
-def hakaru(*args: str) -> subprocess.CompletedProcess[str]:
+def hakaru(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hakaru.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=240,
         cwd=ROOT,
+        env=env,
     )
 
 
@@ -128,11 +130,11 @@ def test_a_failing_command_stops_the_profile_with_a_clear_error(tmp_path: Path) 
         "{n}",
     )
     assert done.returncode == 1
+    run = RunStore(tmp_path / "h.db").runs(kind="proxy")[0].id
     assert done.stderr.strip().endswith(
-        f"The command exited with status 3 at n=3 (repeat 1): {sys.executable} -c 'import sys; "
-        f"sys.exit(3)' 3. Its output is above; its 0 calls are in run "
-        f"{RunStore(tmp_path / 'h.db').runs(kind='proxy')[0].id}. Fix the command, then profile "
-        "again."
+        "Error: The command failed at n=3 (repeat 1), exit status 3 (nothing on stderr)\n"
+        f"  The command: {sys.executable} -c 'import sys; sys.exit(3)' 3. Its 0 calls are in run "
+        f"{run}. Fix the command, then profile again."
     )
     done = hakaru("profile", "--sizes", "3", "--", "python", "x.py")
     assert done.returncode == 2
@@ -140,3 +142,62 @@ def test_a_failing_command_stops_the_profile_with_a_clear_error(tmp_path: Path) 
         "Error: Give the proxy an upstream: --sim (the simulated LLM) or --upstream URL, "
         "not both.\n"
     )
+
+
+def test_python_is_hakarus_interpreter_and_a_failure_shows_its_cause(tmp_path: Path) -> None:
+    """`python` in the command is sys.executable, whatever PATH says; a child that fails shows
+    the last line of its stderr as the cause, then its last lines, even with --quiet."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    impostor = bin_dir / "python"
+    impostor.write_text("#!/bin/sh\necho 'not the python hakaru runs under' >&2\nexit 9\n")
+    impostor.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    script = (
+        "import os, sys, openai; print(sys.executable, file=sys.stderr); "
+        "c = openai.OpenAI(); "
+        "c.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'hi'}]); "
+        "sys.exit(0 if os.environ['HAKARU_N'] == '2' else 'boom at ' + os.environ['HAKARU_N'])"
+    )
+    done = hakaru(
+        "profile", "--sim", "--sizes", "2,3", "--quiet", "--store", str(tmp_path / "h.db"),
+        "--", "python", "-c", script, "{n}", env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    error = error_of(done).splitlines()
+    assert error[0] == "Error: The command failed at n=3 (repeat 1), exit status 1: boom at 3"
+    assert error[1:4] == ["  Its last lines of stderr:", f"    {sys.executable}", "    boom at 3"]
+    done = hakaru(
+        "profile", "--sim", "--sizes", "2", "--store", str(tmp_path / "h.db"),
+        "--", "python", "-c", "import no_such_module_hakaru", "{n}", env=env,
+    )  # fmt: skip
+    error = error_of(done).splitlines()
+    assert error[0] == (
+        "Error: The command failed at n=2 (repeat 1), exit status 1: "
+        "ModuleNotFoundError: No module named 'no_such_module_hakaru'"
+    )
+    assert error[2] == "    Traceback (most recent call last):"
+    assert "--sim" in profile_help() and "interpreter hakaru runs under" in profile_help()
+
+
+def profile_help() -> str:
+    return " ".join(hakaru("profile", "--help").stdout.split())
+
+
+def test_a_program_that_makes_no_call_fails_and_says_why(tmp_path: Path) -> None:
+    done = hakaru(
+        "profile", "--sim", "--sizes", "2,4,8", "--store", str(tmp_path / "h.db"),
+        "--", "python", "-c", "print('I call https://api.example.com myself')", "{n}",
+    )  # fmt: skip
+    assert done.returncode == 1
+    error = error_of(done)
+    assert error.startswith("Error: No call reached hakaru: the command ran at every size (3 ")
+    assert "the program ignores OPENAI_BASE_URL" in error
+    (parent,) = RunStore(tmp_path / "h.db").runs(kind="profile")
+    assert parent.status == "failed"
+
+
+def error_of(done: subprocess.CompletedProcess[str]) -> str:
+    """hakaru's error message: from the line that starts with 'Error: ' on."""
+    err = "\n" + done.stderr
+    return err[err.rindex("\nError: ") + 1 :]

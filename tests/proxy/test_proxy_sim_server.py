@@ -7,10 +7,15 @@ hakaru's tokenizer; unrecognised prompts get deterministic filler of the configu
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -230,3 +235,31 @@ def test_cli_serves_and_reports_what_it_answered() -> None:
         _, err = stop(proc)
     assert stats["requests"] == 10 and stats["faults"]["500"] == statuses.count(500) > 0
     assert f"10 requests, {statuses.count(200)} answered; faults injected: 500 " in err
+
+
+def test_the_servers_print_their_url_alone_on_stdout(tmp_path: Path) -> None:
+    """docs/profile.md's recipe: the first line of stdout is the bare URL (prose on stderr)."""
+    script = r"""
+    hakaru() { "$PY" -m hakaru.cli.main "$@"; }
+    hakaru sim serve --port 0 > sim.url 2> sim.err & SIM=$!
+    until [ -s sim.url ]; do sleep 0.1; done
+    hakaru proxy --upstream "$(head -1 sim.url)" --port 0 --store p.db > proxy.url 2> proxy.err &
+    PROXY=$!
+    until [ -s proxy.url ]; do sleep 0.1; done
+    "$PY" -c 'import sys, urllib.request as u; print(u.urlopen(sys.argv[1] + "/models").status)' \
+        "$(head -1 proxy.url)"
+    kill $PROXY $SIM; wait
+    """
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PY": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout == "200\n", done.stderr
+    for name, prose in (("sim", "serving the simulated LLM at"), ("proxy", "recording at")):
+        url = (tmp_path / f"{name}.url").read_text()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\n", url), url
+        assert prose + " " + url.strip() in (tmp_path / f"{name}.err").read_text()

@@ -105,7 +105,8 @@ def _print(result: dict[str, Any]) -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Runs per size (their scatter informs the fits).",
+    help="Runs per size (their scatter informs the fits; with --sim each repeat r draws its "
+    "answers from seed + r, so repeats differ).",
 )
 @click.option("--sim", is_flag=True, help="Start the simulated LLM here as the upstream.")
 @click.option(
@@ -114,7 +115,13 @@ def _print(result: dict[str, Any]) -> None:
     metavar="URL",
     help="OpenAI-compatible server to forward to (instead of --sim).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --sim server.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the --sim server (of the first repeat; repeat r uses seed + r).",
+)
 @click.option(
     "--latency-scale",
     type=click.FloatRange(min=0),
@@ -161,7 +168,8 @@ def profile(
     every metric grows (calls, tokens, forward passes, AALP cost, depth, span).
 
     COMMAND reaches the proxy through OPENAI_BASE_URL and OPENAI_API_BASE (and finds the
-    size in HAKARU_N too). Its output goes to stderr.
+    size in HAKARU_N too). Its output goes to stderr. 'python' (or 'python3') as COMMAND's
+    program is the interpreter hakaru runs under (its packages, venv activated or not).
 
     Example: hakaru profile --sim --sizes 4,8,16,32 -- python examples/openai_chain.py {n}
     """

@@ -77,6 +77,9 @@ def proxy(
     Tokens come from the upstream's usage (estimated, and marked so, when it has none); the
     X-Hakaru-Role header names the calling agent; which call may depend on which is inferred
     from timing. Authorization headers are passed on and never stored.
+
+    Prints its base URL (http://HOST:PORT/v1) alone on the first line of stdout once it
+    listens, everything else on stderr.
     """
     from hakaru.proxy.recorder import Recorder
     from hakaru.proxy.serving import listen
@@ -97,8 +100,9 @@ def proxy(
     async def main() -> None:
         server = await listen(recorder, host, port)
         run_id = recorder.begin("proxy", name or recorder.upstream, {"upstream": upstream})
-        click.echo(f"hakaru proxy: recording at {server.url}/v1")
+        click.echo(f"{server.url}/v1")  # alone on stdout: URL=$(… | head -1)
         click.echo(
+            f"hakaru proxy: recording at {server.url}/v1\n"
             f"  forwarding to {recorder.upstream}; run {run_id} in {path}\n"
             f"  point your program at it: OPENAI_BASE_URL={server.url}/v1; stop with Ctrl-C",
             err=True,

@@ -1,9 +1,10 @@
 """``hakaru sim serve`` — the simulated LLM as an OpenAI-compatible HTTP server.
 
 A thin layer over :class:`hakaru.proxy.server.SimServer` served by
-:func:`hakaru.proxy.serving.listen`. It prints the base URL (``http://HOST:PORT/v1``) on one
-line of stdout once it listens — with ``--port 0`` that line is how scripts learn the port —
-and serves until interrupted (Ctrl-C or SIGTERM), then prints what it answered on stderr.
+:func:`hakaru.proxy.serving.listen`. It prints the base URL (``http://HOST:PORT/v1``) alone
+on the first line of stdout once it listens, the prose on stderr — with ``--port 0`` that line
+is how scripts learn the port — and serves until interrupted (Ctrl-C or SIGTERM), then prints
+what it answered on stderr.
 The options shared with ``hakaru proxy`` (``--head-timeout``, ``--body-timeout``) live here.
 """
 
@@ -215,6 +216,10 @@ def serve(
     Prompts recognised as a task ("Add these numbers: 1, 2, 3") get the task's answer; any
     other prompt a deterministic generic answer. Requests naming a model outside the simulated
     catalog ('hakaru models') are answered by --model.
+
+    Prints the base URL (http://HOST:PORT/v1) alone on the first line of stdout once it
+    listens, everything else on stderr: URL=$(hakaru sim serve --port 0 | head -1) works
+    with --port 0 (a free port).
     """
     from hakaru.backends.sim import SimBackend
     from hakaru.proxy.faults import FaultPlan, parse_delay
@@ -253,8 +258,9 @@ def serve(
 
     async def main() -> None:
         server = await listen(app, host, port)
-        click.echo(f"hakaru sim: serving the simulated LLM at {server.url}/v1", nl=True)
+        click.echo(f"{server.url}/v1")  # alone on stdout: URL=$(… | head -1)
         click.echo(
+            f"hakaru sim: serving the simulated LLM at {server.url}/v1\n"
             f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "
             "stop with Ctrl-C",
             err=True,

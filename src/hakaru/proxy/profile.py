@@ -10,13 +10,19 @@ is the whole result. The per-size totals of every metric are then fitted with
 fit).
 
 The command runs as a child process with the environment of this one plus the proxy's address;
-its output goes to this process's stderr (stdout stays free for ``--json``). A command that
-exits non-zero stops the profile with :class:`ProfileFailed`, naming the size.
+its output goes to this process's stderr (stdout stays free for ``--json``). A command whose
+program is ``python`` (or ``python3``) runs under :data:`sys.executable`, the interpreter
+running hakaru, so that it sees the packages of hakaru's environment whether or not that
+environment is activated. A command that exits non-zero stops the profile with
+:class:`ProfileFailed`: a one-line cause (the last line of its stderr, e.g. the exception),
+then its last lines of stderr. A profile in which no call reached the proxy fails too: the
+usual cause is a program that ignores ``OPENAI_BASE_URL``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import shlex
 import statistics
@@ -24,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from hakaru.errors import ConfigError, HakaruError
 from hakaru.proxy.recorder import Recorder
@@ -48,6 +54,15 @@ METRICS: tuple[str, ...] = (
     "latency",
     "span_latency",
 )
+
+
+@runtime_checkable
+class Reseedable(Protocol):
+    """A simulated upstream whose seed can change between executions."""
+
+    def reseed(self, offset: int) -> int:
+        """Answer from now on with its first seed plus ``offset``; return that seed."""
+        ...
 
 
 class ProfileFailed(HakaruError):
@@ -153,8 +168,52 @@ def _stderr_fd() -> int | None:
         return None
 
 
+#: Programs that mean "the Python running hakaru" (its packages, venv activated or not).
+PYTHONS: tuple[str, ...] = ("python", "python3")
+_TAIL_LINES = 12  # lines of a failed command's stderr shown under the cause
+
+
 def _argv(command: Sequence[str], n: int) -> list[str]:
-    return [part.replace("{n}", str(n)) for part in command]
+    argv = [part.replace("{n}", str(n)) for part in command]
+    if argv and argv[0] in PYTHONS:
+        argv[0] = sys.executable
+    return argv
+
+
+class _Tail:
+    """Relays a child's stderr to ours (unless quiet), keeping its last lines for an error."""
+
+    def __init__(self, echo: bool) -> None:
+        self.echo = echo
+        self._lines: collections.deque[bytes] = collections.deque(maxlen=_TAIL_LINES)
+        self._partial = b""
+
+    async def pump(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            if self.echo:
+                err = sys.stderr
+                err.write(chunk.decode(errors="replace"))
+                err.flush()
+            lines = (self._partial + chunk).split(b"\n")
+            self._partial = lines.pop()[-4096:]
+            self._lines.extend(line[-4096:] for line in lines)
+
+    def lines(self) -> list[str]:
+        out = [*self._lines, self._partial] if self._partial else list(self._lines)
+        text = [line.decode(errors="replace").rstrip() for line in out]
+        while text and not text[-1]:
+            text.pop()
+        return text[-_TAIL_LINES:]
+
+
+def _failure(code: int, argv: list[str], n: int, repeat: int, tail: list[str]) -> str:
+    """The one-line cause of a failed execution, then the last lines of its stderr."""
+    status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+    cause = next((line.strip() for line in reversed(tail) if line.strip()), "")
+    head = f"The command failed at n={n} (repeat {repeat + 1}), {status}"
+    head += f": {cause}" if cause else " (nothing on stderr)"
+    shown = "\n".join(f"    {line}" for line in tail)
+    return f"{head}\n  Its last lines of stderr:\n{shown}" if tail else head
 
 
 async def profile(
@@ -189,8 +248,10 @@ async def profile(
     profile_run = ""
     status = "failed"
     try:
+        service: Service | None = None
         if sim is not None:
-            sim_server = await listen(sim())
+            service = sim()
+            sim_server = await listen(service)
             servers.append(sim_server)
             upstream = sim_server.url + "/v1"
         assert upstream is not None
@@ -219,9 +280,10 @@ async def profile(
             for repeat in range(repeats):
                 argv = _argv(command, n)
                 child_env["HAKARU_N"] = str(n)
-                run_id = recorder.begin(
-                    "proxy", shown, {"profile": profile_run, "n": n, "repeat": repeat}
-                )
+                params: dict[str, Any] = {"profile": profile_run, "n": n, "repeat": repeat}
+                if isinstance(service, Reseedable):  # a seed per repeat: repeats differ
+                    params["seed"] = service.reseed(repeat)
+                run_id = recorder.begin("proxy", shown, params)
                 t0 = time.perf_counter()
                 try:
                     proc = await asyncio.create_subprocess_exec(
@@ -229,7 +291,7 @@ async def profile(
                         env=child_env,
                         stdin=asyncio.subprocess.DEVNULL,
                         stdout=output,
-                        stderr=output,
+                        stderr=asyncio.subprocess.PIPE,
                     )
                 except OSError as exc:
                     await recorder.end("failed")
@@ -237,6 +299,9 @@ async def profile(
                         f"Cannot run {shlex.join(argv)}: {exc.strerror or exc}. Check the "
                         "command after '--' (a program on PATH, or python path/to/script.py)."
                     ) from None
+                tail = _Tail(echo=not quiet)
+                assert proc.stderr is not None
+                await tail.pump(proc.stderr)
                 code = await proc.wait()
                 seconds = time.perf_counter() - t0
                 totals = await recorder.end("done" if code == 0 else "failed", {"exit_code": code})
@@ -250,13 +315,22 @@ async def profile(
                 )
                 if code != 0:
                     raise ProfileFailed(
-                        f"The command exited with status {code} at n={n} (repeat {repeat + 1}): "
-                        f"{shlex.join(argv)}. Its output is above; its {totals['calls']} calls "
-                        f"are in run {run_id}. Fix the command, then profile again."
+                        f"{_failure(code, argv, n, repeat, tail.lines())}\n"
+                        f"  The command: {shlex.join(argv)}. Its {totals['calls']} calls are in "
+                        f"run {run_id}. Fix the command, then profile again."
                     )
                 result.points.append(point)
                 if on_point is not None:
                     on_point(point)
+        if not any(p.totals.get("calls") for p in result.points):
+            raise ProfileFailed(
+                f"No call reached hakaru: the command ran at every size ({len(result.points)} "
+                f"executions, exit status 0) and made no request to the proxy at {base}. "
+                "The usual cause: the program ignores OPENAI_BASE_URL (its client is built "
+                "with a fixed base_url, or it calls another provider's API). Build the "
+                "client from the environment, e.g. openai.OpenAI() with no base_url, or "
+                "pass base_url=os.environ['OPENAI_BASE_URL']."
+            )
         if fit:
             result.fits = fit_metrics(result)
         status = "done"

@@ -147,6 +147,16 @@ class SimServer:
         self.cache = PromptCache()
         self.created = int(time.time())
         self._next_id = 0
+        self._first_seed = backend.seed
+
+    def reseed(self, offset: int) -> int:
+        """Answer with the backend's first seed plus ``offset`` from now on; return that seed.
+
+        ``hakaru profile --sim`` gives each repeat its own seed, so that repeats differ.
+        """
+        seed = self._first_seed + offset
+        self.backend.reseed(seed)
+        return seed
 
     # -- routing -----------------------------------------------------------------------------
 

@@ -99,6 +99,11 @@ class SimBackend:
         self._specs = {name: m.spec for name, m in self._models.items()}
         self._prefix = f"{self.seed}\x00".encode()
 
+    def reseed(self, seed: int) -> None:
+        """Draw every later answer from ``seed`` instead (the same prompts, other draws)."""
+        self.seed = int(seed)
+        self._prefix = f"{self.seed}\x00".encode()
+
     @property
     def models(self) -> dict[str, SimModel]:
         """The models this backend simulates, by name."""
