@@ -29,8 +29,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "hakaru"
 
 CORE = (
-    "hakaru errors types pricing tokenizer costs ledger budget limits cache happens_before tasks "
-    "store backends executors session sync dependencies otel"
+    "hakaru errors types pricing tokenizer costs ledger dag budget limits cache happens_before "
+    "tasks store backends executors session sync dependencies otel"
 )
 LAYERS: dict[str, int] = {
     **dict.fromkeys(CORE.split(), 1),

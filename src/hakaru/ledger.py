@@ -418,7 +418,12 @@ def totals_of(
     records: Iterable[CallRecord], prices: Mapping[str, Prices | None] | None = None
 ) -> dict[str, Any]:
     """Ledger totals of stored records (span recomputed from their parent links); ``prices``
-    (model → prices, e.g. :meth:`hakaru.store.RunStore.prices`) splits the dollars by class."""
+    (model → prices, e.g. :meth:`hakaru.store.RunStore.prices`) splits the dollars by class.
+
+    A list is sorted by call id first; any other iterable must come in call-id order (as
+    :meth:`hakaru.store.RunStore.calls` streams it) and is read once, in bounded memory
+    (:class:`~hakaru.dag.DagReplay`), so a million-call run is never held as records.
+    """
     return ledger_of(records, prices).totals()
 
 
@@ -426,14 +431,15 @@ def ledger_of(
     records: Iterable[CallRecord], prices: Mapping[str, Prices | None] | None = None
 ) -> Ledger:
     """A ledger (records not kept) of stored records, span recomputed from their parent
-    links: :func:`totals_of`, and :meth:`Ledger.group_by` per role or model."""
+    links, in the order and memory bounds of :func:`totals_of`; :meth:`Ledger.group_by` gives
+    the shares per role or model."""
+    from hakaru.dag import DagReplay
+
+    if isinstance(records, Sequence):
+        records = sorted(records, key=lambda r: r.id)
     ledger = Ledger(keep_records=False, prices=prices)
-    finish: dict[int, tuple[float, ...]] = {}
-    for rec in sorted(records, key=lambda r: r.id):
-        start = list(ledger.zero)
-        for p in rec.parents:
-            f = finish.get(p)
-            if f is not None:
-                start = [max(a, b) for a, b in zip(start, f, strict=True)]
-        finish[rec.id] = ledger.add(rec, start)
+    with DagReplay(len(ledger.names)) as dag:
+        for rec in records:
+            start, level, best = dag.starts(rec.parents)
+            dag.put(rec.id, ledger.add(rec, start), level, best, rec.role)
     return ledger

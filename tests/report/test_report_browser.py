@@ -89,7 +89,7 @@ def test_report_renders_in_chromium(
     assert errors == []  # no script ran, and nothing the CSP had to block
 
     svgs = page.locator("main svg")
-    assert svgs.count() == 9
+    assert svgs.count() == 11
     for i in range(svgs.count()):
         box = svgs.nth(i).bounding_box()
         assert svgs.nth(i).is_visible() and box["width"] > 100 and box["height"] > 50, box

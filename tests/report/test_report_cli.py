@@ -37,7 +37,7 @@ def test_a_run_and_a_sweep_in_the_terminal_and_in_html(report_store: Store, tmp_
     ):
         assert line in text
     assert re.search(r"routing +k +system +generalist/delegated +n +Θ\(k\) +agrees +k ≈ 1\.0", text)
-    assert out.read_text(encoding="utf-8").count("<svg") == 9
+    assert out.read_text(encoding="utf-8").count("<svg") == 11
 
 
 def test_json(report_store: Store) -> None:

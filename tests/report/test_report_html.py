@@ -79,8 +79,9 @@ def test_the_page_fetches_nothing_and_runs_nothing(report_store: Store, tmp_path
     )
     hrefs = re.findall(r'href="([^"]*)"', page)
     assert hrefs and all(h.startswith("#") for h in hrefs)  # in-page links only
-    # the sweep: claims, ratio, growth, work/span, roles; the run: roles, models, levels, timeline
-    assert page.count("<svg") == 9
+    # the sweep: claims, ratio, growth, work/span, roles; the run: roles, models, the DAG
+    # drawn, levels, the critical path by role, timeline
+    assert page.count("<svg") == 11
 
 
 def test_sweep_report_answers_the_routing_study(report_store: Store) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from markupsafe import Markup
 
-from hakaru.report.run_summary import DagFacts, RunSummary
+from hakaru.report.run_summary import RunSummary
 from hakaru.report.summary import METRICS, MetricFit, StudyResult
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = [
     "COLORS",
     "growth_figure",
-    "levels_figure",
     "new_figure",
     "plain",
     "role_shares_figure",
@@ -322,24 +321,6 @@ def role_shares_figure(results: Sequence[StudyResult], key: str = "aalp") -> Mar
         fontsize=7, ncols=min(len(all_roles), 6), loc="lower right", bbox_to_anchor=(1.0, 1.0)
     )
     ax.grid(False)
-    return svg_of(fig)
-
-
-@_styled
-def levels_figure(dag: DagFacts) -> Markup | None:
-    """Calls per DAG level: the run's shape (width at each depth)."""
-    if not dag.levels:
-        return None
-    fig, ax = new_figure(5.2, 2.8)
-    from matplotlib.ticker import MaxNLocator
-
-    ax.bar(range(1, len(dag.levels) + 1), dag.levels, color="#4c78a8")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("level (1 + deepest dependency)", fontsize=8)
-    ax.set_ylabel("calls", fontsize=8)
-    ax.set_title("calls per level of the call DAG", fontsize=9, loc="left")
-    if max(dag.levels) / max(min(dag.levels), 1) > 50:
-        ax.set_yscale("log")
     return svg_of(fig)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from hakaru.report.run_summary import CallRow
+from hakaru.report.dag_summary import DRAW_CAP, CallRow, DagFacts
 from hakaru.report.sections import Cell, Figure, ReportData, Section, Table, Tone, register_section
 from hakaru.report.summary import format_value
 from hakaru.report.token_classes import class_report_table
@@ -141,10 +141,25 @@ def run_ledger(data: ReportData) -> list[Section]:
     return out
 
 
+def _dag_words(d: DagFacts) -> str:
+    """What the DAG figures show, in words."""
+    if any(g.what == "whole" for g in d.drawings):
+        drawn = f"The DAG is drawn whole ({d.calls:,} calls)."
+    else:
+        drawn = (
+            f"The run has {d.calls:,} calls, more than the {DRAW_CAP:,} drawn whole: the "
+            "drawing shows the calls of its first and last levels, and the other figures show "
+            "every call — calls per level"
+            + ("" if len(d.level_bins) == d.depth else " (in bins of consecutive levels)")
+            + " and the critical path by role."
+        )
+    return drawn
+
+
 @register_section("dag", order=130)
 def run_dag(data: ReportData) -> list[Section]:
-    """Per run: the call DAG's shape, its timeline, and the calls on the critical path."""
-    from hakaru.report import plots
+    """Per run: the call DAG's shape, its drawing, its timeline, and the critical path."""
+    from hakaru.report import dag_plots, plots
 
     out = []
     for run in data.runs:
@@ -170,8 +185,8 @@ def run_dag(data: ReportData) -> list[Section]:
                     f"{d.edges:,}",
                     f"{d.roots:,}",
                     f"{d.leaves:,}",
-                    f"{len(d.levels):,}",
-                    f"{max(d.levels, default=0):,}",
+                    f"{d.depth:,}",
+                    f"{d.widest:,}",
                     f"{d.max_fan_in:,}",
                     f"{d.max_fan_out:,}",
                     f"{d.path_length:,}",
@@ -179,9 +194,29 @@ def run_dag(data: ReportData) -> list[Section]:
                 )
             ],
         )
-        figures = [
+        roles = Table(
+            ("role", "calls", "share of calls", "simulated s", "share of time"),
+            [
+                (
+                    r.role,
+                    f"{r.calls:,}",
+                    f"{r.calls / d.path_length:.1%}" if d.path_length else "–",
+                    f"{r.seconds:,.3f}",
+                    f"{r.seconds / d.path_seconds:.1%}" if d.path_seconds else "–",
+                )
+                for r in d.path_roles
+            ],
+            caption="The critical path by role.",
+        )
+        drawing = dag_plots.dag_figure(d)
+        figures = [Figure(drawing, "", wide=len(d.drawings) > 1)] if drawing is not None else []
+        figures += [
             Figure(f, "", wide=False)
-            for f in (plots.levels_figure(d), plots.timeline_figure(run))
+            for f in (
+                dag_plots.levels_figure(d),
+                dag_plots.path_roles_figure(d),
+                plots.timeline_figure(run),
+            )
             if f is not None
         ]
         out.append(
@@ -193,14 +228,26 @@ def run_dag(data: ReportData) -> list[Section]:
                     "(happens-before, tracked by the session). A call's level is one more "
                     "than its deepest dependency's; the critical path is the chain that ends "
                     "last in simulated time.",
+                    _dag_words(d)
+                    + (
+                        f" The timeline shows the first {len(run.timeline):,} calls."
+                        if len(run.timeline) < d.calls
+                        else ""
+                    ),
                 ),
                 figures=figures,
                 tables=(
                     facts,
+                    roles,
                     Table(
                         _CALL_COLUMNS,
                         _call_rows(d.critical_path),
-                        caption="Calls on the critical path.",
+                        caption="Calls on the critical path"
+                        + (
+                            f" (the first and last {len(d.critical_path) // 2})."
+                            if d.path_length > len(d.critical_path)
+                            else "."
+                        ),
                     ),
                 ),
             )

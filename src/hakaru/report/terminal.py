@@ -294,11 +294,18 @@ def print_run(console: Console, run: RunSummary) -> None:
     console.print(class_table(run.totals))
     d = run.dag
     console.print(
-        f"call DAG: {d.calls:,} calls, {d.edges:,} dependencies, {len(d.levels)} levels "
-        f"(widest {max(d.levels, default=0):,}), {d.roots:,} roots, {d.leaves:,} leaves, "
+        f"call DAG: {d.calls:,} calls, {d.edges:,} dependencies, {d.depth:,} levels "
+        f"(widest {d.widest:,}), {d.roots:,} roots, {d.leaves:,} leaves, "
         f"critical path {d.path_length:,} calls",
         soft_wrap=True,
     )
+    if d.path_roles:
+        console.print(
+            "critical path by role: "
+            + ", ".join(f"{r.role} {r.calls:,} calls {r.seconds:,.3f} s" for r in d.path_roles),
+            soft_wrap=True,
+            markup=False,
+        )
     for note in run.notes:
         console.print(note, soft_wrap=True, markup=False)
 

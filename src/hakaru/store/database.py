@@ -405,6 +405,20 @@ class RunStore:
             for row in rows:
                 yield columns.from_row(row)
 
+    def calls_by_id(self, run_id: str, ids: Iterable[int]) -> list[CallRecord]:
+        """The records of run ``run_id`` with call ids ``ids`` (those stored), ordered by id."""
+        wanted = sorted(set(ids))
+        out: list[CallRecord] = []
+        for i in range(0, len(wanted), 500):  # below SQLite's limit on parameters
+            chunk = wanted[i : i + 500]
+            query = self._select.replace(
+                "ORDER BY", f"AND id IN ({', '.join('?' * len(chunk))}) ORDER BY"
+            )
+            with self._errors("read call records"):
+                rows = self._conn().execute(query, (run_id, *chunk)).fetchall()
+            out.extend(columns.from_row(row) for row in rows)
+        return out
+
     def sink(self, run_id: str) -> CallSink:
         """A :class:`CallSink` that group-commits records of ``run_id`` into this store.
 
