@@ -66,6 +66,64 @@ def test_gather_makes_siblings_and_joins() -> None:
     assert t["calls"] == 5 and t["depth"] == 3
 
 
+@pytest.mark.parametrize("suspends", [False, True])
+def test_inline_gather_keeps_the_happens_before_of_a_forked_one(suspends: bool) -> None:
+    # The simulator answers at once: every child completes inline; the scripted backend
+    # sleeps: every child suspends and continues as a task.
+    from hakaru.backends.sim import SimBackend
+
+    def shape(inline: bool) -> tuple[list[tuple[int, ...]], int]:
+        backend = ScriptedBackend(delay=0.01) if suspends else SimBackend()
+
+        async def child(s: Session, i: int) -> str:
+            await s.call(Request.chat("sim-small", f"a{i}"))
+            return (await s.call(Request.chat("sim-small", f"b{i}"))).text
+
+        async def main() -> Session:
+            async with Session(backend) as s:
+                await s.call(Request.chat("sim-small", "first"))
+                texts = await s.gather(*(child(s, i) for i in range(3)), inline=inline)
+                assert all(texts)
+                await s.call(Request.chat("sim-small", "join"))
+                return s
+
+        s = run(main())
+        return [r.parents for r in s.records], getattr(backend, "max_in_flight", 0)
+
+    forked, forked_flight = shape(False)
+    inline, inline_flight = shape(True)
+    assert inline == forked
+    assert len(inline[-1]) == 3 and all(inline[p - 1] != (1,) for p in inline[-1])  # the b's
+    assert inline_flight == forked_flight == (3 if suspends else 0)  # suspended ones overlap
+
+
+def test_inline_gather_cancels_the_rest_on_the_first_failure() -> None:
+    started: list[int] = []
+
+    async def child(i: int) -> int:
+        started.append(i)
+        if i == 1:
+            raise ValueError("child 1 failed")
+        await asyncio.sleep(0.05 if i == 0 else 0)
+        return i
+
+    async def main() -> None:
+        async with Session(ScriptedBackend()) as s:
+            with pytest.raises(ValueError, match="child 1 failed"):
+                await s.gather(*(child(i) for i in range(4)), inline=True)
+
+    run(main())  # child 0 (suspended) is cancelled; children 2 and 3 are never started
+    assert started == [0, 1]
+
+
+def test_a_backend_that_answers_at_once_says_so() -> None:
+    from hakaru.backends.sim import SimBackend
+
+    assert Session(SimBackend()).answers_at_once
+    assert not Session(SimBackend(real_time=True)).answers_at_once
+    assert not Session(ScriptedBackend()).answers_at_once
+
+
 def test_nested_map_work_span_depth_match_offline() -> None:
     # A tree: 4 branches, each a chain of 2 calls, then a join: depth 3, work 9 calls.
     async def branch(s: Session, i: int) -> None:

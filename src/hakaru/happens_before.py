@@ -7,12 +7,20 @@ ledger. A new call depends on the frontier; when it returns, the frontier become
 (which copy the context) and, when they return, merge the children's frontiers. Use them (not
 bare ``asyncio.gather``) to fork, or dependencies after the fork will be missed; code that did
 fork with bare ``asyncio.gather`` can declare its dependencies with :meth:`HappensBefore.after`.
+
+Inline forks. ``gather(..., inline=True)`` starts each child at once, in the calling task (each
+in its own copy of the context, so the frontiers are exactly those of a forked gather), and
+makes an asyncio task only of a child that suspends. A child that completes without suspending
+— a call to a backend that answers at once, such as the simulator — then costs no task, no
+scheduling and no turn of the event loop. Only for children that never keep
+``asyncio.current_task()`` across a suspension (``asyncio.timeout`` does): while a child runs
+inline, the current task is the caller's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
 from contextvars import ContextVar, copy_context
 from typing import Any, TypeVar
 
@@ -34,12 +42,16 @@ class HappensBefore:
 
     _frontier: ContextVar[Frontier]
 
-    async def gather(self, *aws: Awaitable[T]) -> list[T]:
+    async def gather(self, *aws: Awaitable[T], inline: bool = False) -> list[T]:
         """Run awaitables concurrently; afterwards the caller depends on all of them.
 
         Like ``asyncio.gather``; on the first exception the others are cancelled (their
-        finished calls stay recorded) and the exception propagates.
+        finished calls stay recorded) and the exception propagates. ``inline=True`` starts
+        each child in the calling task and makes a task only of those that suspend (see the
+        module docstring for when that is allowed).
         """
+        if inline:
+            return await self._gather_inline(aws)
         # Each child runs in its own copy of the context; reading the frontier from that copy
         # after the child finished gives what the child awaited, with no wrapper coroutine.
         var = self._frontier
@@ -57,6 +69,39 @@ class HappensBefore:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         here = var.get()
+        self._merge([ctx.get(var, here) for ctx in contexts])
+        return results
+
+    async def _gather_inline(self, aws: Sequence[Awaitable[T]]) -> list[T]:
+        var = self._frontier
+        here = var.get()
+        contexts = [copy_context() for _ in aws]
+        coros = [_as_coroutine(aw) for aw in aws]
+        results: list[Any] = [None] * len(coros)
+        suspended: list[tuple[int, asyncio.Task[Any]]] = []
+        started = 0
+        try:
+            for i, (coro, ctx) in enumerate(zip(coros, contexts, strict=True)):
+                started = i + 1
+                try:
+                    first = ctx.run(coro.send, None)
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    continue
+                task = asyncio.get_running_loop().create_task(
+                    _Resume(coro, first).run(), context=ctx
+                )
+                suspended.append((i, task))
+            for i, task in suspended:
+                results[i] = await task
+        except BaseException:
+            for coro in coros[started:]:  # never started
+                coro.close()
+            tasks = [task for _, task in suspended]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         self._merge([ctx.get(var, here) for ctx in contexts])
         return results
 
@@ -94,6 +139,39 @@ class HappensBefore:
         """Declare that the next calls depend on these responses (for code that forked
         with bare ``asyncio.gather``). Replaces the current frontier."""
         self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
+
+
+class _Resume:
+    """The rest of a coroutine whose first step ran inline and yielded ``first``: a task of
+    :meth:`run` passes ``first`` to the event loop, then forwards every resumption."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    async def run(self) -> Any:
+        return await self
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, value = self.coro, self.first
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # a cancellation: into the coroutine
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
 def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:

@@ -118,6 +118,9 @@ class Session(HappensBefore):
 
             chosen = create_executor(executor) if isinstance(executor, str) else executor
             self.backend = chosen.wrap(self.backend)
+        #: Whether the backend's ``complete`` never suspends (see :mod:`hakaru.backends.base`):
+        #: forks of calls alone may then run inline (``gather(..., inline=True)``).
+        self.answers_at_once = bool(getattr(self.backend, "answers_at_once", False))
         self._specs: dict[str, ModelSpec] = {m.name: m for m in models}
         self._book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
         self._priced: dict[str, Prices | None] = {}  # model → prices, resolved once each
@@ -148,6 +151,11 @@ class Session(HappensBefore):
         )
         self._next_id = 1
         self._occurrences: dict[int, int] = {}
+        # One-entry memos by identity: the draws of a vote share one messages tuple and, when
+        # they agree, one parsed candidate (the parsers are memoised); each keeps its object
+        # referenced, so the id cannot be reused.
+        self._last_messages: tuple[Any, int] = ((), hash(()))
+        self._last_parsed: tuple[Any, str] = (None, "")
         self._t0 = time.perf_counter()
         self._closed = False
 
@@ -405,9 +413,16 @@ class Session(HappensBefore):
         cleared after 2^20 distinct requests; identical samples come close together)."""
         # The messages stand for the task: requests that differ only in their payload share a
         # counter, which only shifts their sample indices (cache keys still tell them apart).
+        messages = request.messages
+        last = self._last_messages
+        if messages is last[0]:
+            hashed = last[1]
+        else:
+            hashed = hash(messages)
+            self._last_messages = (messages, hashed)
         ident = (
             request.model,
-            request.messages,
+            hashed,
             request.temperature,
             request.max_tokens,
             request.reasoning_budget,
@@ -479,7 +494,13 @@ class Session(HappensBefore):
             latency = response.latency
             sim_end = sim_start if status == "cached" else sim_start + latency
             parsed = response.parsed
-            candidate = "" if parsed is None else _candidate(parsed)
+            if parsed is None:
+                candidate = ""
+            elif parsed is self._last_parsed[0]:
+                candidate = self._last_parsed[1]
+            else:
+                candidate = _candidate(parsed)
+                self._last_parsed = (parsed, candidate)
             finish = response.finish_reason
         else:
             # A failed attempt: the server reported nothing, so the input is our estimate and

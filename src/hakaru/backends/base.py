@@ -6,7 +6,11 @@ session never special-cases a provider. ``model_spec(name)`` lets a backend desc
 knows (size, window, prices, capabilities); backends that know nothing return ``None`` and the
 session falls back to the specs the user gave it. A backend may also have ``async start()``:
 the session awaits it when it is entered (``async with``), to open connections before the first
-calls rather than while they wait (the Ray pool connects to its actors there).
+calls rather than while they wait (the Ray pool connects to its actors there). A backend whose
+``complete`` never suspends (no I/O, no sleeping: the simulator, a replay) may say so with a true
+attribute ``answers_at_once``: the session then runs a vote's concurrent draws inline, one after
+another in the calling task, instead of as one asyncio task each
+(:meth:`hakaru.happens_before.HappensBefore.gather`, ``inline``).
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ class ReplayBackend:
     Response(text='4', ...)
     """
 
+    answers_at_once = True  # complete() never suspends (hakaru.backends.base)
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._cache = ResponseCache.load(self.path)

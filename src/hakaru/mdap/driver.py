@@ -24,6 +24,7 @@ so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -224,6 +225,11 @@ class MdapResult:
 
 Progress = Callable[[int, int, float], None]  # (steps done, steps, wall seconds)
 
+# On a backend that answers at once a step never suspends (its draws run inline), so the loop
+# would never turn and the store's commits and timers never run: the driver lets it turn at
+# least this often (seconds).
+_TURN = 0.005
+
 
 async def run_mdap(
     session: Session,
@@ -279,6 +285,7 @@ async def run_mdap(
     reason = ""
     checkpoints = 0
     steps = task.steps
+    turn = t0 + _TURN
     for step in range(done + 1, steps + 1):
         request = kind.request(
             config.model,
@@ -316,6 +323,10 @@ async def run_mdap(
             checkpoints += 1
         if progress is not None and progress_every and step % progress_every == 0:
             progress(step, steps, time.perf_counter() - t0)
+        now = time.perf_counter()
+        if now >= turn:
+            await asyncio.sleep(0)
+            turn = now + _TURN
     if failed_step is None:
         problem = verifier.finish()
         if problem:

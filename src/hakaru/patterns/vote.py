@@ -10,7 +10,9 @@ fewer than ``k − m`` further votes, and ``k − m`` votes decide only if all g
 each round launches exactly ``k − m`` draws concurrently (``session.gather``; the first round is
 the paper's k parallel samples) and tallies them in draw order. A decision can then only fall on
 a round's last vote, so the outcome equals the sequential rule's sample for sample, and no vote
-is ever drawn after the decision. Draw i uses temperature ``temperatures[min(i, len − 1)]``
+is ever drawn after the decision. When the backend answers at once (the simulator), a round's
+draws run inline, one after another in the voting task, with the same happens-before
+(``Session.gather(..., inline=True)``). Draw i uses temperature ``temperatures[min(i, len − 1)]``
 (default: the first 0, the rest 0.1), counting flagged draws, so that a flagged greedy sample is
 redrawn at 0.1 rather than repeated.
 
@@ -22,7 +24,7 @@ Every draw is one :class:`~hakaru.types.CallRecord` carrying the request's ``ste
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hakaru.errors import ConfigError, RedFlag, StepFailed
@@ -35,6 +37,24 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TEMPERATURES", "VoteResult", "decided", "tally", "vote"]
 
 C = TypeVar("C", bound=Hashable)
+_DRAW_FIELDS = ("temperature", "vote", "sample")
+_KEPT = tuple(f.name for f in fields(Request) if f.name not in _DRAW_FIELDS)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _draw_request(base: Request, temperature: float, vote: int, sample: int) -> Request:
+    """``dataclasses.replace(base, temperature=…, vote=…, sample=…)`` at a third of the cost
+    (it runs once per draw): the frozen request's fields are copied slot by slot."""
+    request: Request = _new(Request)
+    for name in _KEPT:
+        _set(request, name, getattr(base, name))
+    _set(request, "temperature", temperature)
+    _set(request, "vote", vote)
+    _set(request, "sample", sample)
+    return request
+
+
 DEFAULT_TEMPERATURES = (0.0, 0.1)  # the first draw greedy, the rest at 0.1 (MAKER's final run)
 
 
@@ -175,7 +195,7 @@ class _Draws:
             self.seen[t] = occ + 1
             try:
                 response = await self.session.call(
-                    replace(self.request, temperature=t, vote=i, sample=occ),
+                    _draw_request(self.request, t, i, occ),
                     validate=self.validate,
                 )
                 self.drawn.append(response.parsed)
@@ -248,7 +268,9 @@ async def vote(
             if need == 1:
                 responses = [await draws.valid()]
             else:
-                responses = await session.gather(*(draws.valid() for _ in range(need)))
+                responses = await session.gather(
+                    *(draws.valid() for _ in range(need)), inline=session.answers_at_once
+                )
             for response in responses:
                 cand: C = response.parsed
                 n = counts.get(cand, 0) + 1

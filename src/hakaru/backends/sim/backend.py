@@ -90,6 +90,7 @@ class SimBackend:
             raise ConfigError(f"time_scale is {time_scale}. Give a factor >= 0.")
         self.seed = int(seed)
         self.real_time = real_time
+        self.answers_at_once = not real_time  # complete() suspends only to sleep
         self.time_scale = time_scale
         self._generic: TaskKind = generic if generic is not None else task_kind("generic")
         self._models: dict[str, SimModel] = dict(BUILTIN_MODELS)
