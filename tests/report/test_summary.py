@@ -15,9 +15,9 @@ import pytest
 from rich.console import Console
 
 from hakaru.analysis.claims import EXACT_ON_SIM
-from hakaru.report.terminal import print_report
 from hakaru.demo import run_demo
 from hakaru.report.summary import StudyResult, exactness
+from hakaru.report.terminal import print_report
 from hakaru.store import RunStore
 
 

@@ -5,7 +5,7 @@ calls to. It knows nothing of OpenTelemetry: a call is *started* with the path o
 contain it and *finished* with what its span said (:class:`~hakaru.capture.spans.LlmCall`).
 
 **Parents.** Timing gives the candidates, exactly as the recording proxy infers them
-(:class:`hakaru.proxy.dependencies.InferredDependencies`: a call may depend on the calls that
+(:class:`hakaru.dependencies.InferredDependencies`: a call may depend on the calls that
 finished before it started, kept as the frontier of that relation). Span context then removes
 what it disproves: a call A inside a span that was still running when call B started (a node
 of a parallel branch, an agent that had not returned) cannot have handed B its result, unless
@@ -27,9 +27,9 @@ from typing import Any
 
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.capture.spans import LlmCall
+from hakaru.dependencies import InferredDependencies
 from hakaru.ledger import Ledger
 from hakaru.pricing import PriceBook, Prices, PriceSource
-from hakaru.proxy.dependencies import InferredDependencies
 from hakaru.store import RunStore
 from hakaru.types import CallRecord, ModelSpec
 
