@@ -6,6 +6,7 @@ The imported counts and tokens must equal what the server says it answered and b
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,9 +62,20 @@ def program(url: str, provider: TracerProvider, sizes: tuple[int, ...]) -> None:
                 pass
 
 
-def run_traced(
+def run_traced(url: str, path: Path, instrument: str, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Run :func:`program` traced by ``instrument`` in a process of its own: an instrumentor
+    is switched on once per process (in-process capture, tested in this same session, keeps
+    its own switched on), so each trace here is made by exactly the instrumentor named."""
+    args = [sys.executable, __file__, url, str(path), instrument, *map(str, sizes)]
+    subprocess.run(args, check=True, timeout=120)
+    stats = httpx2.get(url.removesuffix("/v1") + "/hakaru/stats").json()
+    assert isinstance(stats, dict)
+    return stats
+
+
+def _traced(
     url: str, path: Path, instrument: Callable[[TracerProvider], Any], sizes: tuple[int, ...]
-) -> dict[str, Any]:
+) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(path)))
     instrumentor = instrument(provider)
@@ -72,9 +84,6 @@ def run_traced(
     finally:
         instrumentor.uninstrument()
         provider.shutdown()
-    stats = httpx2.get(url.removesuffix("/v1") + "/hakaru/stats").json()
-    assert isinstance(stats, dict)
-    return stats
 
 
 def openinference(provider: TracerProvider) -> Any:
@@ -93,9 +102,15 @@ def otel_genai(provider: TracerProvider) -> Any:
     return instrumentor
 
 
-@pytest.mark.parametrize("instrument", [openinference, otel_genai], ids=["openinference", "otel"])
+INSTRUMENTS: dict[str, Callable[[TracerProvider], Any]] = {
+    "openinference": openinference,
+    "otel": otel_genai,
+}
+
+
+@pytest.mark.parametrize("instrument", list(INSTRUMENTS))
 def test_import_of_real_instrumentor_traces_matches_the_server(
-    sim: str, tmp_path: Path, instrument: Callable[[TracerProvider], Any]
+    sim: str, tmp_path: Path, instrument: str
 ) -> None:
     path = tmp_path / "traces.jsonl"
     sizes = (2, 4, 8)
@@ -115,3 +130,8 @@ def test_import_of_real_instrumentor_traces_matches_the_server(
         assert totals["calls"] == n + 1
         assert totals["depth"] == n + 1  # dependent calls: a chain, inferred from timing
         assert totals["forward_passes"] == totals["output_tokens"]
+
+
+if __name__ == "__main__":
+    url, file, name, *ns = sys.argv[1:]
+    _traced(url, Path(file), INSTRUMENTS[name], tuple(map(int, ns)))

@@ -210,7 +210,7 @@ def test_streams_replay_chunk_by_chunk_with_usage(
 def test_session_calls_record_and_replay(
     pytester: pytest.Pytester, upstreams: Upstreams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(test_session=SESSION)
+    pytester.makepyfile(test_plugged_session=SESSION)
     answers = pytester.path / "answers.jsonl"
     monkeypatch.setenv("ANSWERS", str(answers))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-0123456789")
@@ -221,7 +221,7 @@ def test_session_calls_record_and_replay(
     assert before >= 1
     _run(pytester, "--hakaru-record", "none", *live).assert_outcomes(passed=1)
     assert _answers(answers) == recorded and upstreams.connections == before
-    cassette = pytester.path / "cassettes" / "test_session" / "test_session.jsonl"
+    cassette = pytester.path / "cassettes" / "test_plugged_session" / "test_session.jsonl"
     assert '"via": "session"' in cassette.read_text()
 
 
