@@ -16,12 +16,13 @@ from typing import Any
 import click
 
 from hakaru.cli.main import echo_json
+from hakaru.cli.reasoning_frontier import frontier
 from hakaru.errors import ConfigError
 
 
 @click.group()
 def reasoning() -> None:
-    """Reasoning budgets: compare policies."""
+    """Reasoning budgets: compare policies, sweep their frontiers."""
 
 
 @click.group()
@@ -146,6 +147,8 @@ def compare(
 
 
 budget.add_command(compare)
+reasoning.add_command(frontier)
+budget.add_command(frontier)
 
 
 def _print(payload: dict[str, Any]) -> None:
