@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reasoning": (
         "hakaru.cli.reasoning",
         "reasoning",
-        "Reasoning budgets: compare policies, sweep frontiers.",
+        "Reasoning budgets: compare policies, sweep frontiers, probe servers.",
     ),
     "budget": ("hakaru.cli.reasoning", "budget", "Deprecated: the old name of 'reasoning'."),
     "train": ("hakaru.cli.train", "train", "Train a model with HBPO (and its baselines)."),

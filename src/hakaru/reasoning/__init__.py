@@ -12,7 +12,10 @@
   compare``);
 - :func:`sweep_frontier` — every family swept over its knob, accuracy against tokens with 95 %
   intervals, compared at equal tokens with a paired test (``hakaru reasoning frontier``);
-  :class:`OracleBudget` — the allocation from true difficulty, the bound of the difficulty policy.
+  :class:`OracleBudget` — the allocation from true difficulty, the bound of the difficulty policy;
+- :func:`probe` — whether a server honours a reasoning parameter, ignores it or starves the
+  answer (``hakaru reasoning probe``); the parameters themselves are
+  :mod:`hakaru.backends.reasoning_controls`.
 
 >>> from hakaru.reasoning import with_budget
 >>> from hakaru.types import Request
@@ -48,6 +51,7 @@ from hakaru.reasoning.policies import (
     NoBudget,
     check_levels,
 )
+from hakaru.reasoning.probe import ProbeCall, ProbeResult, probe
 from hakaru.reasoning.stats import BucketTally, BudgetStats
 
 __all__ = [
@@ -66,6 +70,8 @@ __all__ = [
     "Plan",
     "PolicyComparison",
     "PolicyResult",
+    "ProbeCall",
+    "ProbeResult",
     "ReasoningKind",
     "allocate_levels",
     "calibrate",
@@ -73,6 +79,7 @@ __all__ = [
     "compare_policies",
     "equal_token_comparisons",
     "expected_outcome",
+    "probe",
     "reasoning_payload",
     "run_policy",
     "sweep_frontier",
