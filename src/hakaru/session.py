@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
@@ -55,6 +55,29 @@ Validator = Callable[[Response], Any]
 _UNCHECKED = object()
 
 
+#: Reasoning budgets by role (``"*"``: every other role), or a function of the request (a
+#: policy per step, say); ``None`` from either: no budget.
+ReasoningBudgets = Mapping[str, int] | Callable[[Request], int | None]
+
+
+def _check_reasoning_budgets(budgets: ReasoningBudgets | None) -> ReasoningBudgets | None:
+    if budgets is None or callable(budgets):
+        return budgets
+    for role, b in budgets.items():
+        if isinstance(b, bool) or not isinstance(b, int) or b < 0:
+            raise ConfigError(
+                f"Reasoning budget {b!r} for role '{role}' is not a token count. Give tokens >= 0."
+            )
+    return dict(budgets)
+
+
+def _with_reasoning_budget(request: Request, budgets: ReasoningBudgets) -> Request:
+    """``request`` with the budget its role (or the policy) gives it, recorded in the ledger
+    and sent by the backend in its API's own parameter."""
+    b = budgets(request) if callable(budgets) else budgets.get(request.role, budgets.get("*"))
+    return request if b is None else replace(request, reasoning_budget=b)
+
+
 class Session(HappensBefore):
     """Run LLM calls, count them, and record them.
 
@@ -78,7 +101,10 @@ class Session(HappensBefore):
     ``executor`` — where backend calls run: ``"local"`` (default) or ``"ray"`` (see
     :mod:`hakaru.executors`); ``prices`` — a price table (model → :class:`~hakaru.pricing.Prices`)
     or a price file, consulted after the model specs and before the genai-prices snapshot (see
-    :mod:`hakaru.pricing`; a model priced nowhere is recorded as unpriced, never as $0).
+    :mod:`hakaru.pricing`; a model priced nowhere is recorded as unpriced, never as $0);
+    ``reasoning_budgets`` — reasoning tokens per role (``{"planner": 2048, "*": 256}``) or a
+    function of the request (a policy per step), given to every call without its own
+    ``reasoning_budget``: recorded in the ledger, sent by the backend in its API's parameter.
     """
 
     def __init__(
@@ -105,6 +131,7 @@ class Session(HappensBefore):
         seed: int = 0,
         executor: Executor | str | None = None,
         prices: PriceSource = None,
+        reasoning_budgets: ReasoningBudgets | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency is {concurrency}. Allow at least 1 call in flight.")
@@ -145,6 +172,7 @@ class Session(HappensBefore):
         self.ledger = Ledger(keep_records=keep_records)
         self._lat = self.ledger.names.index("latency")
         self.max_tokens = max_tokens
+        self.reasoning_budgets = _check_reasoning_budgets(reasoning_budgets)
         self.input_margin = input_margin
         self._frontier: ContextVar[Frontier] = ContextVar(
             "hakaru_frontier", default=((), self.ledger.zero)
@@ -284,6 +312,8 @@ class Session(HappensBefore):
             self._check_capability(spec, task)
         if request.max_tokens is None and self.max_tokens is not None:
             request = replace(request, max_tokens=self.max_tokens)
+        if request.reasoning_budget is None and self.reasoning_budgets is not None:
+            request = _with_reasoning_budget(request, self.reasoning_budgets)
         sample = self._occurrence(request)
         if sample != request.sample:
             request = replace(request, sample=sample)

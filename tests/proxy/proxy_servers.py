@@ -27,6 +27,7 @@ from hakaru.proxy.faults import FaultPlan
 from hakaru.proxy.recorder import Recorder
 from hakaru.proxy.server import SimServer
 from hakaru.proxy.serving import Listening, ServerLimits, Service, listen
+from hakaru.proxy.sim_reasoning import ReasoningSim
 from hakaru.store import RunStore
 
 T = TypeVar("T")
@@ -83,8 +84,10 @@ class Servers:
         self._servers.append(server)
         return server.url
 
-    def start_sim(self, faults: FaultPlan | None = None, **backend: Any) -> str:
-        self.sim = SimServer(SimBackend(**backend), faults=faults)
+    def start_sim(
+        self, faults: FaultPlan | None = None, reasoning: ReasoningSim | None = None, **backend: Any
+    ) -> str:
+        self.sim = SimServer(SimBackend(**backend), faults=faults, reasoning=reasoning)
         return self.serve(self.sim) + "/v1"
 
     def start_proxy(self, upstream: str, **options: Any) -> str:

@@ -5,8 +5,10 @@ request per attempt on httpx2, no hidden retries, the same error mapping and key
 speaking Anthropic's wire format: ``POST {base}/v1/messages`` with ``x-api-key`` (default
 ``$ANTHROPIC_API_KEY``) and ``anthropic-version``; system messages go to ``system``;
 ``max_tokens`` is required there (4,096 when the request sets none); a request's
-``reasoning_budget`` turns thinking on with that many ``budget_tokens`` (at least 1,024, as the
-API requires). The answer's text blocks are the response text, its thinking blocks the
+``reasoning_budget`` turns thinking on in the model's own form
+(:func:`hakaru.backends.reasoning_controls.reasoning_fields`): that many ``budget_tokens`` (at
+least 1,024, as the API requires) before Claude 4.6, adaptive thinking with the nearest effort
+from 4.6 on. The answer's text blocks are the response text, its thinking blocks the
 reasoning; usage is normalised to hakaru's token classes — Anthropic's ``input_tokens`` leave
 out ``cache_creation_input_tokens`` and ``cache_read_input_tokens``, hakaru's input counts
 them — and the reasoning tokens, which Anthropic does not count apart, are estimated from the
@@ -21,6 +23,7 @@ import httpx2
 
 from hakaru.backends.base import register_backend
 from hakaru.backends.openai import OpenAIBackend, usage_count
+from hakaru.backends.reasoning_controls import reasoning_fields
 from hakaru.tokenizer import count_tokens
 from hakaru.types import Request, Response, Usage
 
@@ -71,9 +74,12 @@ class AnthropicBackend(OpenAIBackend):
         if system:
             body["system"] = system
         if request.reasoning_budget:
-            budget = max(1024, request.reasoning_budget)
-            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            body["max_tokens"] = max(body["max_tokens"], budget + 1)
+            body.update(
+                reasoning_fields(
+                    "anthropic", model, tokens=request.reasoning_budget,
+                    max_tokens=body["max_tokens"],
+                )
+            )  # fmt: skip
             body["temperature"] = 1.0  # thinking requires it
         return body
 

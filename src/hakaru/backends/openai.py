@@ -33,6 +33,7 @@ from typing import Any
 import httpx2
 
 from hakaru.backends.base import register_backend
+from hakaru.backends.reasoning_controls import reasoning_fields
 from hakaru.errors import (
     BackendError,
     BackendTimeout,
@@ -59,6 +60,11 @@ _CONTEXT_OVERFLOW = re.compile(
     r"|(?:prompt|input) is too long",
     re.IGNORECASE,
 )
+
+
+#: Chat-completions dialects whose reasoning parameter the backend can send
+#: (:func:`hakaru.backends.reasoning_controls.reasoning_fields`).
+_CHAT_DIALECTS = ("openai-chat", "vllm", "sglang")
 
 
 class OpenAIBackend:
@@ -92,7 +98,14 @@ class OpenAIBackend:
         models: Mapping[str, ModelSpec] | Iterable[ModelSpec] | None = None,
         headers: Mapping[str, str] | None = None,
         max_connections: int = 512,
+        reasoning_api: str | None = None,
     ) -> None:
+        if reasoning_api not in (None, *_CHAT_DIALECTS):
+            raise ConfigError(
+                f"reasoning_api '{reasoning_api}' is unknown. Use one of "
+                f"{', '.join(_CHAT_DIALECTS)}, or None to send no reasoning parameter."
+            )
+        self.reasoning_api = reasoning_api
         base = (
             base_url
             or next((v for e in self.BASE_ENVS if (v := os.environ.get(e))), None)
@@ -219,6 +232,15 @@ class OpenAIBackend:
             body["max_tokens"] = request.max_tokens
         if request.seed is not None:
             body["seed"] = request.seed
+        if self.reasoning_api is not None and request.reasoning_budget is not None:
+            if self.reasoning_api == "openai-chat":  # OpenAI's reasoning models refuse max_tokens
+                body.pop("max_tokens", None)
+            body.update(
+                reasoning_fields(
+                    self.reasoning_api, model, tokens=request.reasoning_budget,
+                    max_tokens=request.max_tokens,
+                )
+            )  # fmt: skip
         return body
 
     # -- helpers ---------------------------------------------------------------------------------

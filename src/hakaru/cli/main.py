@@ -30,7 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("hakaru.cli.report", "report", "Summarise runs or sweeps (--html: report)."),
     "gate": ("hakaru.cli.gate", "gate", "Quality gates: optimize, fit, frontier, sweep."),
     "maker": ("hakaru.cli.maker", "maker", "Reliable million-step runs: plan, calibrate, run."),
-    "reasoning": ("hakaru.cli.reasoning", "reasoning", "Reasoning budgets: compare policies."),
+    "reasoning": (
+        "hakaru.cli.reasoning",
+        "reasoning",
+        "Reasoning budgets: compare policies, sweep frontiers, probe servers.",
+    ),
     "budget": ("hakaru.cli.reasoning", "budget", "Deprecated: the old name of 'reasoning'."),
     "train": ("hakaru.cli.train", "train", "Train a model with HBPO (and its baselines)."),
     "sim": ("hakaru.cli.sim", "sim", "Serve the simulated LLM over HTTP (OpenAI-compatible)."),

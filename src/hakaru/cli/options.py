@@ -78,3 +78,22 @@ def workload_values(
             )
         values[flag[2:].replace("-", "_")] = args.pop(0)
     return values
+
+
+def reasoning_budgets(values: tuple[str, ...]) -> dict[str, int]:
+    """``--reasoning-budget ROLE=TOKENS`` (or ``TOKENS`` for every role) as a mapping.
+
+    >>> reasoning_budgets(("planner=2048", "256"))
+    {'planner': 2048, '*': 256}
+    """
+    out: dict[str, int] = {}
+    for value in values:
+        role, _, tokens = value.rpartition("=")
+        try:
+            out[role or "*"] = int(tokens)
+        except ValueError:
+            raise ConfigError(
+                f"--reasoning-budget '{value}' is not ROLE=TOKENS or TOKENS. Write e.g. "
+                "--reasoning-budget developer=1024"
+            ) from None
+    return out

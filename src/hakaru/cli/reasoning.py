@@ -16,12 +16,14 @@ from typing import Any
 import click
 
 from hakaru.cli.main import echo_json
+from hakaru.cli.reasoning_frontier import frontier
+from hakaru.cli.reasoning_probe import probe
 from hakaru.errors import ConfigError
 
 
 @click.group()
 def reasoning() -> None:
-    """Reasoning budgets: compare policies."""
+    """Reasoning budgets: compare policies, sweep their frontiers, probe servers."""
 
 
 @click.group()
@@ -146,6 +148,10 @@ def compare(
 
 
 budget.add_command(compare)
+reasoning.add_command(frontier)
+budget.add_command(frontier)
+reasoning.add_command(probe)
+budget.add_command(probe)
 
 
 def _print(payload: dict[str, Any]) -> None:

@@ -9,7 +9,12 @@ import click
 
 from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
-from hakaru.cli.options import backend_options, store_option, workload_values
+from hakaru.cli.options import (
+    backend_options,
+    reasoning_budgets,
+    store_option,
+    workload_values,
+)
 from hakaru.errors import ConfigError
 
 
@@ -26,6 +31,10 @@ from hakaru.errors import ConfigError
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Instance and sim seed.")
 @click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
+@click.option(
+    "--reasoning-budget", "reasoning", multiple=True, metavar="ROLE=TOKENS",
+    help="Reasoning budget of a role's calls (TOKENS alone: every role); in the ledger.",
+)  # fmt: skip
 @backend_options
 @store_option
 @executor_options
@@ -42,6 +51,7 @@ def run(
     params: tuple[str, ...],
     seed: int,
     sim_error: float | None,
+    reasoning: tuple[str, ...],
     backend: str,
     base_url: str | None,
     model: str | None,
@@ -82,7 +92,10 @@ def run(
             seed=seed,
             sim_error=sim_error,
             store=None if no_store else (store or True),
-            session_options=session_options(executor, ray_address, ray_actors),
+            session_options={
+                **session_options(executor, ray_address, ray_actors),
+                **({"reasoning_budgets": reasoning_budgets(reasoning)} if reasoning else {}),
+            },
         )
     )
     if as_json:

@@ -190,6 +190,22 @@ def sim() -> None:
     show_default=True,
     help="Seed of the fault draws (one draw per request, in arrival order).",
 )
+@click.option(
+    "--reasoning",
+    "reasoning_mode",
+    type=click.Choice(["honour", "ignore", "starve"]),
+    default="honour",
+    show_default=True,
+    help="What the server does with a reasoning budget: honour it, ignore it, or reason until "
+    "the output cap is spent (no answer).",
+)
+@click.option(
+    "--natural-reasoning",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Reasoning tokens the model spends when it ignores (or is not held to) a budget.",
+)
 @limit_options
 def serve(
     host: str,
@@ -208,14 +224,18 @@ def serve(
     drop_rate: float,
     garbage_rate: float,
     fault_seed: int,
+    reasoning_mode: str,
+    natural_reasoning: int,
     head_timeout: float,
     body_timeout: float,
 ) -> None:
-    """Serve /v1/chat/completions (streaming too), /v1/completions and /v1/models.
+    """Serve /v1/chat/completions (streaming too), /v1/completions, /v1/messages,
+    /v1/responses, Gemini's generateContent and /v1/models.
 
     Prompts recognised as a task ("Add these numbers: 1, 2, 3") get the task's answer; any
     other prompt a deterministic generic answer. Requests naming a model outside the simulated
-    catalog ('hakaru models') are answered by --model.
+    catalog ('hakaru models') are answered by --model. Each API's reasoning budget
+    parameter is honoured, ignored or starves the answer, as --reasoning says.
 
     Prints the base URL (http://HOST:PORT/v1) alone on the first line of stdout once it
     listens, everything else on stderr: URL=$(hakaru sim serve --port 0 | head -1) works
@@ -225,6 +245,7 @@ def serve(
     from hakaru.proxy.faults import FaultPlan, parse_delay
     from hakaru.proxy.server import SimServer
     from hakaru.proxy.serving import listen
+    from hakaru.proxy.sim_reasoning import ReasoningSim
     from hakaru.tasks import GenericKind
 
     delay_rate, delay_s = parse_delay(delay) if delay else (0.0, 0.0)
@@ -253,6 +274,7 @@ def serve(
         faults=plan,
         stream_words=stream_words,
         limits=server_limits(head_timeout, body_timeout),
+        reasoning=ReasoningSim(reasoning_mode, natural_reasoning),
     )
     warn_if_exposed(host, "simulated server")
 
@@ -262,7 +284,7 @@ def serve(
         click.echo(
             f"hakaru sim: serving the simulated LLM at {server.url}/v1\n"
             f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "
-            "stop with Ctrl-C",
+            f"reasoning budgets: {reasoning_mode}; stop with Ctrl-C",
             err=True,
         )
         try:

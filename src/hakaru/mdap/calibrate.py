@@ -28,6 +28,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hakaru.analysis.proportions import wilson
 from hakaru.errors import ConfigError, RedFlag
 from hakaru.mdap.diagnostics import Diagnostics
 from hakaru.mdap.planning import ModelCandidate, ModelChoice, Plan, choose_model, plan
@@ -38,26 +39,6 @@ if TYPE_CHECKING:
     from hakaru.session import Session
 
 __all__ = ["Calibration", "calibrate", "choose", "wilson"]
-
-
-def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion.
-
-    >>> [round(x, 4) for x in wilson(998, 1000)]
-    [0.9927, 0.9995]
-    >>> [round(x, 4) for x in wilson(0, 0)]
-    [0.0, 1.0]
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence is {confidence}. Give a level in (0, 1), e.g. 0.95.")
-    if n == 0:
-        return 0.0, 1.0
-    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    phat = successes / n
-    denom = 1.0 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1.0 - phat) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import CIMultiDict
 
+from hakaru.backends.reasoning_controls import requested_budget
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.dependencies import InferredDependencies
 from hakaru.errors import ConfigError
@@ -110,6 +111,12 @@ _BAD_BODY = {
 }
 _MAX_FAILED = 10_000  # failed request digests remembered to recognise retries
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _asked(endpoint: str, body: Mapping[str, Any]) -> int | None:
+    """The reasoning budget a forwarded request asked for, in its API's own parameter."""
+    api = {"chat": "openai-chat", "messages": "anthropic"}.get(endpoint)
+    return None if api is None else requested_budget(api, body).budget
 
 
 def _proxy_error(status: int, message: str, code: str) -> web.Response:
@@ -229,6 +236,7 @@ class _Call:
             sim_start=self.started,
             sim_end=ended,
             finish_reason=outcome.finish_reason,
+            reasoning_budget=_asked(self.endpoint, self.body),
             run_id=recorder.run_id or "",
         )
         if outcome.status == "error":

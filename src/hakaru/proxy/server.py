@@ -6,9 +6,14 @@ and Anthropic's ``/v1/messages`` (:mod:`hakaru.proxy.sim_messages`) from a
 :class:`~hakaru.backends.sim.SimBackend`, so any program written for either API — the openai
 and anthropic SDKs, LangGraph, the OpenAI Agents SDK, pydantic-ai — runs against a
 deterministic, free LLM. Prompt caching is simulated as each provider bills it
-(:mod:`hakaru.proxy.prompt_cache`), and so is reasoning: OpenAI's ``reasoning_effort``
-(minimal 0, low 128, medium 512, high 2,048 reasoning tokens, reported in
-``completion_tokens_details``) and Anthropic's ``thinking``.
+(:mod:`hakaru.proxy.prompt_cache`), and so is reasoning (:mod:`hakaru.proxy.sim_reasoning`):
+each API's own budget parameter — OpenAI's ``reasoning_effort`` and ``max_completion_tokens``,
+vLLM's ``thinking_token_budget``, SGLang's ``custom_params.thinking_budget`` on chat
+completions, ``reasoning.effort`` on ``/v1/responses`` (:mod:`hakaru.proxy.sim_responses`),
+Anthropic's ``thinking`` (both forms, by model), Gemini's ``thinkingBudget`` /
+``thinkingLevel`` on ``/v1beta/models/{model}:generateContent`` (:mod:`hakaru.proxy.sim_gemini`)
+— honoured, ignored or starving the answer as the server's reasoning mode says, with the
+reasoning tokens in each API's own usage fields.
 
 A prompt the server *recognises* as a task kind of :mod:`hakaru.tasks` (the ``sum`` prompt,
 ``"Add these numbers: 1, 2, 3"``) gets that task's answer, spoiled only by the model's error
@@ -39,6 +44,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hakaru.backends.reasoning_controls import EFFORT_TOKENS, requested_budget
 from hakaru.backends.sim import SimBackend
 from hakaru.errors import ContextOverflow
 from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
@@ -53,6 +59,8 @@ from hakaru.proxy.serving import (
     send,
 )
 from hakaru.proxy.sim_messages import answer_messages
+from hakaru.proxy.sim_reasoning import ReasoningSim, starved
+from hakaru.proxy.sim_responses import answer_gemini, answer_responses
 from hakaru.types import Message, Request, Response
 
 __all__ = ["SimServer"]
@@ -60,8 +68,6 @@ __all__ = ["SimServer"]
 _WORD = re.compile(r"\S+\s*")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _CLASSES = ("input", "output", "reasoning", "cache_read", "cache_write")  # tokens billed
-#: Reasoning tokens of OpenAI's reasoning_effort on the simulated server.
-_EFFORT = {"minimal": 0, "low": 128, "medium": 512, "high": 2048}
 
 
 class _BadRequest(Exception):
@@ -134,6 +140,7 @@ class SimServer:
         faults: FaultPlan | None = None,
         stream_words: int = 4,
         limits: ServerLimits | None = None,
+        reasoning: ReasoningSim | None = None,
     ) -> None:
         backend.model(default_model)  # a ConfigError naming the known models if unknown
         self.backend = backend
@@ -141,6 +148,7 @@ class SimServer:
         self.faults = FaultInjector(faults or FaultPlan())
         self.stream_words = max(1, stream_words)
         self.limits = limits or ServerLimits()
+        self.reasoning = reasoning or ReasoningSim()
         self.requests = 0  # requests received on the completion endpoints
         self.answered = 0  # of which answered with a completion (200 and valid JSON)
         self.tokens = dict.fromkeys(_CLASSES, 0)  # billed, per token class
@@ -172,6 +180,12 @@ class SimServer:
         async def messages(request: web.Request) -> web.StreamResponse:
             return await self._complete(request, "messages")
 
+        async def responses(request: web.Request) -> web.StreamResponse:
+            return await self._complete(request, "responses")
+
+        async def gemini(request: web.Request) -> web.StreamResponse:
+            return await self._complete(request, "gemini")
+
         async def stats(request: web.Request) -> web.Response:
             return json_response(200, _dumps(self.stats()).encode())
 
@@ -179,6 +193,8 @@ class SimServer:
             web.post("/v1/chat/completions", chat),
             web.post("/v1/completions", completions),
             web.post("/v1/messages", messages),
+            web.post("/v1/responses", responses),
+            web.post("/v1beta/models/{name:[^/:]+}:generateContent", gemini),
             web.get("/v1/models", self._models),
             web.get("/v1/models/{name}", self._model),
             web.get("/hakaru/stats", stats),
@@ -190,7 +206,8 @@ class SimServer:
         if status == 404:
             message += (
                 ". The simulated server answers POST /v1/chat/completions, POST /v1/completions, "
-                "POST /v1/messages and GET /v1/models"
+                "POST /v1/messages, POST /v1/responses, "
+                "POST /v1beta/models/{model}:generateContent and GET /v1/models"
             )
             return _error(404, message + ".", "invalid_request_error", code="not_found")
         return _error(status, message + ".", "invalid_request_error")
@@ -263,17 +280,25 @@ class SimServer:
             raise DropConnection
         if api == "messages":
             return await answer_messages(self, http, body, fault)
+        if api == "responses":
+            return await answer_responses(self, body)
+        if api == "gemini":
+            return await answer_gemini(self, http.match_info["name"], body)
         try:
             if not isinstance(body, dict):
                 raise _BadRequest("The request body must be a JSON object.")
             requests, name = self._requests(body, chat=chat)
-            answers = [await self.backend.complete(r) for r in requests]
+            budget = self._budget(body) if chat else None
+            reasoning, left = self.reasoning.plan(budget, requests[0].max_tokens)
+            answers = [
+                self.reasoning.answer(await self.backend.complete(starved(r, left)), left)
+                for r in requests
+            ]
         except _BadRequest as exc:
             return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
         except ContextOverflow as exc:
             return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
         ident = self.next_id("chatcmpl" if chat else "cmpl")
-        reasoning = _EFFORT.get(str(body.get("reasoning_effort")), 0) if chat else 0
         read = (
             self.cache.automatic([(m.role, m.content) for m in requests[0].messages])[0]
             if chat
@@ -347,6 +372,18 @@ class SimServer:
     def sim_model(self, name: str) -> str:
         """The simulated model that answers requests for ``name``."""
         return name if name in self.backend.models else self.default_model
+
+    @staticmethod
+    def _budget(body: Mapping[str, Any]) -> int | None:
+        """The reasoning budget a chat request asks for (OpenAI, vLLM or SGLang fields)."""
+        asked = requested_budget("openai-chat", body)
+        if asked.level is not None and asked.level not in EFFORT_TOKENS:
+            raise _BadRequest(
+                f"Invalid value for reasoning_effort: '{asked.level}'. Supported values are: "
+                f"{', '.join(EFFORT_TOKENS)}.",
+                "reasoning_effort",
+            )
+        return asked.budget
 
     def _requests(self, body: Mapping[str, Any], *, chat: bool) -> tuple[list[Request], str]:
         """The simulated requests of one HTTP request (one per choice) and the model name."""

@@ -2,7 +2,9 @@
 
 What the Anthropic SDK sends — a ``system`` prompt, ``messages`` whose content is a string or a
 list of blocks (``text``, ``tool_use``, ``tool_result``…), ``max_tokens`` (required),
-``thinking: {type: enabled, budget_tokens}``, ``cache_control`` on blocks, ``stream`` — becomes
+``thinking`` (``{type: enabled, budget_tokens}``, or ``{type: adaptive}`` with
+``output_config.effort`` — the budget form refused on Claude 4.7 and later), ``cache_control``
+on blocks, ``stream`` — becomes
 one simulated :class:`~hakaru.types.Request`, and its answer goes back as Anthropic writes it:
 a ``message`` with ``thinking`` and ``text`` content blocks, a ``stop_reason``, and a ``usage``
 whose ``input_tokens`` leave out the cache tokens, reported apart as
@@ -11,27 +13,32 @@ whose ``input_tokens`` leave out the cache tokens, reported apart as
 ``message_start`` (with the input usage), ``content_block_start``/``_delta``/``_stop`` per block,
 ``message_delta`` (stop reason and output tokens), ``message_stop``.
 
-Thinking is simulated: with thinking enabled the model thinks for a quarter of its budget, at
-most 512 tokens, of deterministic prose. Anthropic's usage does not count thinking tokens apart
-(they are inside ``output_tokens``); the server's own statistics do.
+Thinking is simulated by the server's reasoning mode (:mod:`hakaru.proxy.sim_reasoning`:
+honour, ignore or starve the budget; an effort counts as its tokens in
+:data:`hakaru.backends.reasoning_controls.EFFORT_TOKENS`), as deterministic prose. Anthropic's
+usage does not count thinking tokens apart (they are inside ``output_tokens``); the server's own
+statistics do.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from hakaru.backends.reasoning_controls import (
+    ANTHROPIC_EFFORTS,
+    anthropic_rejects_budget,
+    requested_budget,
+)
 from hakaru.errors import ContextOverflow
 from hakaru.proxy.faults import Fault
 from hakaru.proxy.prompts import recognise, text_of
 from hakaru.proxy.serving import DropConnection, json_response, send
-from hakaru.tasks import filler_text
+from hakaru.proxy.sim_reasoning import starved, thinking_text
 from hakaru.tokenizer import count_tokens
 from hakaru.types import Message, Request, Response
 
@@ -46,11 +53,9 @@ __all__ = [
     "message_body",
     "message_events",
     "parse_messages",
-    "thinking_for",
 ]
 
 _STOP = {"stop": "end_turn", "length": "max_tokens"}
-_THINK_MAX = 512  # tokens
 
 
 class BadMessages(Exception):
@@ -133,15 +138,7 @@ def parse_messages(body: Mapping[str, Any], model: str) -> MessagesCall:
     temperature = body.get("temperature", 1.0)
     if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
         raise BadMessages("temperature: Input should be a number from 0 to 1.", "temperature")
-    thinking = body.get("thinking")
-    budget: int | None = None
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        budget = thinking.get("budget_tokens")
-        if not isinstance(budget, int) or budget < 1024 or budget >= max_tokens:
-            raise BadMessages(
-                "thinking.budget_tokens: must be at least 1024 and less than max_tokens.",
-                "thinking",
-            )
+    budget = _thinking_budget(body, name, max_tokens)
     msgs = tuple(messages)
     request = Request(
         model=model,
@@ -153,12 +150,31 @@ def parse_messages(body: Mapping[str, Any], model: str) -> MessagesCall:
     return MessagesCall(name, request, tuple(parts), tuple(marks), budget, bool(body.get("stream")))
 
 
-def thinking_for(call: MessagesCall) -> str:
-    """The simulated thinking of a call: deterministic prose of a quarter of the budget."""
-    if call.thinking is None:
-        return ""
-    seed = int.from_bytes(blake2b(call.request.key().encode(), digest_size=8).digest(), "little")
-    return filler_text(max(1, min(call.thinking // 4, _THINK_MAX)), random.Random(seed))
+def _thinking_budget(body: Mapping[str, Any], name: str, max_tokens: int) -> int | None:
+    """The thinking budget in tokens (``None``: thinking off), refused as the API refuses it:
+    a budget under 1,024 or not below ``max_tokens``, the budget form on models that take
+    adaptive thinking only, an unknown effort."""
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        if anthropic_rejects_budget(name):
+            raise BadMessages(
+                f"thinking.type.enabled is not supported for model '{name}'. Use "
+                "thinking.type.adaptive with output_config.effort.",
+                "thinking",
+            )
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024 or budget >= max_tokens:
+            raise BadMessages(
+                "thinking.budget_tokens: must be at least 1024 and less than max_tokens.",
+                "thinking",
+            )
+    asked = requested_budget("anthropic", body)
+    if asked.level is not None and asked.level not in ANTHROPIC_EFFORTS:
+        raise BadMessages(
+            f"output_config.effort: Input should be one of {', '.join(ANTHROPIC_EFFORTS)}.",
+            "output_config",
+        )
+    return asked.budget or None
 
 
 def _usage(uncached: int, read: int, write: int, output: int) -> dict[str, int]:
@@ -255,13 +271,16 @@ async def answer_messages(
         return _error(400, "invalid_request_error", "The request body must be a JSON object.")
     try:
         call = parse_messages(body, server.sim_model(str(body.get("model") or "")))
-        answer = await server.backend.complete(call.request)
+        think, left = server.reasoning.plan(call.thinking, call.request.max_tokens)
+        answer = server.reasoning.answer(
+            await server.backend.complete(starved(call.request, left)), left
+        )
     except BadMessages as exc:
         return _error(400, "invalid_request_error", str(exc))
     except ContextOverflow as exc:
         return _error(400, "invalid_request_error", f"prompt is too long: {exc}")
     read, write = server.cache.marked(call.parts, call.breakpoints)
-    thinking = thinking_for(call)
+    thinking = thinking_text(think, call.request.key())
     ident = server.next_id("msg")
     headers = server.model_headers(call.name, call.request.model)
     n_think = count_tokens(thinking)

@@ -16,7 +16,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hakaru.errors import ConfigError, RedFlag
@@ -34,7 +34,7 @@ from hakaru.reasoning.stats import BudgetStats
 from hakaru.session import Session
 from hakaru.tasks import TaskKind, task_kind
 
-__all__ = ["PolicyComparison", "PolicyResult", "compare_policies", "run_policy"]
+__all__ = ["PolicyComparison", "PolicyResult", "calibrate", "compare_policies", "run_policy"]
 
 
 @dataclass
@@ -51,6 +51,9 @@ class PolicyResult:
     unanswered: int = 0  # tasks whose last attempt gave no parsable answer
     budgets: dict[str, int] = field(default_factory=dict)  # first budget -> tasks
     outcomes: dict[int, tuple[float, bool]] = field(default_factory=dict, repr=False)
+    # per task, in task order: output tokens of all its attempts, and whether it ended right
+    task_tokens: list[int] = field(default_factory=list, repr=False)
+    task_correct: list[bool] = field(default_factory=list, repr=False)
 
     @property
     def accuracy(self) -> float:
@@ -86,6 +89,8 @@ async def run_policy(
     first = policy.allocate(list(estimates))
     result = PolicyResult(policy=policy.name, tasks=len(payloads))
     result.budgets = dict(Counter("none" if b is None else str(b) for b in first))
+    result.task_tokens = [0] * len(payloads)
+    result.task_correct = [False] * len(payloads)
     own = session is None
     s = session or Session(backend, store=False, seed=seed, run_kind="reasoning")
 
@@ -93,7 +98,10 @@ async def run_policy(
         payload, budget = payloads[i], first[i]
         truth = kind.solve(payload)
         while True:
-            request = with_budget(kind.request(model, payload, seed=seed), budget, prompt)
+            request = kind.request(model, payload, seed=seed)
+            if budget is None and policy.max_tokens is not None:
+                request = replace(request, max_tokens=policy.max_tokens)
+            request = with_budget(request, budget, prompt)
             response = await s.call(request)
             try:
                 answer: Any = kind.parse(response.text)
@@ -101,8 +109,10 @@ async def run_policy(
                 answer = None
             ok = answer is not None and answer == truth
             result.outcomes[response.call_id] = (estimates[i], ok)
+            result.task_tokens[i] += response.usage.output_tokens
             if answer is not None:
                 result.correct += ok
+                result.task_correct[i] = ok
                 return
             nxt = policy.escalate(budget)
             if nxt is None:
@@ -123,6 +133,33 @@ async def run_policy(
         if own:
             await s.aclose()
     return result
+
+
+async def calibrate(
+    levels: Sequence[int],
+    kind: TaskKind,
+    payloads: Sequence[Mapping[str, Any]],
+    estimates: Sequence[float],
+    *,
+    model: str,
+    backend: str = "sim",
+    seed: int = 0,
+    prompt: BudgetPrompt | None = None,
+    buckets: int = 5,
+) -> tuple[BudgetStats, dict[str, int]]:
+    """Answer every calibration task once at every level in one session and learn
+    :class:`BudgetStats` from its records; also the calls and output tokens it cost."""
+    async with Session(backend, store=False, seed=seed, run_kind="budget-calibration") as cal:
+        outcomes: dict[int, tuple[float, bool]] = {}
+        for level in levels:
+            r = await run_policy(
+                FixedBudget(level), kind, payloads, estimates, model=model, seed=seed,
+                prompt=prompt, session=cal,
+            )  # fmt: skip
+            outcomes.update(r.outcomes)
+        totals = cal.totals()
+        stats = BudgetStats.from_records(cal.records, outcomes, buckets)
+    return stats, {"calls": int(totals["calls"]), "output_tokens": int(totals["output_tokens"])}
 
 
 @dataclass
@@ -209,22 +246,10 @@ def compare_policies(
     cal_payloads, cal_estimates = _tasks(calibration, seed + 1, noise, offset=10_000_000)
 
     async def main() -> PolicyComparison:
-        async with Session(backend, store=False, seed=seed, run_kind="budget-calibration") as cal:
-            outcomes: dict[int, tuple[float, bool]] = {}
-            for level in levels:
-                r = await run_policy(
-                    FixedBudget(level),
-                    kind,
-                    cal_payloads,
-                    cal_estimates,
-                    model=model,
-                    seed=seed,
-                    prompt=prompt,
-                    session=cal,
-                )
-                outcomes.update(r.outcomes)
-            stats = BudgetStats.from_records(cal.records, outcomes, buckets)
-            cal_totals = cal.totals()
+        stats, cal_totals = await calibrate(
+            levels, kind, cal_payloads, cal_estimates, model=model, backend=backend, seed=seed,
+            prompt=prompt, buckets=buckets,
+        )  # fmt: skip
         policies: list[BudgetPolicy] = [
             NoBudget(),
             FixedBudget(fixed),
@@ -241,8 +266,8 @@ def compare_policies(
             results=results,
             calibration={
                 "tasks": calibration,
-                "calls": int(cal_totals["calls"]),
-                "output_tokens": int(cal_totals["output_tokens"]),
+                "calls": cal_totals["calls"],
+                "output_tokens": cal_totals["output_tokens"],
                 "stats": stats.to_dict(),
             },
             settings={

@@ -5,10 +5,13 @@
 - :class:`LadderBudget` — a ladder of levels: start at the lowest, and climb one rung whenever
   an answer does not come back (cut off by the cap, or rejected by the strict parser);
 - :class:`DifficultyBudget` — allocation by estimated difficulty under a global token budget,
-  learned from past calls (:class:`~hakaru.reasoning.stats.BudgetStats`): every task starts at
-  the cheapest level; then, while the expected tokens fit the budget, the bucket whose upgrade
-  buys the most expected accuracy per token is moved up (the greedy solution of the
-  multiple-choice knapsack, on smoothed estimates).
+  learned from past calls (:class:`~hakaru.reasoning.stats.BudgetStats`): the optimum of the
+  multiple-choice knapsack's linear relaxation on smoothed estimates
+  (:func:`~hakaru.reasoning.allocate.allocate_levels`), which spends the budget exactly in
+  expectation — one difficulty bucket is split between two adjacent levels;
+- :class:`~hakaru.reasoning.oracle.OracleBudget` — the same allocation from each task's *true*
+  difficulty and the simulated model's own accuracy curve: the upper bound on what difficulty
+  information is worth.
 
 A policy answers two questions: :meth:`~BudgetPolicy.allocate` — the first budget of each task
 of a batch, given their estimated difficulties; :meth:`~BudgetPolicy.escalate` — the budget of
@@ -25,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from hakaru.errors import ConfigError
+from hakaru.reasoning.allocate import Plan, allocate_levels, assign
 from hakaru.reasoning.stats import BudgetStats
 
 __all__ = [
@@ -71,6 +75,7 @@ class BudgetPolicy(ABC):
     """Chooses budgets; see the module docstring."""
 
     name: str = ""
+    max_tokens: int | None = None  # output cap of calls without a budget
 
     @abstractmethod
     def allocate(self, difficulties: Sequence[float]) -> list[int | None]:
@@ -82,9 +87,19 @@ class BudgetPolicy(ABC):
 
 
 class NoBudget(BudgetPolicy):
-    """No budget phrase and no cap."""
+    """No budget phrase; no cap unless ``max_tokens`` (an output cap the model is not told of).
+
+    >>> NoBudget().name, NoBudget(max_tokens=512).name
+    ('none', 'none:cap=512')
+    """
 
     name = "none"
+
+    def __init__(self, max_tokens: int | None = None) -> None:
+        if max_tokens is not None:
+            check_levels([max_tokens])
+            self.name = f"none:cap={max_tokens}"
+        self.max_tokens = max_tokens
 
     def allocate(self, difficulties: Sequence[float]) -> list[int | None]:
         return [None] * len(difficulties)
@@ -150,34 +165,16 @@ class DifficultyBudget(BudgetPolicy):
             )
         self.stats = stats
         self.tokens_per_task = tokens_per_task
+        self.plan: Plan[int] | None = None  # the last allocation's plan
 
     def allocate(self, difficulties: Sequence[float]) -> list[int | None]:
         stats, levels = self.stats, self.levels
-        count: dict[int, int] = {}
-        for d in difficulties:
-            b = stats.bucket(d)
-            count[b] = count.get(b, 0) + 1
-        cost = {(b, i): stats.mean_tokens(b, lv) for b in count for i, lv in enumerate(levels)}
-        acc = {(b, i): stats.accuracy(b, lv) for b in count for i, lv in enumerate(levels)}
-        level = dict.fromkeys(count, 0)
-        left = self.tokens_per_task * len(difficulties) - sum(
-            n * cost[b, 0] for b, n in count.items()
-        )
-        while True:
-            best: tuple[float, int, int] | None = None  # (accuracy per token, bucket, level)
-            for b, n in count.items():
-                i0 = level[b]
-                for i in range(i0 + 1, len(levels)):
-                    gain = n * (acc[b, i] - acc[b, i0])
-                    extra = n * (cost[b, i] - cost[b, i0])
-                    if gain <= 0 or extra > left:
-                        continue
-                    ratio = float("inf") if extra <= 0 else gain / extra
-                    if best is None or ratio > best[0]:
-                        best = (ratio, b, i)
-            if best is None:
-                break
-            _, b, i = best
-            left -= count[b] * (cost[b, i] - cost[b, level[b]])
-            level[b] = i
-        return [levels[level[stats.bucket(d)]] for d in difficulties]
+        groups = [stats.bucket(d) for d in difficulties]
+        counts: dict[int, int] = {}
+        for b in groups:
+            counts[b] = counts.get(b, 0) + 1
+        table = {
+            b: [(stats.mean_tokens(b, lv), stats.accuracy(b, lv)) for lv in levels] for b in counts
+        }
+        self.plan = allocate_levels(counts, table, self.tokens_per_task)
+        return list(assign(self.plan, groups, difficulties, levels))

@@ -49,6 +49,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 1000,
     "backend": "sim",
     "reasoning_tokens": None,
+    "reasoning_budget": None,
 }
 
 
@@ -77,6 +78,11 @@ _RUN_DEFAULTS: dict[str, Any] = {
 @click.option(
     "--reasoning-tokens", type=int, default=None,
     help="Prose the simulated model writes before its answer (MAKER: ~500 in all). [40]",
+)  # fmt: skip
+@click.option(
+    "--reasoning-budget", type=int, default=None, metavar="TOKENS",
+    help="Reasoning budget of every vote, sent in the backend's parameter; red-flagged "
+    "overlong answers are paid for like the rest. [none]",
 )  # fmt: skip
 @click.option("--resume", "resume_ref", default=None, metavar="RUN", help="Continue a killed run.")
 @click.option("--target", type=float, default=0.95, show_default=True, help="For the plan shown.")
@@ -108,6 +114,7 @@ def run_cmd(
     max_flagged: int | None,
     checkpoint_every: int | None,
     reasoning_tokens: int | None,
+    reasoning_budget: int | None,
     resume_ref: str | None,
     target: float,
     sim_time_scale: float | None,
@@ -140,7 +147,7 @@ def run_cmd(
         "seed": seed, "max_tokens": max_tokens, "max_output_tokens": max_tokens,
         "parser": parser, "max_samples": max_samples, "max_flagged": max_flagged,
         "checkpoint_every": checkpoint_every, "backend": backend,
-        "reasoning_tokens": reasoning_tokens,
+        "reasoning_tokens": reasoning_tokens, "reasoning_budget": reasoning_budget,
         "temperatures": None if temperatures is None else list(
             _float_list(temperatures, "--temperatures")
         ),
@@ -230,6 +237,8 @@ async def _run(
         time_scale,
     )  # fmt: skip
     run_params = dict(params)
+    if params.get("reasoning_budget") is not None:  # every vote of every step
+        options = {**options, "reasoning_budgets": {"*": int(params["reasoning_budget"])}}
     if resume is not None:
         run_params["resumed_from"] = resume.run_id
 
