@@ -168,6 +168,10 @@ def hub(extra: Iterable[str] = ()) -> Hub:
                     _load(_hub, name, target, package)
             if _installed("pydantic_ai"):
                 _pydantic_ai(_hub)
+            if "langchain" in _hub.loaded:
+                from openinference.instrumentation.langchain import get_current_span
+
+                _hub.processor.resolvers.append(get_current_span)
         for target in extra:
             _load(_hub, target, target)
         return _hub
