@@ -37,6 +37,7 @@ bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/sim_throughput.py
 	$(BIN)/python benchmarks/fit_accuracy.py
 	$(BIN)/python benchmarks/proxy_overhead.py
+	$(BIN)/python benchmarks/capture_overhead.py
 	$(BIN)/python benchmarks/mdap_scale.py --disks 14
 	$(BIN)/python benchmarks/ray_scaling.py
 

@@ -52,3 +52,12 @@ def test_ray_scaling() -> None:
         "added_ms_target",
         "met",
     }
+
+
+def test_capture_overhead() -> None:
+    pytest.importorskip("openinference.instrumentation.openai")
+    out = json.loads(
+        run("capture_overhead.py", "--calls", "5", "--rounds", "1", "--warmup", "2", "--json")
+    )
+    assert set(out["median_wall_ms"]) == {"plain", "spans", "capture"}
+    assert out["recorded"] == 7 and "met" in out["target"]

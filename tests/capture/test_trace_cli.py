@@ -44,7 +44,8 @@ def test_json_totals_equal_what_the_server_billed(sim: Sim, tmp_path: Path) -> N
     assert captured(result) == sim.billed() and result["calls"] == 4
     assert {"run_id", "calls", "dollars", "depth", "by_role", "dollars_complete"} <= set(result)
     assert result["depth"] == 4  # a chain
-    assert "hakaru trace: instrumented openai" in out.stderr
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("hakaru trace: instrumented")]
+    assert "openai" in line.split(", ") or line.endswith(" openai")
     with RunStore(db, readonly=True) as store:
         info = store.run(result["run_id"])
         assert info.status == "done" and info.kind == "capture"
@@ -96,7 +97,7 @@ def test_a_failed_instrumentor_is_named_and_capture_goes_on(sim: Sim, tmp_path: 
 def test_a_program_without_llm_calls_says_so(sim: Sim, tmp_path: Path) -> None:
     out = hakaru_trace(sim, tmp_path / "h.db", "--", "python", str(PROGRAMS / "no_llm.py"))
     assert out.returncode == 3
-    assert "no LLM call captured" in out.stderr and "instrumented openai" in out.stderr
+    assert "no LLM call captured" in out.stderr
     assert "45" in out.stdout and "total" not in out.stdout  # no table of zeros
 
 

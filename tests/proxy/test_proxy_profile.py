@@ -187,6 +187,7 @@ def profile_help() -> str:
 def test_a_program_that_makes_no_call_fails_and_says_why(tmp_path: Path) -> None:
     done = hakaru(
         "profile", "--sim", "--sizes", "2,4,8", "--store", str(tmp_path / "h.db"),
+        "--capture", "proxy",
         "--", "python", "-c", "print('I call https://api.example.com myself')", "{n}",
     )  # fmt: skip
     assert done.returncode == 1

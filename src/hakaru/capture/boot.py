@@ -75,7 +75,8 @@ def _start(path: str, run_id: str, report_path: str, extra: list[str]) -> None:
         context.__exit__(None, None, None)
         store.close()
         if report_path:
-            _write(report_path, {**report, "calls": handle.calls, "problems": handle.problems})
+            final = {"loaded": handle.loaded, "failed": handle.failed}  # as the program imported
+            _write(report_path, {**final, "calls": handle.calls, "problems": handle.problems})
 
     atexit.register(stop)
 

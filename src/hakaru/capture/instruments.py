@@ -20,20 +20,23 @@ pydantic-ai             pydantic-ai's own: ``Agent.instrument_all(…)`` (GenAI 
 
 The anthropic SDK traces itself since its 2.x releases (``anthropic._tracing``: one GenAI
 span per API call); where it does, its own spans are used instead of OpenInference's
-instrumentor, which would report every call a second time. A library that is not installed
-is skipped silently; one that is installed whose instrumentor is missing or fails is *named*
-in :attr:`Hub.failed` with the reason, and capture goes on with the others. ``extra`` adds
-instrumentors by ``module:Class`` (any OpenTelemetry ``BaseInstrumentor``). Nothing here
-patches a library: each instrumentor is the library's or OpenInference's own, switched on
-through its public ``instrument()``.
+instrumentor, which would report every call a second time. Each instrumentor is switched on when
+the program imports its library (wrapt's post-import hooks), so a program pays for the
+libraries it uses; :attr:`Hub.loaded` grows as it imports them. A library that is not
+installed is skipped silently; one that is installed whose instrumentor is missing or fails
+is *named* in :attr:`Hub.failed` with the reason, and capture goes on with the others.
+``extra`` adds instrumentors by ``module:Class`` (any OpenTelemetry ``BaseInstrumentor``).
+Nothing here patches a library: each instrumentor is the library's or OpenInference's own,
+switched on through its public ``instrument()``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +101,7 @@ class Hub:
 
 
 _hub: Hub | None = None
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def _installed(module: str) -> bool:
@@ -108,7 +111,7 @@ def _installed(module: str) -> bool:
         return False
 
 
-def _load(h: Hub, name: str, target: str, package: str = "") -> None:
+def _load(h: Hub, *, name: str, target: str, package: str = "") -> None:
     """Switch on the instrumentor ``module:Class`` as ``name``; a failure is named."""
     if name in h.loaded or name in h.failed:
         return
@@ -125,6 +128,18 @@ def _load(h: Hub, name: str, target: str, package: str = "") -> None:
         h.failed[name] = f"{type(exc).__name__}: {exc}"
         return
     h.loaded.append(name)
+
+
+def _langchain(h: Hub) -> None:
+    with _lock:
+        if "langchain" in h.loaded or "langchain" in h.failed:
+            return
+        target, _, package = INSTRUMENTORS["langchain"]
+        _load(h, name="langchain", target=target, package=package)
+        if "langchain" in h.loaded:  # LangChain's spans stay out of OTel's context: ask it
+            from openinference.instrumentation.langchain import get_current_span
+
+            h.processor.resolvers.append(get_current_span)
 
 
 def _pydantic_ai(h: Hub) -> None:
@@ -151,6 +166,40 @@ def _provider() -> TracerProvider:
     return provider
 
 
+def _when_imported(h: Hub) -> None:
+    """Switch each instrumentor on when the program imports its library (at once if it has
+    already): a program pays only for the libraries it uses. wrapt's post-import hooks (the
+    mechanism OpenTelemetry's instrumentation is built on) run it right after the import."""
+    from wrapt import register_post_import_hook
+
+    for name, (target, library, package) in INSTRUMENTORS.items():
+        if not _installed(library):
+            continue
+        if name in SELF_TRACED and _installed(SELF_TRACED[name]):
+            hook = functools.partial(_self_traced, h, name)
+        elif name == "langchain":
+            hook = functools.partial(_on_import, _langchain, h)
+        else:
+            hook = functools.partial(
+                _on_import, functools.partial(_load, name=name, target=target, package=package), h
+            )
+        register_post_import_hook(hook, library)
+    if _installed("pydantic_ai"):
+        register_post_import_hook(functools.partial(_on_import, _pydantic_ai, h), "pydantic_ai")
+
+
+def _on_import(switch_on: Callable[[Hub], None], h: Hub, module: object) -> None:
+    with _lock:
+        switch_on(h)
+
+
+def _self_traced(h: Hub, name: str, module: object) -> None:
+    with _lock:
+        label = f"{name} (its own spans)"
+        if label not in h.loaded:
+            h.loaded.append(label)
+
+
 def hub(extra: Iterable[str] = ()) -> Hub:
     """This process's :class:`Hub`, made on first use; ``extra`` instrumentors
     (``module:Class``) are switched on too (each once)."""
@@ -161,13 +210,7 @@ def hub(extra: Iterable[str] = ()) -> Hub:
             processor = CaptureProcessor()
             provider.add_span_processor(processor)
             _hub = Hub(provider, processor)
-            for name, (target, library, package) in INSTRUMENTORS.items():
-                if name in SELF_TRACED and _installed(SELF_TRACED[name]):
-                    _hub.loaded.append(f"{name} (its own spans)")
-                elif _installed(library):
-                    _load(_hub, name, target, package)
-            if _installed("pydantic_ai"):
-                _pydantic_ai(_hub)
+            _when_imported(_hub)
         for target in extra:
-            _load(_hub, target, target)
+            _load(_hub, name=target, target=target)
         return _hub

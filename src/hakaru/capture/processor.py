@@ -13,6 +13,12 @@ holds it too. An LLM span started inside an LLM span that has not yet handed its
 closest to the wire, with the provider's usage) make the record; the outer span is then
 ignored. An outer span with no LLM span inside (the SDK not instrumented) is recorded itself.
 
+**Enclosing spans.** A span's parent is the one in OpenTelemetry's context. LangChain's
+instrumentor keeps its spans (a LangGraph node, a chain) out of that context — it reports
+them from callbacks — so the SDK's span of a call made inside a node would have no parent;
+for a span without one, the processor asks the :attr:`~CaptureProcessor.resolvers` (for
+LangChain, OpenInference's public ``get_current_span()``) which span encloses the running code.
+
 **Roles** are the name of the nearest enclosing span that is not an LLM call (a LangGraph
 node, an agent), ``default`` outside any. A failure in hakaru's own bookkeeping never reaches
 the program: it is kept in :attr:`CaptureProcessor.problems` and reported when the capture ends.
@@ -21,6 +27,8 @@ the program: it is kept in :attr:`CaptureProcessor.problems` and reported when t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -76,6 +84,9 @@ class CaptureProcessor(SpanProcessor):
         self._live: dict[int, _Live] = {}
         self._lock = threading.Lock()
         self.problems: list[str] = []
+        #: Functions that return the span enclosing the running code (or ``None``), asked for
+        #: a span that has no parent in OpenTelemetry's context.
+        self.resolvers: list[Callable[[], Any]] = []
 
     def push(self, run: CapturedRun) -> None:
         """Record LLM calls into ``run`` from now on (until :meth:`pop`)."""
@@ -97,6 +108,8 @@ class CaptureProcessor(SpanProcessor):
         attributes = span.attributes or {}
         parent = span.parent
         parent_id = parent.span_id if parent is not None else None
+        if parent_id is None:
+            parent_id = self._logical_parent()
         with self._lock:
             run = self._runs[-1] if self._runs else None
             above = self._live.get(parent_id) if parent_id is not None else None
@@ -114,6 +127,19 @@ class CaptureProcessor(SpanProcessor):
             return
         entry.call = run.start(path, role, span.start_time or 0)
         entry.run = run
+
+    def _logical_parent(self) -> int | None:
+        """The span a framework says encloses the code running now, where it keeps its spans
+        out of OpenTelemetry's context (LangChain's runs: :attr:`resolvers`)."""
+        for resolve in self.resolvers:
+            try:
+                enclosing = resolve()
+            except Exception:
+                continue
+            if enclosing is not None:
+                span_id: int = enclosing.get_span_context().span_id
+                return span_id
+        return None
 
     def _enclosing(self, path: tuple[int, ...]) -> tuple[_Live | None, str]:
         """The innermost enclosing LLM span still holding its call, and the role."""

@@ -29,40 +29,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hakaru.otel.attributes import GEN_AI, OPENINFERENCE
 from hakaru.tokenizer import count_tokens
 
 __all__ = ["LlmCall", "is_llm_span", "read_call"]
 
-#: ``gen_ai.operation.name`` values that are one model call (embeddings and tools are not).
+#: ``gen_ai.operation.name`` values that are one completion (embeddings and tools are not).
 GENAI_CALLS = frozenset({"chat", "text_completion", "generate_content", "completion"})
 
-# Attribute names, first found wins: OpenInference, then the GenAI conventions (current
-# names first, then the older spellings some instrumentors still write).
-_MODEL = ("llm.model_name", "gen_ai.response.model", "gen_ai.request.model")
-_INPUT = ("llm.token_count.prompt", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-_OUTPUT = (
-    "llm.token_count.completion",
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.completion_tokens",
-)
+# Attribute names (hakaru.otel.attributes), first found wins: OpenInference, then the GenAI
+# conventions, then spellings instrumentors still write (the anthropic SDK's own spans say
+# ``cache_write``, older GenAI code ``…_input_tokens``).
+_MODEL = (OPENINFERENCE.MODEL, GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL)
+_INPUT = (OPENINFERENCE.PROMPT_TOKENS, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS)
+_OUTPUT = (OPENINFERENCE.COMPLETION_TOKENS, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS)
 _CACHE_READ = (
-    "llm.token_count.prompt_details.cache_read",
-    "gen_ai.usage.cache_read.input_tokens",
+    OPENINFERENCE.CACHE_READ,
+    GEN_AI.CACHE_READ,
     "gen_ai.usage.cache_read_input_tokens",
-    "gen_ai.usage.details.cache_read_tokens",
 )
 _CACHE_WRITE = (
-    "llm.token_count.prompt_details.cache_write",
+    OPENINFERENCE.CACHE_WRITE,
+    GEN_AI.CACHE_CREATION,
     "gen_ai.usage.cache_write.input_tokens",
-    "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
-    "gen_ai.usage.details.cache_write_tokens",
 )
-_REASONING = (
-    "llm.token_count.completion_details.reasoning",
-    "gen_ai.usage.reasoning.output_tokens",
-    "gen_ai.usage.details.reasoning_tokens",
-)
+_REASONING = (OPENINFERENCE.REASONING, GEN_AI.REASONING)
 _MESSAGE = re.compile(r"llm\.(input|output)_messages\.(\d+)\.message\.(?:content|contents\.\d+\.)")
 
 
@@ -88,10 +80,10 @@ def is_llm_span(attributes: Mapping[str, Any]) -> bool:
     >>> is_llm_span({"openinference.span.kind": "CHAIN"}), is_llm_span({"gen_ai.operation.name": "embeddings"})
     (False, False)
     """  # noqa: E501
-    kind = attributes.get("openinference.span.kind")
+    kind = attributes.get(OPENINFERENCE.SPAN_KIND)
     if kind is not None:
         return bool(kind == "LLM")
-    return attributes.get("gen_ai.operation.name") in GENAI_CALLS
+    return attributes.get(GEN_AI.OPERATION) in GENAI_CALLS
 
 
 def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
@@ -143,7 +135,7 @@ def message_texts(attributes: Mapping[str, Any], which: str) -> list[str]:
 def _finish_reason(attributes: Mapping[str, Any]) -> str:
     value = attributes.get("llm.finish_reason")
     if value is None:
-        value = attributes.get("gen_ai.response.finish_reasons")
+        value = attributes.get(GEN_AI.FINISH_REASONS)
     if isinstance(value, list | tuple):
         value = value[0] if value else None
     return value if isinstance(value, str) else ""

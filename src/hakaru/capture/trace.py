@@ -30,7 +30,17 @@ from hakaru.ledger import Ledger, totals_of
 from hakaru.store import RunStore
 from hakaru.types import CallRecord
 
-__all__ = ["BOOTSTRAP", "TraceFailed", "TraceResult", "command_argv", "run_traced", "trace"]
+__all__ = [
+    "BOOTSTRAP",
+    "CapturedRuns",
+    "TraceFailed",
+    "TraceResult",
+    "capture_env",
+    "command_argv",
+    "run_traced",
+    "stored_totals",
+    "trace",
+]
 
 #: The folder put first on the traced program's PYTHONPATH.
 BOOTSTRAP = Path(__file__).resolve().parent / "bootstrap"
@@ -78,9 +88,11 @@ def command_argv(command: Sequence[str], n: int | None = None) -> list[str]:
     return argv
 
 
-def _environment(
-    base: Mapping[str, str], store: RunStore, run_id: str, report: str, extra: Sequence[str]
+def capture_env(
+    base: Mapping[str, str], store: RunStore, run_id: str, report: str, extra: Sequence[str] = ()
 ) -> dict[str, str]:
+    """``base`` with what starts capture into ``run_id`` in a Python program (and ``report``:
+    the file it says what happened in)."""
     env = dict(base)
     path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = str(BOOTSTRAP) + (os.pathsep + path if path else "")
@@ -119,7 +131,7 @@ async def run_traced(
         raise ConfigError("hakaru trace needs a store file (the program writes it), not :memory:.")
     with tempfile.TemporaryDirectory(prefix="hakaru-trace-") as tmp:
         report_path = os.path.join(tmp, "report.json")
-        child_env = _environment({**os.environ, **(env or {})}, store, run_id, report_path, extra)
+        child_env = capture_env({**os.environ, **(env or {})}, store, run_id, report_path, extra)
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
@@ -185,3 +197,47 @@ def trace(
     summary = {**totals, "exit_code": code, "instrumentors": result.loaded}
     store.finish_run(run_id, "done" if code == 0 else "failed", summary)
     return result
+
+
+class CapturedRuns:
+    """Runs captured in-process, one per execution of a command (``hakaru profile --capture
+    in-process``): the counterpart of the recording proxy's ``begin``/``end``.
+
+    :meth:`begin` opens a run and :meth:`child_env` gives what the program's environment needs
+    for capture into it; :meth:`end` finishes the run with its totals read back from the store.
+    """
+
+    def __init__(self, store: RunStore, upstream: str) -> None:
+        if str(store.path) == ":memory:":
+            raise ConfigError("In-process capture needs a store file, not :memory:.")
+        self.store = store
+        self.upstream = upstream
+        self.run_id = ""
+        self._tmp = tempfile.TemporaryDirectory(prefix="hakaru-capture-")
+        self.report: dict[str, Any] = {}
+
+    def begin(
+        self, kind: str = "capture", name: str = "", params: Mapping[str, Any] | None = None
+    ) -> str:
+        self.run_id = self.store.new_run("capture", name, dict(params or {}))
+        return self.run_id
+
+    def child_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        report = os.path.join(self._tmp.name, f"{self.run_id}.json")
+        return capture_env(base, self.store, self.run_id, report)
+
+    async def end(
+        self, status: str = "done", extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self._tmp.name, f"{self.run_id}.json"), encoding="utf-8") as f:
+                self.report = json.load(f)
+        except (OSError, ValueError):
+            self.report = {}
+        totals, _ = stored_totals(self.store, self.run_id)
+        summary = {**totals, **(extra or {}), "instrumentors": self.report.get("loaded", [])}
+        self.store.finish_run(self.run_id, "failed" if status == "failed" else "done", summary)
+        return totals
+
+    async def aclose(self) -> None:
+        self._tmp.cleanup()

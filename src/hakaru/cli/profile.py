@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -98,6 +98,24 @@ def _print(result: dict[str, Any]) -> None:
     console.print(grid)
 
 
+def _capture_mode(asked: str | None, command: tuple[str, ...]) -> Literal["in-process", "proxy"]:
+    """``--capture`` as asked; by default in-process for a Python command when OpenTelemetry's
+    SDK is installed (the ``capture`` extra), else the proxy."""
+    import importlib.util
+
+    from hakaru.proxy.profile import PYTHONS
+
+    installed = importlib.util.find_spec("opentelemetry.sdk") is not None
+    if asked == "in-process" and not installed:
+        raise ConfigError(
+            "--capture in-process needs the capture extra: pip install 'hakaru[capture]' "
+            "(or use --capture proxy)"
+        )
+    if asked is not None:
+        return "in-process" if asked == "in-process" else "proxy"
+    return "in-process" if installed and command and command[0] in PYTHONS else "proxy"
+
+
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.option("--sizes", required=True, metavar="N,N,…", help="Sizes to run, e.g. 4,8,16,32.")
 @click.option(
@@ -146,6 +164,14 @@ def _print(result: dict[str, Any]) -> None:
     default=None,
     help="Write the profile's report to this HTML file (self-contained, works offline).",
 )
+@click.option(
+    "--capture",
+    type=click.Choice(["in-process", "proxy"]),
+    default=None,
+    help="How calls are recorded: in-process (OpenTelemetry instrumentors inside a Python "
+    "program; the default for 'python' commands when the capture extra is installed) or "
+    "proxy (any language, over HTTP).",
+)
 @click.option("--quiet", is_flag=True, help="Discard the command's output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -160,16 +186,19 @@ def profile(
     timeout: float,
     client: str,
     html_path: Path | None,
+    capture: str | None,
     quiet: bool,
     as_json: bool,
     command: tuple[str, ...],
 ) -> None:
-    """Run COMMAND once per size with {n} replaced, behind the recording proxy, and fit how
+    """Run COMMAND once per size with {n} replaced, recording its calls (in-process capture or
+    the recording proxy), and fit how
     every metric grows (calls, tokens, forward passes, AALP cost, depth, span).
 
-    COMMAND reaches the proxy through OPENAI_BASE_URL and OPENAI_API_BASE (and finds the
-    size in HAKARU_N too). Its output goes to stderr. 'python' (or 'python3') as COMMAND's
-    program is the interpreter hakaru runs under (its packages, venv activated or not).
+    COMMAND reaches the upstream (or the proxy) through OPENAI_BASE_URL and OPENAI_API_BASE
+    (and finds the size in HAKARU_N too). Its output goes to stderr. 'python' (or 'python3')
+    as COMMAND's program is the interpreter hakaru runs under (its packages, venv activated
+    or not).
 
     Example: hakaru profile --sim --sizes 4,8,16,32 -- python examples/openai_chain.py {n}
     """
@@ -208,6 +237,7 @@ def profile(
             err=True,
         )
 
+    mode = _capture_mode(capture, command)
     with RunStore(store_path or default_store_path()) as store:
         result = asyncio.run(
             run_profile(
@@ -221,6 +251,7 @@ def profile(
                 timeout=timeout,
                 quiet=quiet,
                 on_point=progress,
+                capture=mode,
             )
         )
     payload = result.as_dict()

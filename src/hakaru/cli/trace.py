@@ -60,7 +60,7 @@ def trace(
     Works on Python programs unchanged (openai, anthropic, LangGraph/LangChain, the OpenAI
     Agents SDK, pydantic-ai …): 'python' in COMMAND is the interpreter hakaru runs under.
 
-    Example: hakaru trace -- python examples/capture_langgraph.py
+    Example: hakaru trace -- python my_agent.py
     """
     from hakaru.capture.trace import trace as run_trace
     from hakaru.report.terminal import print_ledger

@@ -30,8 +30,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from hakaru.capture.trace import CapturedRuns
 from hakaru.errors import ConfigError, HakaruError
 from hakaru.proxy.recorder import Recorder
 from hakaru.proxy.serving import Listening, Service, listen
@@ -230,11 +231,14 @@ async def profile(
     quiet: bool = False,
     on_point: Callable[[ProfilePoint], None] | None = None,
     fit: bool = True,
+    capture: Literal["proxy", "in-process"] = "proxy",
 ) -> ProfileResult:
     """Run ``command`` once per size and repeat behind the recording proxy; fit each metric.
 
     ``upstream`` is the server the proxy forwards to; or ``sim`` builds a simulated server
     (:class:`~hakaru.proxy.server.SimServer`) started here as the upstream.
+    ``capture="in-process"`` records the calls inside the (Python) program instead
+    (:mod:`hakaru.capture`): no proxy, the program talks to the upstream itself.
     ``env`` adds to the command's environment; ``on_point`` is called after each execution.
     """
     if not command:
@@ -244,7 +248,7 @@ async def profile(
     if (upstream is None) == (sim is None):
         raise ConfigError("Give the proxy an upstream: --upstream URL or --sim (not both).")
     servers: list[Listening] = []
-    recorder: Recorder | None = None
+    recorder: Recorder | CapturedRuns | None = None
     profile_run = ""
     status = "failed"
     try:
@@ -255,10 +259,14 @@ async def profile(
             servers.append(sim_server)
             upstream = sim_server.url + "/v1"
         assert upstream is not None
-        recorder = Recorder(upstream, store, forwarder=forwarder, timeout=timeout)
-        proxy_server = await listen(recorder)
-        servers.append(proxy_server)
-        base = proxy_server.url + "/v1"
+        if capture == "in-process":
+            recorder = CapturedRuns(store, upstream)
+            base = upstream
+        else:
+            recorder = Recorder(upstream, store, forwarder=forwarder, timeout=timeout)
+            proxy_server = await listen(recorder)
+            servers.append(proxy_server)
+            base = proxy_server.url + "/v1"
         shown = shlex.join(command)
         profile_run = store.new_run(
             "profile",
@@ -275,6 +283,9 @@ async def profile(
         child_env["OPENAI_BASE_URL"] = child_env["OPENAI_API_BASE"] = base
         if sim is not None:
             child_env.setdefault("OPENAI_API_KEY", "hakaru-sim")  # the SDK insists on one
+            if capture == "in-process":  # the sim serves Anthropic's API too
+                child_env["ANTHROPIC_BASE_URL"] = base.removesuffix("/v1")
+                child_env.setdefault("ANTHROPIC_API_KEY", "hakaru-sim")
         output = asyncio.subprocess.DEVNULL if quiet else _stderr_fd()
         for n in sizes:
             for repeat in range(repeats):
@@ -288,7 +299,11 @@ async def profile(
                 try:
                     proc = await asyncio.create_subprocess_exec(
                         *argv,
-                        env=child_env,
+                        env=(
+                            recorder.child_env(child_env)
+                            if isinstance(recorder, CapturedRuns)
+                            else child_env
+                        ),
                         stdin=asyncio.subprocess.DEVNULL,
                         stdout=output,
                         stderr=asyncio.subprocess.PIPE,
@@ -322,6 +337,15 @@ async def profile(
                 result.points.append(point)
                 if on_point is not None:
                     on_point(point)
+        if not any(p.totals.get("calls") for p in result.points) and capture == "in-process":
+            assert isinstance(recorder, CapturedRuns)
+            loaded = ", ".join(recorder.report.get("loaded", [])) or "none: did capture start?"
+            raise ProfileFailed(
+                f"No LLM call was captured: the command ran at every size "
+                f"({len(result.points)} executions, exit status 0) and capture saw no call "
+                f"(instrumentors: {loaded}). Check that it calls a model through one of them, "
+                "or profile with --capture proxy."
+            )
         if not any(p.totals.get("calls") for p in result.points):
             raise ProfileFailed(
                 f"No call reached hakaru: the command ran at every size ({len(result.points)} "
