@@ -9,7 +9,7 @@ import click
 
 from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
-from hakaru.cli.options import backend_options, store_option, workload_values
+from hakaru.cli.options import backend_options, otlp_option, store_option, workload_values
 from hakaru.errors import ConfigError
 
 
@@ -29,6 +29,7 @@ from hakaru.errors import ConfigError
 @backend_options
 @store_option
 @executor_options
+@otlp_option
 @click.option(
     "--params", "list_params", is_flag=True, help="List WORKLOAD's variants and parameters."
 )
@@ -51,6 +52,7 @@ def run(
     executor: str,
     ray_address: str | None,
     ray_actors: int,
+    otlp_endpoint: str | None,
     list_params: bool,
     as_json: bool,
 ) -> None:
@@ -82,7 +84,10 @@ def run(
             seed=seed,
             sim_error=sim_error,
             store=None if no_store else (store or True),
-            session_options=session_options(executor, ray_address, ray_actors),
+            session_options={
+                **session_options(executor, ray_address, ray_actors),
+                "otlp_endpoint": otlp_endpoint,
+            },
         )
     )
     if as_json:
