@@ -52,3 +52,9 @@ def test_ray_scaling() -> None:
         "added_ms_target",
         "met",
     }
+
+
+def test_otel_import() -> None:
+    out = json.loads(run("otel_import.py", "--spans", "3000", "--json"))
+    assert out["import"]["spans"] == out["json"]["spans"] == 3000
+    assert out["import_over_json"] > 0 and out["import"]["peak_rss_mib"] > 0
