@@ -150,3 +150,37 @@ def test_run_and_maker_run_stream_with_otlp_endpoint(
     with RunStore(db) as store:
         maker = store.runs(kind="maker")[0]
     assert maker.status == "done" and (maker.summary or {})["otlp_spans_dropped"] == maker.calls + 1
+
+
+def test_trace_streams_a_real_program_with_otlp_endpoint(
+    tmp_path: Path, receiver: tuple[str, Receiver]
+) -> None:
+    """``hakaru trace --otlp-endpoint``: the captured calls of a real program (the openai SDK in
+    its own process, against ``hakaru sim serve``) reach the receiver while it runs."""
+    import os
+    import subprocess
+
+    from proxy_servers import spawn, stop
+
+    url, rec = receiver
+    programs = Path(__file__).resolve().parents[1] / "capture" / "programs"
+    proc, sim = spawn("sim", "serve", "--port", "0")
+    db = tmp_path / "runs.db"
+    try:
+        env = {**os.environ, "OPENAI_BASE_URL": sim, "OPENAI_API_KEY": "sk-test",
+               "PYTHONPATH": str(programs)}  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "hakaru.cli.main", "trace", "--store", str(db),
+             "--otlp-endpoint", url, "--json", "--", "python",
+             str(programs / "openai_chain.py"), "4"],
+            capture_output=True, text=True, env=env, timeout=240,
+        )  # fmt: skip
+    finally:
+        stop(proc)
+    assert out.returncode == 0, out.stderr
+    chats = [a for n, a, _ in rec.spans if a.get("gen_ai.operation.name") == "chat"]
+    assert len(chats) == 4 and all(a["hakaru.call.status"] == "ok" for a in chats)
+    with RunStore(db) as store:
+        info = store.runs(kind="capture")[0]
+    summary = info.summary or {}
+    assert (summary["otlp_spans_sent"], summary["otlp_spans_dropped"]) == (5, 0)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hakaru.capture.boot import ENV_INSTRUMENTORS, ENV_REPORT, ENV_RUN, ENV_STORE
+from hakaru.capture.boot import ENV_INSTRUMENTORS, ENV_OTLP, ENV_REPORT, ENV_RUN, ENV_STORE
 from hakaru.errors import ConfigError, HakaruError
 from hakaru.ledger import Ledger, totals_of
 from hakaru.store import RunStore
@@ -79,7 +79,12 @@ def command_argv(command: Sequence[str], n: int | None = None) -> list[str]:
 
 
 def _environment(
-    base: Mapping[str, str], store: RunStore, run_id: str, report: str, extra: Sequence[str]
+    base: Mapping[str, str],
+    store: RunStore,
+    run_id: str,
+    report: str,
+    extra: Sequence[str],
+    otlp_endpoint: str | None = None,
 ) -> dict[str, str]:
     env = dict(base)
     path = env.get("PYTHONPATH", "")
@@ -88,6 +93,8 @@ def _environment(
     env[ENV_RUN] = run_id
     env[ENV_REPORT] = report
     env[ENV_INSTRUMENTORS] = ",".join(extra)
+    if otlp_endpoint:
+        env[ENV_OTLP] = otlp_endpoint
     return env
 
 
@@ -112,6 +119,7 @@ async def run_traced(
     env: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
     output: int | None = None,
+    otlp_endpoint: str | None = None,
 ) -> tuple[int, float, dict[str, Any]]:
     """Run ``argv`` with capture into the open run ``run_id``; its exit status, wall seconds
     and the capture's report (``{}`` when capture never started inside the program)."""
@@ -119,7 +127,9 @@ async def run_traced(
         raise ConfigError("hakaru trace needs a store file (the program writes it), not :memory:.")
     with tempfile.TemporaryDirectory(prefix="hakaru-trace-") as tmp:
         report_path = os.path.join(tmp, "report.json")
-        child_env = _environment({**os.environ, **(env or {})}, store, run_id, report_path, extra)
+        child_env = _environment(
+            {**os.environ, **(env or {})}, store, run_id, report_path, extra, otlp_endpoint
+        )
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
@@ -150,6 +160,7 @@ def trace(
     extra: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     output: int | None = None,
+    otlp_endpoint: str | None = None,
 ) -> TraceResult:
     """Run ``command`` (``{n}`` → ``n``) with capture on; its calls become one run of
     ``store``, finished with its totals (``failed`` when the program exits non-zero)."""
@@ -164,7 +175,15 @@ def trace(
         child_env["HAKARU_N"] = str(n)
     try:
         code, seconds, report = asyncio.run(
-            run_traced(argv, store, run_id, env=child_env, extra=extra, output=output)
+            run_traced(
+                argv,
+                store,
+                run_id,
+                env=child_env,
+                extra=extra,
+                output=output,
+                otlp_endpoint=otlp_endpoint,
+            )
         )
     except BaseException:
         store.finish_run(run_id, "failed")
@@ -183,5 +202,6 @@ def trace(
         problems=[*report.get("problems", []), *([report["error"]] if "error" in report else [])],
     )
     summary = {**totals, "exit_code": code, "instrumentors": result.loaded}
+    summary.update(report.get("otlp") or {})  # spans streamed with --otlp-endpoint
     store.finish_run(run_id, "done" if code == 0 else "failed", summary)
     return result

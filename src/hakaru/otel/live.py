@@ -109,10 +109,13 @@ class LiveExport:
         self.closed = False
 
     def add(self, row: RecordRow) -> None:
+        """Queue the span of one record given as its row (what the session builds)."""
+        self.add_record(CallRecord(*row))
+
+    def add_record(self, rec: CallRecord) -> None:
         """Queue the span of one record (cheap; sent by the processor's thread)."""
         from hakaru.otel.spans import call_span
 
-        rec = CallRecord(*row)
         self.last_end = max(self.last_end, rec.ended)
         span = call_span(
             rec,
