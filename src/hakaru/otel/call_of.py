@@ -141,10 +141,10 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
             )
     finish = a.get(GEN_AI.FINISH_REASONS)
     error = a.get(CALL.ERROR) or (message if status == "error" else "")
-    row = [
+    head = [
         str(a.get(GEN_AI.AGENT_NAME) or "llm"),
         model,
-        _int(a.get(CALL.ATTEMPT)) or 1,
+        1,
         status,
         str(a.get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
         str(error or ""),
@@ -154,15 +154,25 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
         read,
         write,
         "estimated" if estimated else "reported",
-        _float(a.get(CALL.MODEL_SIZE)) or 1.0,
+        1.0,
         dollars,
-        _float(a.get(CALL.LATENCY)),
-        _float(a.get(CALL.SIM_START)),
-        _float(a.get(CALL.SIM_END)),
-        _int(a.get(CALL.STEP)),
-        _int(a.get(CALL.VOTE)),
-        str(a.get(CALL.CANDIDATE) or ""),
+    ]
+    tail: list[Any] = [None, None, None, None, None, ""]
+    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
+        head[2] = _int(a.get(CALL.ATTEMPT)) or 1
+        head[12] = _float(a.get(CALL.MODEL_SIZE)) or 1.0
+        tail = [
+            _float(a.get(CALL.LATENCY)),
+            _float(a.get(CALL.SIM_START)),
+            _float(a.get(CALL.SIM_END)),
+            _int(a.get(CALL.STEP)),
+            _int(a.get(CALL.VOTE)),
+            str(a.get(CALL.CANDIDATE) or ""),
+        ]
+    row = [
+        *head,
+        *tail,
         str(finish[0]) if isinstance(finish, list) and finish else "",
-        _int(a.get(CALL.REASONING_BUDGET)),
+        _int(a.get(CALL.REASONING_BUDGET)) if CALL.ID in a else None,
     ]
     return CallFields(row, estimated, no_usage, from_model)
