@@ -79,12 +79,7 @@ def command_argv(command: Sequence[str], n: int | None = None) -> list[str]:
 
 
 def _environment(
-    base: Mapping[str, str],
-    store: RunStore,
-    run_id: str,
-    report: str,
-    extra: Sequence[str],
-    otlp_endpoint: str | None = None,
+    base: Mapping[str, str], store: RunStore, run_id: str, report: str, extra: Sequence[str]
 ) -> dict[str, str]:
     env = dict(base)
     path = env.get("PYTHONPATH", "")
@@ -93,8 +88,6 @@ def _environment(
     env[ENV_RUN] = run_id
     env[ENV_REPORT] = report
     env[ENV_INSTRUMENTORS] = ",".join(extra)
-    if otlp_endpoint:
-        env[ENV_OTLP] = otlp_endpoint
     return env
 
 
@@ -119,7 +112,6 @@ async def run_traced(
     env: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
     output: int | None = None,
-    otlp_endpoint: str | None = None,
 ) -> tuple[int, float, dict[str, Any]]:
     """Run ``argv`` with capture into the open run ``run_id``; its exit status, wall seconds
     and the capture's report (``{}`` when capture never started inside the program)."""
@@ -127,9 +119,7 @@ async def run_traced(
         raise ConfigError("hakaru trace needs a store file (the program writes it), not :memory:.")
     with tempfile.TemporaryDirectory(prefix="hakaru-trace-") as tmp:
         report_path = os.path.join(tmp, "report.json")
-        child_env = _environment(
-            {**os.environ, **(env or {})}, store, run_id, report_path, extra, otlp_endpoint
-        )
+        child_env = _environment({**os.environ, **(env or {})}, store, run_id, report_path, extra)
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
@@ -163,7 +153,8 @@ def trace(
     otlp_endpoint: str | None = None,
 ) -> TraceResult:
     """Run ``command`` (``{n}`` → ``n``) with capture on; its calls become one run of
-    ``store``, finished with its totals (``failed`` when the program exits non-zero)."""
+    ``store``, finished with its totals (``failed`` when the program exits non-zero).
+    ``otlp_endpoint``: the program also streams each call there as a span (docs/otel.md)."""
     argv = command_argv(command, n)
     shown = shlex.join(command)
     params: dict[str, Any] = {"command": list(command)}
@@ -173,17 +164,11 @@ def trace(
     child_env = dict(env or {})
     if n is not None:
         child_env["HAKARU_N"] = str(n)
+    if otlp_endpoint:
+        child_env[ENV_OTLP] = otlp_endpoint
     try:
         code, seconds, report = asyncio.run(
-            run_traced(
-                argv,
-                store,
-                run_id,
-                env=child_env,
-                extra=extra,
-                output=output,
-                otlp_endpoint=otlp_endpoint,
-            )
+            run_traced(argv, store, run_id, env=child_env, extra=extra, output=output)
         )
     except BaseException:
         store.finish_run(run_id, "failed")
