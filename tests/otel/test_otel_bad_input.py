@@ -26,6 +26,8 @@ def span(
             return {"boolValue": v}
         if isinstance(v, int):
             return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
         return {"stringValue": str(v)}
 
     return {
@@ -161,3 +163,17 @@ def test_one_pretty_printed_document_streams_like_json_lines(tmp_path: Path) -> 
     bad = write_lines(tmp_path / "b.jsonl", doc(*spans[:1]), {"not": "otlp"})
     report, _ = run_import(tmp_path, bad)
     assert report.skipped == {"line that is not OTLP (no resourceSpans)": 1}
+
+
+def test_runs_per_size_come_in_numeric_order(tmp_path: Path) -> None:
+    docs = []
+    for n, trace in ((10, "a" * 32), (9, "b" * 32), ("9.0", "c" * 32)):
+        agent = span("0a", 0, 100, {"gen_ai.operation.name": "invoke_agent", "app.n": n})
+        call = span("01", 10, 20, chat(**USAGE))
+        for s in (agent, call):
+            s["traceId"] = trace
+        docs.append(doc(agent, call))
+    report, _ = run_import(
+        tmp_path, write_lines(tmp_path / "n.jsonl", *docs), size_attribute="app.n"
+    )
+    assert [(r.size, r.traces) for r in report.runs] == [(9.0, 2), (10.0, 1)]

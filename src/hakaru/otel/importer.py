@@ -195,6 +195,7 @@ def _take(
         value = attrs.get(size_attribute)
         if value is None:
             value = resource.get(size_attribute)
+        value = _number(value)  # 2, 2.0 and "2": one size
         if value is not None:
             spill.sizes.append((trace, json.dumps(value)))
     elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
@@ -243,7 +244,7 @@ def _make_runs(
     rows = db.execute(
         "SELECT s.size, c.trace, c.span, c.start, c.end, c.links, c.fields FROM calls c "
         "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY "
-        + ("s.size, " if size_attribute is not None else "")
+        + ("CAST(s.size AS REAL), s.size, " if size_attribute is not None else "")
         + "c.trace, c.ord, c.start, c.end"
     )
     current: _RunBuilder | None = None
@@ -266,6 +267,16 @@ def _make_runs(
     if current is not None:
         current.add_trace(trace_rows)
         report.runs.append(current.finish())
+
+
+def _number(value: Any) -> Any:
+    """``value`` as a float when it is a number or a string that spells one, else as it is."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return float(value) if isinstance(value, int | float | str) else value
+    except ValueError:
+        return value
 
 
 def _size(blob: str | None, key: str) -> float | None:
