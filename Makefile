@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.core-installed
 STAMP_DEV := $(VENV)/.dev-installed
+# Arize Phoenix, the OTLP receiver of the end-to-end test, in a venv of its own: its pins
+# (anthropic<2 among them) must not constrain hakaru's. About 3.5 min and 850 MB here.
+PHOENIX_VENV := .venv-phoenix
+STAMP_PHOENIX := $(PHOENIX_VENV)/.phoenix-installed
 
-.PHONY: demo test lint typecheck bench setup clean hbpo-repro
+.PHONY: demo test lint typecheck bench setup phoenix clean hbpo-repro
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,12 +23,19 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev,train,ray]"
 	touch $@ $(STAMP_CORE)
 
+$(STAMP_PHOENIX):
+	$(PY) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install -q "arize-phoenix>=20,<21"
+	touch $@
+
 setup: $(STAMP_DEV)
+
+phoenix: $(STAMP_PHOENIX)
 
 demo: $(STAMP_CORE)
 	$(BIN)/hakaru demo
 
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) $(STAMP_PHOENIX)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP_DEV)
@@ -47,4 +58,4 @@ hbpo-repro: $(STAMP_DEV)
 	$(BIN)/python experiments/hbpo/run.py
 
 clean:
-	rm -rf $(VENV) .hakaru build *.egg-info
+	rm -rf $(VENV) $(PHOENIX_VENV) .hakaru build *.egg-info

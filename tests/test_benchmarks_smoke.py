@@ -61,3 +61,9 @@ def test_capture_overhead() -> None:
     )
     assert set(out["median_wall_ms"]) == {"plain", "spans", "capture"}
     assert out["recorded"] == 7 and "met" in out["target"]
+
+
+def test_otel_import() -> None:
+    out = json.loads(run("otel_import.py", "--spans", "3000", "--json"))
+    assert out["import"]["spans"] == out["json"]["spans"] == 3000
+    assert out["import_over_json"] > 0 and out["import"]["peak_rss_mib"] > 0

@@ -45,6 +45,7 @@ from hakaru.types import (
 if TYPE_CHECKING:
     from hakaru.cache import ResponseCache
     from hakaru.executors import Executor
+    from hakaru.otel.live import LiveExport
     from hakaru.store import CallSink, RunStore
 
 __all__ = ["Session"]
@@ -105,6 +106,9 @@ class Session(HappensBefore):
     ``reasoning_budgets`` — reasoning tokens per role (``{"planner": 2048, "*": 256}``) or a
     function of the request (a policy per step), given to every call without its own
     ``reasoning_budget``: recorded in the ledger, sent by the backend in its API's parameter.
+    ``otlp_endpoint`` — an OTLP/HTTP URL to stream every attempt to as an OpenTelemetry GenAI
+    span while the run goes (:mod:`hakaru.otel.live`: batched off the event loop; a dead
+    endpoint is reported once and its spans dropped and counted, never failing the run).
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class Session(HappensBefore):
         executor: Executor | str | None = None,
         prices: PriceSource = None,
         reasoning_budgets: ReasoningBudgets | None = None,
+        otlp_endpoint: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency is {concurrency}. Allow at least 1 call in flight.")
@@ -186,6 +191,8 @@ class Session(HappensBefore):
         self._last_parsed: tuple[Any, str] = (None, "")
         self._t0 = time.perf_counter()
         self._closed = False
+        self._otlp = otlp_endpoint
+        self._live: LiveExport | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -219,12 +226,29 @@ class Session(HappensBefore):
             self._sink = self.store.sink(self.run_id)
             for model, prices in self._priced.items():  # resolved before the run began
                 self.store.put_prices(self.run_id, model, prices)
+        if self._otlp is not None and self._live is None:
+            self._start_live(self._otlp)
+
+    def _start_live(self, endpoint: str) -> None:
+        """Stream spans to ``endpoint`` (:mod:`hakaru.otel.live`) from now on."""
+        from hakaru.otel.export import require_otel
+
+        require_otel()
+        from hakaru.otel.live import LiveExport
+        from hakaru.store.entries import new_run_id
+
+        kind, name, params = self._run
+        t0 = time.time() - (time.perf_counter() - self._t0)  # epoch seconds at time 0
+        run_id = self.run_id or new_run_id()
+        self._live = LiveExport(endpoint, run_id=run_id, kind=kind, name=name, params=params, t0=t0)
 
     async def aclose(self, *, failed: bool = False) -> None:
         """Flush the store, mark the run done (or failed), close what the session opened."""
         if self._closed:
             return
         self._closed = True
+        if self._live is not None:
+            self._summary.update(self._live.close(self.totals(), failed=failed))
         if self._sink is not None and self.store is not None:
             self._sink.flush()
             summary = {**self.totals(), **self._summary}
@@ -569,6 +593,8 @@ class Session(HappensBefore):
         """Account a record: ledger, happens-before frontier, budget actuals."""
         finish = self.ledger.add_row(row, start)
         self._frontier.set(((row[0],), finish))
+        if self._live is not None:
+            self._live.add(row)
         if held is not None and self.guard is not None:
             self.guard.settle(held, Amount.used_by(CallRecord(*row)))
         return finish

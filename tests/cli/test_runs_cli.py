@@ -216,8 +216,7 @@ def test_export_errors(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: P
     code, out, err = hakaru(capsys, "runs", "export", run_id, "--format", "xml", "--store", str(db))
     assert (code, out) == (2, "")
     assert err == (
-        "Error: Invalid value for '--format': 'xml' is not one of 'jsonl', 'csv', "
-        "'otlp-json'. "
+        "Error: Invalid value for '--format': 'xml' is not one of 'jsonl', 'csv', 'otlp-json'. "
         "See 'hakaru --help' or the command's --help for valid options.\n"
     )
     assert hakaru(capsys, "runs", "export", "nope", "--store", str(db))[2] == (

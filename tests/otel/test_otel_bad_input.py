@@ -26,6 +26,8 @@ def span(
             return {"boolValue": v}
         if isinstance(v, int):
             return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
         return {"stringValue": str(v)}
 
     return {
@@ -147,3 +149,31 @@ def test_structure_spans_cost_nothing_and_sizes_split_runs(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "structure spans (invoke_agent 1, tool 1)" in result.output
     assert (tmp_path / "s.csv").read_text().splitlines()[1].split(",")[1:3] == ["3.0", "1"]
+
+
+def test_one_pretty_printed_document_streams_like_json_lines(tmp_path: Path) -> None:
+    spans = [span(f"{i:02x}", 10 * i, 10 * i + 5, chat(**USAGE)) for i in range(1, 6)]
+    lines = write_lines(tmp_path / "l.jsonl", doc(*spans[:2]), doc(*spans[2:]))
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(doc(*spans), indent=2))  # one document over many lines
+    a, _ = run_import(tmp_path, lines)
+    b, _ = run_import(tmp_path, one)
+    assert a.runs[0].totals == b.runs[0].totals and a.calls == b.calls == 5
+    assert a.runs[0].totals["depth"] == 5  # one after another: a chain, from timing
+    bad = write_lines(tmp_path / "b.jsonl", doc(*spans[:1]), {"not": "otlp"})
+    report, _ = run_import(tmp_path, bad)
+    assert report.skipped == {"line that is not OTLP (no resourceSpans)": 1}
+
+
+def test_runs_per_size_come_in_numeric_order(tmp_path: Path) -> None:
+    docs = []
+    for n, trace in ((10, "a" * 32), (9, "b" * 32), ("9.0", "c" * 32)):
+        agent = span("0a", 0, 100, {"gen_ai.operation.name": "invoke_agent", "app.n": n})
+        call = span("01", 10, 20, chat(**USAGE))
+        for s in (agent, call):
+            s["traceId"] = trace
+        docs.append(doc(agent, call))
+    report, _ = run_import(
+        tmp_path, write_lines(tmp_path / "n.jsonl", *docs), size_attribute="app.n"
+    )
+    assert [(r.size, r.traces) for r in report.runs] == [(9.0, 2), (10.0, 1)]

@@ -138,3 +138,42 @@ def test_exported_file_is_otlp_json_lines(tmp_path: Path) -> None:
     assert all(len(s["traceId"]) == 32 and s["traceId"] == root[0]["traceId"] for s in spans)
     linked = [s for s in calls if s.get("links")]
     assert linked and all(s["parentSpanId"] == root[0]["spanId"] for s in calls)
+
+
+def test_captured_real_program_round_trip(tmp_path: Path) -> None:
+    """A real program (the openai SDK, sequential then concurrent calls) captured in-process
+    against ``hakaru sim serve``, exported and imported: the same totals."""
+    import openai
+
+    import hakaru
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proxy"))
+    from proxy_servers import spawn, stop
+
+    proc, url = spawn("sim", "serve", "--port", "0")
+    try:
+
+        async def program() -> None:
+            client = openai.AsyncOpenAI(base_url=url, api_key="sk-test", max_retries=0)
+            ask = [{"role": "user", "content": "Add these numbers: 2, 3"}]
+            await client.chat.completions.create(model="gpt-4.1-mini", messages=ask)
+            await asyncio.gather(
+                *(
+                    client.chat.completions.create(
+                        model="gpt-4.1-nano",
+                        messages=[{"role": "user", "content": f"Add these numbers: {i}, 3"}],
+                    )
+                    for i in range(4)
+                )
+            )
+            await client.chat.completions.create(model="gpt-4.1-mini", messages=ask)
+            await client.close()
+
+        with RunStore(tmp_path / "runs.db") as store:
+            with hakaru.capture(store, name="program") as run:
+                asyncio.run(program())
+            original, report = round_trip(store, run.run_id, tmp_path)
+            assert original["calls"] == 6 and original["dollars"] > 0
+            assert_same(original, report.runs[0].totals)
+    finally:
+        stop(proc)

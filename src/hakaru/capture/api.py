@@ -57,6 +57,11 @@ class Capture:
         """Failures of hakaru's own bookkeeping (none, normally): never raised in the program."""
         return list(self._hub.processor.problems)
 
+    def end_live(self) -> dict[str, int]:
+        """End the stream of spans to the OTLP endpoint, if any (:mod:`hakaru.otel.live`):
+        ``otlp_spans_sent`` and ``otlp_spans_dropped``."""
+        return self._run.end_live()
+
     def totals(self) -> dict[str, Any]:
         """The totals so far (the keys of ``hakaru run --json``), with ``by_role``."""
         if self.totals_at_end is not None:
@@ -84,13 +89,29 @@ def attach(
     extra: Iterable[str] = (),
     models: Mapping[str, ModelSpec] | None = None,
     prices: PriceSource = None,
+    otlp_endpoint: str | None = None,
 ) -> Iterator[Capture]:
-    """Record LLM calls into the existing run ``run_id`` (not finished here: its owner does)."""
+    """Record LLM calls into the existing run ``run_id`` (not finished here: its owner does);
+    ``otlp_endpoint`` also streams each as an OpenTelemetry GenAI span (docs/otel.md)."""
     from hakaru.capture.instruments import hub
     from hakaru.capture.recording import CapturedRun
 
     h = hub(extra)
     run = CapturedRun(store, run_id, models=models, prices=prices)
+    if otlp_endpoint is not None:
+        from hakaru.otel.export import require_otel
+        from hakaru.otel.live import LiveExport
+
+        require_otel()
+        info = store.run(run_id)
+        run.live = LiveExport(
+            otlp_endpoint,
+            run_id=run_id,
+            kind=info.kind,
+            name=info.name,
+            params=info.params,
+            t0=run.t0,
+        )
     h.processor.push(run)
     handle = Capture(run, h)
     try:
@@ -109,12 +130,14 @@ def capture(
     instrumentors: Iterable[str] = (),
     models: Mapping[str, ModelSpec] | None = None,
     prices: PriceSource = None,
+    otlp_endpoint: str | None = None,
 ) -> Iterator[Capture]:
     """Record every LLM call made inside the block as a run of ``store`` (a :class:`RunStore`
     or a path; default ``$HAKARU_HOME/hakaru.db``).
 
     ``instrumentors`` adds OpenTelemetry instrumentors by ``module:Class``; ``models`` and
-    ``prices`` price model names as :class:`hakaru.proxy.recorder.Recorder` does. Needs the
+    ``prices`` price model names as :class:`hakaru.proxy.recorder.Recorder` does;
+    ``otlp_endpoint`` streams each call as a span there too (docs/otel.md). Needs the
     ``capture`` extra (``pip install 'hakaru[capture]'``).
 
     >>> import hakaru
@@ -134,14 +157,22 @@ def capture(
     try:
         run_id = db.new_run("capture", name or "capture", dict(params or {}))
         status: Literal["done", "failed"] = "failed"
-        with attach(db, run_id, extra=instrumentors, models=models, prices=prices) as handle:
+        with attach(
+            db,
+            run_id,
+            extra=instrumentors,
+            models=models,
+            prices=prices,
+            otlp_endpoint=otlp_endpoint,
+        ) as handle:
             try:
                 yield handle
                 status = "done"
             finally:
+                otlp = handle.end_live()
                 totals = handle.totals()
                 handle.totals_at_end = totals
-                summary = {k: v for k, v in totals.items() if k != "by_role"}
+                summary = {k: v for k, v in totals.items() if k != "by_role"} | otlp
                 db.finish_run(run_id, status, {**summary, "instrumentors": handle.loaded})
     finally:
         if own:

@@ -9,7 +9,9 @@ once read (a program this one starts is not captured into the same run):
 - ``HAKARU_CAPTURE_REPORT``: a file to write what happened to, as JSON — the instrumentors
   loaded and those that could not be (written at start), then the calls recorded and any
   problem (written at exit);
-- ``HAKARU_CAPTURE_INSTRUMENTORS``: more instrumentors, ``module:Class`` separated by commas.
+- ``HAKARU_CAPTURE_INSTRUMENTORS``: more instrumentors, ``module:Class`` separated by commas;
+- ``HAKARU_CAPTURE_OTLP``: an OTLP/HTTP endpoint to stream each call to as a span (the spans
+  sent and dropped are in the report, as ``otlp``).
 
 Nothing here may break the program: a capture that cannot start says so in the report (and on
 stderr) and the program runs uncaptured.
@@ -26,12 +28,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_INSTRUMENTORS", "ENV_REPORT", "ENV_RUN", "ENV_STORE", "start_from_env"]
+__all__ = [
+    "ENV_INSTRUMENTORS",
+    "ENV_OTLP",
+    "ENV_REPORT",
+    "ENV_RUN",
+    "ENV_STORE",
+    "start_from_env",
+]
 
 ENV_STORE = "HAKARU_CAPTURE_STORE"
 ENV_RUN = "HAKARU_CAPTURE_RUN"
 ENV_REPORT = "HAKARU_CAPTURE_REPORT"
 ENV_INSTRUMENTORS = "HAKARU_CAPTURE_INSTRUMENTORS"
+ENV_OTLP = "HAKARU_CAPTURE_OTLP"
 
 
 def _write(path: str, report: dict[str, Any]) -> None:
@@ -48,9 +58,10 @@ def start_from_env(bootstrap_file: str | None = None) -> None:
     path = os.environ.pop(ENV_STORE, "")
     report_path = os.environ.pop(ENV_REPORT, "")
     extra = [x for x in os.environ.pop(ENV_INSTRUMENTORS, "").split(",") if x]
+    otlp = os.environ.pop(ENV_OTLP, "") or None
     if run_id and path:
         try:
-            _start(path, run_id, report_path, extra)
+            _start(path, run_id, report_path, extra, otlp)
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             print(f"hakaru trace: capture could not start: {message}", file=sys.stderr)
@@ -60,23 +71,27 @@ def start_from_env(bootstrap_file: str | None = None) -> None:
         _chain(Path(bootstrap_file).resolve().parent)
 
 
-def _start(path: str, run_id: str, report_path: str, extra: list[str]) -> None:
+def _start(
+    path: str, run_id: str, report_path: str, extra: list[str], otlp: str | None = None
+) -> None:
     from hakaru.capture.api import attach
     from hakaru.store import RunStore
 
     store = RunStore(path)
-    context = attach(store, run_id, extra=extra)
+    context = attach(store, run_id, extra=extra, otlp_endpoint=otlp)
     handle = context.__enter__()
     report: dict[str, Any] = {"loaded": handle.loaded, "failed": handle.failed}
     if report_path:
         _write(report_path, report)
 
     def stop() -> None:
+        sent = handle.end_live()
         context.__exit__(None, None, None)
         store.close()
         if report_path:
             final = {"loaded": handle.loaded, "failed": handle.failed}  # as the program imported
-            _write(report_path, {**final, "calls": handle.calls, "problems": handle.problems})
+            done = {"calls": handle.calls, "problems": handle.problems, "otlp": sent}
+            _write(report_path, {**final, **done})
 
     atexit.register(stop)
 

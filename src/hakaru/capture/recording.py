@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.capture.spans import LlmCall
@@ -32,6 +32,9 @@ from hakaru.ledger import Ledger
 from hakaru.pricing import PriceBook, Prices, PriceSource
 from hakaru.store import RunStore
 from hakaru.types import CallRecord, ModelSpec
+
+if TYPE_CHECKING:
+    from hakaru.otel.live import LiveExport
 
 __all__ = ["CapturedRun", "Started"]
 
@@ -88,10 +91,13 @@ class CapturedRun:
         self.estimated = 0  # calls whose tokens were estimated (no usage reported)
         self._lock = threading.Lock()
         self._t0_ns = time.time_ns()
+        self.t0 = self._t0_ns / 1e9  # epoch seconds at the records' time 0
         self._calls: dict[int, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
         self._finish: dict[int, tuple[float, ...]] = {}
         self._ended: dict[int, int] = {}  # span id → end (ns), for spans that contain calls
         self._containers: set[int] = set()
+        self.live: LiveExport | None = None  # spans streamed to an OTLP endpoint
+        self.otlp: dict[str, int] = {}  # sent and dropped spans, once the stream ended
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -203,6 +209,8 @@ class CapturedRun:
             )
             self.sink.add(record)
             self.sink.flush()
+            if self.live is not None:
+                self.live.add_record(record)
             start = self.ledger.zero
             for p in started.parents:
                 f = self._finish.get(p)
@@ -223,8 +231,16 @@ class CapturedRun:
         totals["estimated_calls"] = self.estimated
         return totals
 
+    def end_live(self) -> dict[str, int]:
+        """End the stream of spans (if any): the root span with the totals, a bounded flush;
+        returns ``otlp_spans_sent`` and ``otlp_spans_dropped`` (empty without a stream)."""
+        if self.live is not None and not self.otlp:
+            self.otlp = self.live.close(self.totals())
+        return dict(self.otlp)
+
     def close(self) -> None:
         """Commit what is queued and take no more records."""
+        self.end_live()
         with self._lock:
             if not self.sink.closed:
                 self.sink.close()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hakaru.capture.boot import ENV_INSTRUMENTORS, ENV_REPORT, ENV_RUN, ENV_STORE
+from hakaru.capture.boot import ENV_INSTRUMENTORS, ENV_OTLP, ENV_REPORT, ENV_RUN, ENV_STORE
 from hakaru.errors import ConfigError, HakaruError
 from hakaru.ledger import Ledger, totals_of
 from hakaru.store import RunStore
@@ -162,9 +162,11 @@ def trace(
     extra: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     output: int | None = None,
+    otlp_endpoint: str | None = None,
 ) -> TraceResult:
     """Run ``command`` (``{n}`` → ``n``) with capture on; its calls become one run of
-    ``store``, finished with its totals (``failed`` when the program exits non-zero)."""
+    ``store``, finished with its totals (``failed`` when the program exits non-zero).
+    ``otlp_endpoint``: the program also streams each call there as a span (docs/otel.md)."""
     argv = command_argv(command, n)
     shown = shlex.join(command)
     params: dict[str, Any] = {"command": list(command)}
@@ -174,6 +176,8 @@ def trace(
     child_env = dict(env or {})
     if n is not None:
         child_env["HAKARU_N"] = str(n)
+    if otlp_endpoint:
+        child_env[ENV_OTLP] = otlp_endpoint
     try:
         code, seconds, report = asyncio.run(
             run_traced(argv, store, run_id, env=child_env, extra=extra, output=output)
@@ -195,6 +199,7 @@ def trace(
         problems=[*report.get("problems", []), *([report["error"]] if "error" in report else [])],
     )
     summary = {**totals, "exit_code": code, "instrumentors": result.loaded}
+    summary.update(report.get("otlp") or {})  # spans streamed with --otlp-endpoint
     store.finish_run(run_id, "done" if code == 0 else "failed", summary)
     return result
 

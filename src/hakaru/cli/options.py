@@ -35,6 +35,18 @@ def backend_options(fn: F) -> F:
     return fn
 
 
+def otlp_option(fn: F) -> F:
+    """``--otlp-endpoint URL``, passed as ``otlp_endpoint``: stream the run's spans there."""
+    return click.option(
+        "--otlp-endpoint",
+        metavar="URL",
+        default=None,
+        help="Stream every call as an OpenTelemetry GenAI span to this OTLP/HTTP URL while the "
+        "run goes (e.g. http://localhost:4318; pip install 'hakaru[otel]'). A dead endpoint "
+        "never fails the run: its spans are dropped and counted.",
+    )(fn)
+
+
 STORE_HELP = "Run store [default: $HAKARU_HOME/hakaru.db, HAKARU_HOME=./.hakaru]."
 
 

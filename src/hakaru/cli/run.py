@@ -11,6 +11,7 @@ from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
 from hakaru.cli.options import (
     backend_options,
+    otlp_option,
     reasoning_budgets,
     store_option,
     workload_values,
@@ -38,6 +39,7 @@ from hakaru.errors import ConfigError
 @backend_options
 @store_option
 @executor_options
+@otlp_option
 @click.option(
     "--params", "list_params", is_flag=True, help="List WORKLOAD's variants and parameters."
 )
@@ -61,6 +63,7 @@ def run(
     executor: str,
     ray_address: str | None,
     ray_actors: int,
+    otlp_endpoint: str | None,
     list_params: bool,
     as_json: bool,
 ) -> None:
@@ -95,6 +98,7 @@ def run(
             session_options={
                 **session_options(executor, ray_address, ray_actors),
                 **({"reasoning_budgets": reasoning_budgets(reasoning)} if reasoning else {}),
+                "otlp_endpoint": otlp_endpoint,
             },
         )
     )

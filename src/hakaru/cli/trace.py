@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from hakaru.cli.main import echo_json
-from hakaru.cli.options import store_path_option
+from hakaru.cli.options import otlp_option, store_path_option
 
 __all__ = ["trace"]
 
@@ -44,6 +44,7 @@ NO_CALLS = 3
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (program output → stderr)."
 )
+@otlp_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 def trace(
@@ -53,6 +54,7 @@ def trace(
     size: int | None,
     instrumentors: tuple[str, ...],
     as_json: bool,
+    otlp_endpoint: str | None,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND with in-process capture on and record each LLM call it makes.
@@ -71,7 +73,13 @@ def trace(
         output = sys.stderr.fileno()
     with RunStore(store_path or default_store_path()) as store:
         result = run_trace(
-            list(command), store, name=name, n=size, extra=instrumentors, output=output
+            list(command),
+            store,
+            name=name,
+            n=size,
+            extra=instrumentors,
+            output=output,
+            otlp_endpoint=otlp_endpoint,
         )
     loaded = ", ".join(result.loaded) or "none"
     click.echo(f"hakaru trace: instrumented {loaded}", err=True)

@@ -35,18 +35,18 @@ from typing import Any
 
 from hakaru.dependencies import InferredDependencies
 from hakaru.errors import ConfigError
-from hakaru.ledger import totals_of
-from hakaru.otel.attributes import CALL, GEN_AI, OPENINFERENCE, RUN
+from hakaru.ledger import Ledger
+from hakaru.otel.attributes import CALL, RUN
+from hakaru.otel.call_of import Pricing, call_fields, structure_kind
 from hakaru.otel.reader import Attributes, ReadProblems, attributes, read_spans
-from hakaru.pricing import PriceBook, Prices
 from hakaru.store import RunStore
-from hakaru.tokenizer import count_tokens
-from hakaru.types import CallRecord, ModelSpec
+from hakaru.types import CallRecord
 
 __all__ = ["ImportReport", "ImportedRun", "import_traces"]
 
 _NS = 1e9
 _CHUNK = 4096  # records written per transaction
+_STATUS, _DOLLARS = 3, 13  # in CallFields.row
 
 
 @dataclass(frozen=True)
@@ -97,40 +97,6 @@ class ImportReport:
         }
 
 
-def _first(attrs: Attributes, *keys: str) -> Any:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None:
-            return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return max(int(value), 0)
-    except (TypeError, ValueError):
-        return None
-
-
-def _kind(attrs: Attributes) -> str | None:
-    """``None`` for a model call, else the structure kind of the span."""
-    op = attrs.get(GEN_AI.OPERATION)
-    oi = attrs.get(OPENINFERENCE.SPAN_KIND)
-    if op in GEN_AI.MODEL_OPERATIONS or oi in OPENINFERENCE.MODEL_KINDS:
-        return None
-    if isinstance(op, str):
-        return op
-    return str(oi).lower() if oi else "other"
-
-
-def _text(attrs: Attributes, keys: Sequence[str], prefix: str) -> str:
-    parts = [str(attrs[k]) for k in keys if attrs.get(k) is not None]
-    parts += [str(v) for k, v in attrs.items() if k.startswith(prefix) and k.endswith("content")]
-    return "\n".join(parts)
-
-
 class _Spill:
     """The model calls of every file, kept in a temporary SQLite file until all are read."""
 
@@ -139,8 +105,8 @@ class _Spill:
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute(
-            "CREATE TABLE calls (trace TEXT, span TEXT, ord REAL, start INTEGER, end INTEGER,"
-            " data TEXT, PRIMARY KEY (trace, span)) WITHOUT ROWID"
+            "CREATE TABLE calls (trace TEXT, span TEXT, ord INTEGER, start INTEGER, end INTEGER,"
+            " links TEXT, fields TEXT, PRIMARY KEY (trace, span)) WITHOUT ROWID"
         )
         self.db.execute("CREATE TABLE sizes (trace TEXT PRIMARY KEY, size TEXT) WITHOUT ROWID")
         self.pending: list[tuple[Any, ...]] = []
@@ -155,7 +121,7 @@ class _Spill:
     def flush(self) -> None:
         if self.pending:
             before = self.db.total_changes
-            self.db.executemany("INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?)", self.pending)
+            self.db.executemany("INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?)", self.pending)
             self.duplicates += len(self.pending) - (self.db.total_changes - before)
             self.pending = []
         if self.sizes:
@@ -185,14 +151,15 @@ def import_traces(
     problems = ReadProblems()
     with tempfile.TemporaryDirectory(prefix="hakaru-import-") as folder:
         spill = _Spill(folder)
+        pricing = Pricing()
         for path in files:
             for resource, span in read_spans(path, problems):
-                _take(span, resource, spill, report, size_attribute, problems)
+                _take(span, resource, spill, report, size_attribute, problems, pricing)
         spill.flush()
         if spill.duplicates:
             report.skipped["duplicate span id"] += spill.duplicates
         spill.db.execute("CREATE INDEX calls_order ON calls (trace, ord, start, end)")
-        _make_runs(store, spill.db, report, size_attribute, size, name or files[0].name)
+        _make_runs(store, spill.db, report, size_attribute, size, name or files[0].name, pricing)
         spill.db.close()
     for reason, n in problems.skipped.items():
         report.skipped[reason] += n
@@ -212,6 +179,7 @@ def _take(
     report: ImportReport,
     size_attribute: str | None,
     problems: ReadProblems,
+    pricing: Pricing,
 ) -> None:
     report.spans += 1
     trace, span_id = span.get("traceId"), span.get("spanId")
@@ -224,12 +192,15 @@ def _take(
         return
     attrs = attributes(span.get("attributes"))
     if size_attribute is not None:
-        value = _first(attrs, size_attribute)
+        value = attrs.get(size_attribute)
         if value is None:
             value = resource.get(size_attribute)
+        value = _number(value)  # 2, 2.0 and "2": one size
         if value is not None:
             spill.sizes.append((trace, json.dumps(value)))
-    kind = _kind(attrs)
+    elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
+        spill.sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
+    kind = structure_kind(attrs)
     if kind is not None:
         report.structure[kind] += 1
         return
@@ -238,19 +209,26 @@ def _take(
         for link in span.get("links") or ()
         if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
     ]
-    status = attrs.get(CALL.STATUS)
-    if status not in ("ok", "error", "cached", "flagged"):
-        code = (span.get("status") or {}).get("code")
-        status = "error" if code in (2, "STATUS_CODE_ERROR") else "ok"
-    data = {
-        "attrs": attrs,
-        "links": links,
-        "status": status,
-        "message": (span.get("status") or {}).get("message", ""),
-        "resource_size": resource.get(RUN.SIZE),
-    }
-    call_id = _int(attrs.get(CALL.ID))
-    spill.add((trace, span_id, call_id if call_id is not None else 0, start, end, json.dumps(data)))
+    state = span.get("status") or {}
+    failed = state.get("code") in (2, "STATUS_CODE_ERROR")
+    fields = call_fields(attrs, "error" if failed else "ok", state.get("message", ""), pricing)
+    report.estimated += fields.estimated
+    report.no_usage += fields.no_usage
+    row = fields.row
+    if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
+        report.unpriced += 1
+    order = attrs.get(CALL.ID)
+    spill.add(
+        (
+            trace,
+            span_id,
+            order if isinstance(order, int) else 0,
+            start,
+            end,
+            json.dumps(links) if links else "",
+            json.dumps([fields.priced_from_model, *row]),
+        )
+    )
 
 
 def _make_runs(
@@ -260,18 +238,15 @@ def _make_runs(
     size_attribute: str | None,
     size: float | None,
     name: str,
+    pricing: Pricing,
 ) -> None:
     """One run per trace (or per size value), written in chunks as the rows stream out."""
-    if size_attribute is not None:
-        rows = db.execute(
-            "SELECT s.size, c.trace, c.span, c.start, c.end, c.data FROM calls c "
-            "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY s.size, c.trace, c.ord, c.start, c.end"
-        )
-    else:
-        rows = db.execute(
-            "SELECT NULL, trace, span, start, end, data FROM calls ORDER BY trace, ord, start, end"
-        )
-    book = PriceBook(None)
+    rows = db.execute(
+        "SELECT s.size, c.trace, c.span, c.start, c.end, c.links, c.fields FROM calls c "
+        "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY "
+        + ("CAST(s.size AS REAL), s.size, " if size_attribute is not None else "")
+        + "c.trace, c.ord, c.start, c.end"
+    )
     current: _RunBuilder | None = None
     trace_rows: list[tuple[Any, ...]] = []
     last: tuple[Any, Any] | None = None
@@ -285,8 +260,8 @@ def _make_runs(
                 report.runs.append(current.finish())
                 current = None
         if current is None:
-            group_size = size if size_attribute is None else _size(row[0], size_attribute)
-            current = _RunBuilder(store, report, book, name, group_size, size_attribute)
+            group = size if size is not None else _size(row[0], size_attribute or RUN.SIZE)
+            current = _RunBuilder(store, report, pricing, name, group, size_attribute)
         trace_rows.append(row)
         last = key
     if current is not None:
@@ -294,76 +269,85 @@ def _make_runs(
         report.runs.append(current.finish())
 
 
+def _number(value: Any) -> Any:
+    """``value`` as a float when it is a number or a string that spells one, else as it is."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return float(value) if isinstance(value, int | float | str) else value
+    except ValueError:
+        return value
+
+
 def _size(blob: str | None, key: str) -> float | None:
     if blob is None:
         return None
     value = json.loads(blob)
-    try:
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"The size attribute {key} has the value {value!r}, which is not a number. Choose "
-            "an attribute that holds each trace's problem size as a number."
-        ) from None
+    raise ConfigError(
+        f"The size attribute {key} has the value {value!r}, which is not a number. Choose "
+        "an attribute that holds each trace's problem size as a number."
+    )
 
 
 class _RunBuilder:
-    """The run being made: records, in chunks, and what is known of its prices."""
+    """The run being made: its records, written in chunks, and its totals, kept online."""
 
     def __init__(
         self,
         store: RunStore,
         report: ImportReport,
-        book: PriceBook,
+        pricing: Pricing,
         name: str,
         size: float | None,
         size_attribute: str | None,
     ) -> None:
-        self.store, self.report, self.book = store, report, book
+        self.store, self.report, self.pricing = store, report, pricing
         self.size = size
         params: dict[str, Any] = {"source": "otlp-json", "files": report.files}
         if size_attribute is not None:
             params["size_attribute"] = size_attribute
-        self.params = params
-        self.name = name
-        self.run_id = ""
+        if size is not None:
+            params["n"] = size
+        self.run_id = store.new_run("import", name, params)
         self.next_id = 1
         self.traces = 0
         self.t0: float | None = None
         self.pending: list[CallRecord] = []
-        self.prices: dict[str, Prices | None] = {}
-
-    def _open(self, first_size: Any) -> None:
-        if self.size is None and isinstance(first_size, int | float):
-            self.size = float(first_size)  # hakaru.problem.size of an exported run
-        if self.size is not None:
-            self.params["n"] = self.size
-        self.run_id = self.store.new_run("import", self.name, self.params)
+        self.priced: set[str] = set()
+        self.ledger = Ledger(keep_records=False)
 
     def add_trace(self, rows: list[tuple[Any, ...]]) -> None:
-        spans = [(r[2], r[3], r[4], json.loads(r[5])) for r in rows]
-        if not self.run_id:
-            first = spans[0][3]
-            self._open(first["attrs"].get(RUN.SIZE, first["resource_size"]))
+        """The model calls of one trace, in the order of their hakaru call ids, else times."""
         self.traces += 1
         if self.t0 is None:
-            self.t0 = min(s[1] for s in spans) / _NS
-        linked = any(s[3]["links"] for s in spans)
-        if linked:
-            ids = {s[0]: self.next_id + i for i, s in enumerate(spans)}
-            parents = [self._linked(ids, s, self.next_id + i) for i, s in enumerate(spans)]
+            self.t0 = min(r[3] for r in rows) / _NS
+        first = self.next_id
+        if any(r[5] for r in rows):  # links: the parents it names
+            ids = {r[2]: first + i for i, r in enumerate(rows)}
+            parents = [self._linked(ids, r[5], first + i) for i, r in enumerate(rows)]
         else:
-            spans.sort(key=lambda s: (s[1], s[2], s[0]))
-            parents = _by_timing([(s[1], s[2]) for s in spans], self.next_id)
-        for i, s in enumerate(spans):
-            self.pending.append(self._record(self.next_id + i, parents[i], s))
-        self.next_id += len(spans)
+            rows.sort(key=lambda r: (r[3], r[4], r[2]))
+            parents = _by_timing([(r[3], r[4]) for r in rows], first)
+        finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
+        zero = self.ledger.zero
+        for i, r in enumerate(rows):
+            rec = self._record(first + i, parents[i], r)
+            start = zero
+            for p in rec.parents:
+                f = finish.get(p)
+                if f is not None:
+                    start = tuple(map(max, start, f))
+            finish[rec.id] = self.ledger.add(rec, start)
+            self.pending.append(rec)
+        self.next_id += len(rows)
         if len(self.pending) >= _CHUNK:
             self._write()
 
-    def _linked(self, ids: dict[str, int], span: tuple[Any, ...], own: int) -> tuple[int, ...]:
+    def _linked(self, ids: dict[str, int], links: str, own: int) -> tuple[int, ...]:
         out = []
-        for link in span[3]["links"]:
+        for link in json.loads(links) if links else ():
             parent = ids.get(link)
             if parent is None:
                 continue  # a link to a span that is not a model call here
@@ -373,97 +357,27 @@ class _RunBuilder:
             out.append(parent)
         return tuple(out)
 
-    def _record(self, rid: int, parents: tuple[int, ...], span: tuple[Any, ...]) -> CallRecord:
-        _, start_ns, end_ns, data = span
-        a: Attributes = data["attrs"]
-        status = data["status"]
-        model = str(
-            _first(a, GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL, OPENINFERENCE.MODEL) or "unknown"
-        )
-        tokens = [
-            _int(_first(a, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS)),
-            _int(
-                _first(
-                    a, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS,
-                    OPENINFERENCE.COMPLETION_TOKENS,
-                )
-            ),
-            _int(_first(a, GEN_AI.REASONING, OPENINFERENCE.REASONING)) or 0,
-            _int(_first(a, GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ)) or 0,
-            _int(_first(a, GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE)) or 0,
-        ]  # fmt: skip
-        source = a.get(CALL.USAGE_SOURCE)
-        estimated = source == "estimated"
-        if tokens[0] is None or tokens[1] is None:
-            estimated = True
-            if tokens[0] is None:
-                tokens[0] = count_tokens(
-                    _text(a, ("input.value", "gen_ai.input.messages"), "llm.input_messages")
-                )
-            if tokens[1] is None:
-                tokens[1] = count_tokens(
-                    _text(a, ("output.value", "gen_ai.output.messages"), "llm.output_messages")
-                )
-            self.report.estimated += 1
-            if tokens[0] == 0 and tokens[1] == 0 and status in ("ok", "flagged"):
-                self.report.no_usage += 1
-        n_in, n_out, reasoning, read, write = (int(t or 0) for t in tokens)
-        n_in = max(n_in, read + write)
-        n_out = max(n_out, reasoning)
-        executed = status in ("ok", "flagged")
-        dollars: float | None = 0.0
-        if executed:
-            dollars = self._dollars(a, model, estimated, n_in, n_out, reasoning, read, write)
-            if dollars is None:
-                self.report.unpriced += 1
+    def _record(self, rid: int, parents: tuple[int, ...], r: tuple[Any, ...]) -> CallRecord:
+        priced_from_model, *f = json.loads(r[6])
+        model = f[1]
+        if priced_from_model and model not in self.priced:
+            self.priced.add(model)
+            prices = self.pricing.of(model)
+            self.store.put_prices(self.run_id, model, prices)
+            self.ledger.set_prices(model, prices)
         t0 = self.t0 or 0.0
-        started, ended = start_ns / _NS - t0, max(end_ns, start_ns) / _NS - t0
-        finish = a.get(GEN_AI.FINISH_REASONS)
-        error = a.get(CALL.ERROR) or (data["message"] if status == "error" else "")
+        started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
+        latency, sim_start, sim_end = f[14], f[15], f[16]
         self.report.calls += 1
-        return CallRecord(
-            id=rid,
-            parents=parents,
-            role=str(_first(a, GEN_AI.AGENT_NAME) or "llm"),
-            model=model,
-            attempt=_int(a.get(CALL.ATTEMPT)) or 1,
-            status=status,
-            error_kind=str(a.get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
-            error=str(error or ""),
-            input_tokens=n_in,
-            output_tokens=n_out,
-            reasoning_tokens=reasoning,
-            cache_read_tokens=read,
-            cache_write_tokens=write,
-            usage_source="estimated" if estimated else "reported",
-            size=float(a.get(CALL.MODEL_SIZE) or 1.0),
-            dollars=dollars,
-            latency=float(a.get(CALL.LATENCY, ended - started)),
-            started=started,
-            ended=ended,
-            sim_start=float(a.get(CALL.SIM_START, started)),
-            sim_end=float(a.get(CALL.SIM_END, ended)),
-            step=_int(a.get(CALL.STEP)),
-            vote=_int(a.get(CALL.VOTE)),
-            candidate=str(a.get(CALL.CANDIDATE) or ""),
-            finish_reason=str(finish[0]) if isinstance(finish, list) and finish else "",
-            reasoning_budget=_int(a.get(CALL.REASONING_BUDGET)),
-        )
-
-    def _dollars(self, a: Attributes, model: str, estimated: bool, *tokens: int) -> float | None:
-        if CALL.DOLLARS_KNOWN in a:  # exported by hakaru: its own dollars, or unknown
-            value = a.get(CALL.DOLLARS)
-            return float(value) if a[CALL.DOLLARS_KNOWN] and value is not None else None
-        cost = a.get(OPENINFERENCE.COST_TOTAL)
-        if isinstance(cost, int | float) and not isinstance(cost, bool):
-            return float(cost)
-        if estimated:
-            return None  # tokens not reported: the dollars are not known either
-        if model not in self.prices:
-            self.prices[model] = self.book.resolve(model, ModelSpec(model))
-            self.store.put_prices(self.run_id, model, self.prices[model])
-        prices = self.prices[model]
-        return None if prices is None else prices.dollars(*tokens)
+        fields = [
+            rid, parents, *f[:14],
+            ended - started if latency is None else latency,
+            started, ended,
+            started if sim_start is None else sim_start,
+            ended if sim_end is None else sim_end,
+            *f[17:],
+        ]  # fmt: skip
+        return CallRecord(*fields)
 
     def _write(self) -> None:
         self.store.add_calls(self.run_id, self.pending)
@@ -471,7 +385,7 @@ class _RunBuilder:
 
     def finish(self) -> ImportedRun:
         self._write()
-        totals = totals_of(self.store.calls(self.run_id), self.store.prices(self.run_id))
+        totals = self.ledger.totals()
         summary = {**totals, "traces": self.traces, "size": self.size}
         self.store.finish_run(self.run_id, "done", summary)
         return ImportedRun(self.run_id, self.size, self.traces, totals)

@@ -65,9 +65,17 @@ def attributes(items: Any) -> Attributes:
     out: Attributes = {}
     if isinstance(items, list):
         for item in items:
-            if isinstance(item, dict) and "key" in item:
-                value = item.get("value")
-                out[item["key"]] = value_of(value) if isinstance(value, dict) else None
+            try:
+                value = item["value"]
+                kind, v = next(iter(value.items()))  # the one field of an AnyValue
+                if kind == "intValue":
+                    v = int(v)
+                elif kind != "stringValue" and kind != "doubleValue" and kind != "boolValue":
+                    v = value_of(value)
+                out[item["key"]] = v
+            except (KeyError, TypeError, AttributeError, StopIteration, ValueError):
+                if isinstance(item, dict) and isinstance(item.get("key"), str):
+                    out[item["key"]] = None  # an attribute without a value we can read
     return out
 
 

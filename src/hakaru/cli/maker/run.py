@@ -17,7 +17,7 @@ from hakaru.cli.executor_options import executor_options, session_options
 from hakaru.cli.main import echo_json
 from hakaru.cli.maker.build import build_backend, build_task, open_store
 from hakaru.cli.maker.plan import or_dash
-from hakaru.cli.options import STORE_HELP
+from hakaru.cli.options import STORE_HELP, otlp_option
 from hakaru.errors import ConfigError, StepFailed
 
 
@@ -100,6 +100,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @executor_options
+@otlp_option
 def run_cmd(
     task: str | None,
     disks: int | None,
@@ -128,6 +129,7 @@ def run_cmd(
     executor: str,
     ray_address: str | None,
     ray_actors: int,
+    otlp_endpoint: str | None,
 ) -> None:
     """Run an MDAP step by step with voting and red flags; verify it with the simulator.
 
@@ -153,6 +155,7 @@ def run_cmd(
         ),
     }  # fmt: skip
     options = session_options(executor, ray_address, ray_actors)  # checked before anything runs
+    options["otlp_endpoint"] = otlp_endpoint
     opened = open_store(store, no_store, batched=True)
     resume = None
     if resume_ref is not None:

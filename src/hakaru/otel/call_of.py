@@ -1,0 +1,178 @@
+"""What a span written by others says about a model call: the fields of its record.
+
+Attributes are read in order of precedence: ``hakaru.*`` (a span hakaru exported), the
+OpenTelemetry GenAI names (current, then deprecated), OpenInference's. Token counts follow
+hakaru's classes (:class:`~hakaru.types.Usage`): input includes the cache classes, output
+includes reasoning. A call without token counts gets an estimate from its captured text, if
+any (``usage_source = "estimated"``) and no dollars (unknown, never $0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hakaru.otel.attributes import CALL, GEN_AI, OPENINFERENCE
+from hakaru.pricing import PriceBook, Prices
+from hakaru.tokenizer import count_tokens
+from hakaru.types import ModelSpec
+
+__all__ = ["CallFields", "Pricing", "call_fields", "is_model_call", "structure_kind"]
+
+Attributes = dict[str, Any]
+_STATUSES = frozenset(("ok", "error", "cached", "flagged"))
+
+
+def structure_kind(attrs: Attributes) -> str | None:
+    """``None`` for a model call, else the kind of structure the span is (agent, tool, …)."""
+    op = attrs.get(GEN_AI.OPERATION)
+    oi = attrs.get(OPENINFERENCE.SPAN_KIND)
+    if op in GEN_AI.MODEL_OPERATIONS or oi in OPENINFERENCE.MODEL_KINDS:
+        return None
+    if isinstance(op, str):
+        return op
+    return str(oi).lower() if oi else "other"
+
+
+def is_model_call(attrs: Attributes) -> bool:
+    return structure_kind(attrs) is None
+
+
+def _first(attrs: Attributes, *keys: str) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _text(attrs: Attributes, keys: tuple[str, ...], prefix: str) -> str:
+    parts = [str(attrs[k]) for k in keys if attrs.get(k) is not None]
+    parts += [str(v) for k, v in attrs.items() if k.startswith(prefix) and k.endswith("content")]
+    return "\n".join(parts)
+
+
+class Pricing:
+    """Each model's prices, resolved once (:class:`~hakaru.pricing.PriceBook`: the genai-prices
+    snapshot), for calls whose span carries no dollars."""
+
+    def __init__(self) -> None:
+        self.book = PriceBook(None)
+        self.known: dict[str, Prices | None] = {}
+
+    def of(self, model: str) -> Prices | None:
+        if model not in self.known:
+            self.known[model] = self.book.resolve(model, ModelSpec(model))
+        return self.known[model]
+
+
+@dataclass(frozen=True, slots=True)
+class CallFields:
+    """A call's record without what depends on its run: id, parents and times. ``row`` holds
+    the :class:`~hakaru.types.CallRecord` fields from ``role`` to ``reasoning_budget`` in
+    order, with ``None`` for latency and simulated times the span does not give."""
+
+    row: list[Any]
+    estimated: bool  # tokens estimated from text
+    no_usage: bool  # no tokens and no text: 0 tokens, unpriced
+    priced_from_model: bool  # dollars from the model's prices (the run records them)
+
+
+def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) -> CallFields:
+    """The record fields of a model-call span with these attributes; ``status`` is the span's
+    (``error`` when its status code is ERROR, else ``ok``), ``message`` its status message."""
+    a = attrs
+    own = a.get(CALL.STATUS)
+    if own in _STATUSES:
+        status = own
+    model = str(
+        _first(a, GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL, OPENINFERENCE.MODEL) or "unknown"
+    )
+    n_in = _int(_first(a, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS))
+    n_out = _int(
+        _first(a, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS)
+    )
+    reasoning = _int(_first(a, GEN_AI.REASONING, OPENINFERENCE.REASONING)) or 0
+    read = _int(_first(a, GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ)) or 0
+    write = _int(_first(a, GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE)) or 0
+    estimated = a.get(CALL.USAGE_SOURCE) == "estimated"
+    no_usage = False
+    if n_in is None or n_out is None:
+        estimated = True
+        if n_in is None:
+            n_in = count_tokens(
+                _text(a, ("input.value", "gen_ai.input.messages"), "llm.input_messages")
+            )
+        if n_out is None:
+            n_out = count_tokens(
+                _text(a, ("output.value", "gen_ai.output.messages"), "llm.output_messages")
+            )
+        no_usage = n_in == 0 and n_out == 0 and status in ("ok", "flagged")
+    n_in, n_out = max(n_in, read + write), max(n_out, reasoning)
+    dollars: float | None = 0.0
+    from_model = False
+    if status in ("ok", "flagged"):
+        if CALL.DOLLARS_KNOWN in a:  # exported by hakaru: its own dollars, or unknown
+            dollars = _float(a.get(CALL.DOLLARS)) if a[CALL.DOLLARS_KNOWN] else None
+        elif _float(a.get(OPENINFERENCE.COST_TOTAL)) is not None:
+            dollars = _float(a.get(OPENINFERENCE.COST_TOTAL))
+        elif estimated:
+            dollars = None  # tokens not reported: the dollars are not known either
+        else:
+            prices = pricing.of(model)
+            from_model = True
+            dollars = (
+                None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
+            )
+    finish = a.get(GEN_AI.FINISH_REASONS)
+    error = a.get(CALL.ERROR) or (message if status == "error" else "")
+    head = [
+        str(a.get(GEN_AI.AGENT_NAME) or "llm"),
+        model,
+        1,
+        status,
+        str(a.get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
+        str(error or ""),
+        n_in,
+        n_out,
+        reasoning,
+        read,
+        write,
+        "estimated" if estimated else "reported",
+        1.0,
+        dollars,
+    ]
+    tail: list[Any] = [None, None, None, None, None, ""]
+    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
+        head[2] = _int(a.get(CALL.ATTEMPT)) or 1
+        head[12] = _float(a.get(CALL.MODEL_SIZE)) or 1.0
+        tail = [
+            _float(a.get(CALL.LATENCY)),
+            _float(a.get(CALL.SIM_START)),
+            _float(a.get(CALL.SIM_END)),
+            _int(a.get(CALL.STEP)),
+            _int(a.get(CALL.VOTE)),
+            str(a.get(CALL.CANDIDATE) or ""),
+        ]
+    row = [
+        *head,
+        *tail,
+        str(finish[0]) if isinstance(finish, list) and finish else "",
+        _int(a.get(CALL.REASONING_BUDGET)) if CALL.ID in a else None,
+    ]
+    return CallFields(row, estimated, no_usage, from_model)
