@@ -3,7 +3,7 @@
 **Format** (one JSON object per line, keys sorted, so a cassette reads and diffs well). The
 first line says what the file is and which test recorded it; every other line is one call::
 
-    {"hakaru_cassette": 1, "test": "tests/test_agent.py::test_plan"}
+    {"hakaru_cassette": 1, "test": "<the node id of the test>"}
     {"via": "http", "endpoint": "/v1/chat/completions", "request": {…the JSON body…},
      "response": {"status": 200, "content_type": "application/json", "body": {…}}}
     {"via": "session", "endpoint": "", "request": {…Request.canonical()…},
@@ -87,7 +87,7 @@ class Cassette:
     ``take`` answers a request from the recordings, ``record`` adds one, ``close`` ends the
     test's use of the file. Thread-safe: the HTTP server answers from its own thread.
 
-    >>> with Cassette("tests/cassettes/test_plan.jsonl", "none") as cassette:  # doctest: +SKIP
+    >>> with Cassette(path, "none", test=node_id) as cassette:  # doctest: +SKIP
     ...     entry = cassette.take("session", "", request.canonical())
     """
 
@@ -148,6 +148,7 @@ class Cassette:
     def take(self, via: str, endpoint: str, request: dict[str, Any]) -> Entry | None:
         """The recorded answer to this request's next occurrence; ``None`` when it must be
         made live (recording modes); :class:`CassetteMiss` in ``none`` mode."""
+        __tracebackhide__ = True  # a miss in a test shows its message, not this code
         key = self.key(via, endpoint, request)
         with self._lock:
             sample = self._seen.get(key, 0)
@@ -256,7 +257,7 @@ class Cassette:
         )
         if len(diff) > _DIFF_LINES:
             diff = [*diff[:_DIFF_LINES], f"… {len(diff) - _DIFF_LINES} more lines"]
-        return f"{head} The nearest recorded request differs:{fix}\n" + "\n".join(diff)
+        return f"{head}{fix}\nThe nearest recorded request differs:\n" + "\n".join(diff)
 
 
 def _compile(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:

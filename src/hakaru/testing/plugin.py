@@ -109,8 +109,9 @@ class CassetteFixture:
         """A backend for a Session that answers from the cassette (live when recording)."""
         from hakaru.testing.cassette_backend import CassetteBackend
 
-        live = None if self.cassette.mode == "none" else self.live()
-        return CassetteBackend(self.cassette, live)
+        backend = self.live()  # in replay only asked for model specs (sizes, prices)
+        live = None if self.cassette.mode == "none" else backend
+        return CassetteBackend(self.cassette, live, specs=backend)
 
 
 def _cassette_path(request: pytest.FixtureRequest, given: str | None) -> Path:
