@@ -25,7 +25,8 @@ requests replay in the order they were recorded.
 request and a diff, and nothing is sent anywhere; ``once`` records a cassette that does not
 exist yet and otherwise behaves as ``none``; ``new_episodes`` replays what is recorded and
 records the rest (appended as it happens); ``all`` records everything afresh (written beside
-the old file and moved over it when the test ends, so an interrupted run loses nothing).
+the old file and moved over it when the test passes: a failed or interrupted test leaves the old
+cassette as it was, and its new recording beside it as ``<name>.recording``).
 """
 
 from __future__ import annotations
@@ -198,15 +199,21 @@ class Cassette:
             ) from None
         return self._file
 
-    def close(self) -> None:
-        """Finish the file: a cassette recorded afresh replaces the old one now."""
+    def close(self, *, keep: bool = True) -> Path | None:
+        """Finish the file: a cassette recorded afresh replaces the old one now — unless
+        ``keep`` is false (the test failed), when the old one stays and the new recording is
+        left beside it, under the path returned."""
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
-                if self._partial is not None:
-                    os.replace(self._partial, self.path)
-                    self._partial = None
+            partial, self._partial = self._partial, None
+        if partial is None:
+            return None
+        if keep:
+            os.replace(partial, self.path)
+            return None
+        return partial
 
     def __enter__(self) -> Cassette:
         return self

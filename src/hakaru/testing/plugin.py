@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,13 +168,21 @@ def hakaru_cassette(
             if not os.environ.get(name):
                 monkeypatch.setenv(name, "hakaru-cassette-replay")
     fixture = CassetteFixture(cassette, server, _live_factory(config))
+    passed = False
     try:
         yield fixture
+        call = request.node.stash.get(_REPORTS, {}).get("call")
+        passed = call is not None and call.passed
     finally:
         server.stop()
-        cassette.close()
-    call = request.node.stash.get(_REPORTS, {}).get("call")
-    if cassette.misses and (call is None or call.passed):
+        left = cassette.close(keep=passed)
+    if left is not None:
+        warnings.warn(
+            f"the test failed, so {cassette.path} was kept as it was; what it recorded is in "
+            f"{left}. Fix the test and record again, or move that file over the cassette",
+            stacklevel=1,
+        )
+    if cassette.misses and passed:
         pytest.fail(
             f"{len(cassette.misses)} call(s) missed the cassette (the program caught the "
             f"error):\n{cassette.misses[0]}",
