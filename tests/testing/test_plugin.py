@@ -142,7 +142,9 @@ def test_identical_sampled_requests_replay_in_recorded_order(
     monkeypatch.setenv("REPEATS", "3")
     answers = sdk.path / "answers.jsonl"
     url = upstreams.numbered_url
-    _run(sdk, "-k", "test_chat", "--hakaru-record", "all", f"--hakaru-base-url={url}")
+    with monkeypatch.context() as env:  # recorded from the server the program points at
+        env.setenv("OPENAI_BASE_URL", f"{url}/v1")
+        _run(sdk, "-k", "test_chat", "--hakaru-record", "all")
     assert _answers(answers) == ["answer 1", "answer 2", "answer 3"]
     result = _run(sdk, "-k", "test_chat", "--hakaru-record", "none")
     result.assert_outcomes(passed=1)

@@ -65,7 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hakaru-base-url",
         default=None,
         help="server of --hakaru-backend openai|anthropic, and the upstream that cassettes "
-        "record from (default: the provider's API).",
+        "record from (default: OPENAI_BASE_URL or ANTHROPIC_BASE_URL as the program has them, "
+        "else the provider's API).",
     )
     parser.addini("hakaru_cassette_dir", "directory of cassettes, relative to each test file")
     parser.addini("hakaru_volatile", "regular expressions left out of cassette keys", "linelist")
@@ -155,7 +156,12 @@ def hakaru_cassette(
         test=request.node.nodeid,
         volatile=volatile,
     )
-    server = CassetteServer(cassette, upstream=config.getoption("--hakaru-base-url"))
+    server = CassetteServer(  # records from the servers the program was pointed at, if any
+        cassette,
+        upstream=config.getoption("--hakaru-base-url"),
+        openai=os.environ.get("OPENAI_BASE_URL"),
+        anthropic=os.environ.get("ANTHROPIC_BASE_URL"),
+    )
     try:
         url = server.start()
     except BaseException:
