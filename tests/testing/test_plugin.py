@@ -7,6 +7,8 @@ connection counter, or an upstream that numbers its answers) and replays in a se
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,17 @@ def sdk(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Py
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+
+
+def test_loading_the_plugin_is_light() -> None:
+    # pytest loads the plugin in every run of every project that installs hakaru
+    code = (
+        "import sys, hakaru.testing.plugin; "
+        "print(sorted(m for m in ('numpy', 'aiohttp', 'openai', 'hakaru.analysis') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_growth_assertions_in_a_real_pytest_run(pytester: pytest.Pytester) -> None:
