@@ -111,6 +111,7 @@ class Cassette:
         self._recorded: dict[str, list[Entry]] = {}
         self._file: IO[bytes] | None = None
         self._partial: Path | None = None  # "all" and a new "once": written here, then moved
+        self._closed = False
         exists = self.path.is_file()
         if mode == "once":
             mode = "none" if exists else "all"
@@ -204,6 +205,9 @@ class Cassette:
         ``keep`` is false (the test failed), when the old one stays and the new recording is
         left beside it, under the path returned."""
         with self._lock:
+            if self.mode == "all" and not self._closed and self._file is None:
+                self._open()  # a recording with no call is a cassette with no call
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None

@@ -26,7 +26,15 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from hakaru.errors import ConfigError
-from hakaru.proxy.serving import BadBody, Listening, ServerLimits, listen, read_json, send
+from hakaru.proxy.serving import (
+    BadBody,
+    DropConnection,
+    Listening,
+    ServerLimits,
+    listen,
+    read_json,
+    send,
+)
 from hakaru.proxy.upstream import Forwarder, UpstreamError, make_forwarder
 from hakaru.testing.cassette import Cassette, CassetteMiss, Entry
 
@@ -221,11 +229,14 @@ class CassetteServer:
         await response.prepare(request)
         events: list[str] = []
         rest = b""
-        async for piece in upstream.chunks():
-            await send(response, piece, self.limits)
-            rest += piece
-            *done, rest = rest.split(b"\n\n")
-            events.extend(e.decode() + "\n\n" for e in done)
+        try:
+            async for piece in upstream.chunks():
+                await send(response, piece, self.limits)
+                rest += piece
+                *done, rest = rest.split(b"\n\n")
+                events.extend(e.decode() + "\n\n" for e in done)
+        except UpstreamError:  # a stream broken upstream is broken for the client too: unrecorded
+            raise DropConnection from None
         if rest:
             events.append(rest.decode())
         if status < 400:
