@@ -230,14 +230,19 @@ def test_session_calls_record_and_replay(
     monkeypatch.setenv("ANSWERS", str(answers))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-0123456789")
     live = ("--hakaru-backend", "openai", f"--hakaru-base-url={upstreams.sim_url}/v1")
-    _run(pytester, "--hakaru-record", "once", *live).assert_outcomes(passed=1)
+    with monkeypatch.context() as env:  # the server from the environment, as the SDK finds it
+        env.setenv("OPENAI_BASE_URL", f"{upstreams.sim_url}/v1")
+        _run(pytester, "--hakaru-record", "once", "--hakaru-backend", "openai").assert_outcomes(
+            passed=1
+        )
     recorded = _answers(answers)
     before = upstreams.connections
     assert before >= 1
     _run(pytester, "--hakaru-record", "none", *live).assert_outcomes(passed=1)
     assert _answers(answers) == recorded and upstreams.connections == before
     cassette = pytester.path / "cassettes" / "test_plugged_session" / "test_session.jsonl"
-    assert '"via": "session"' in cassette.read_text()
+    text = cassette.read_text()
+    assert '"via": "session"' in text and '"via": "http"' not in text  # recorded once, not twice
 
 
 def test_bad_cassettes_fail_with_what_to_do(sdk: pytest.Pytester) -> None:

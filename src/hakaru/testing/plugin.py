@@ -125,9 +125,16 @@ def _cassette_path(request: pytest.FixtureRequest, given: str | None) -> Path:
     return base / str(folder) / request.path.stem / f"{name}.jsonl"
 
 
-def _live_factory(config: pytest.Config) -> Callable[[], Backend]:
+_BASE_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+
+
+def _live_factory(
+    config: pytest.Config, env: dict[str, str] | None = None
+) -> Callable[[], Backend]:
+    """Backends of ``--hakaru-backend``; ``env``: the base URLs as they were before the
+    cassette pointed the environment at itself (so a Session records from the real server)."""
     name = config.getoption("--hakaru-backend")
-    url = config.getoption("--hakaru-base-url")
+    url = config.getoption("--hakaru-base-url") or (env or {}).get(_BASE_ENV.get(name, ""))
 
     def make() -> Backend:
         from hakaru.backends.base import create_backend
@@ -156,11 +163,12 @@ def hakaru_cassette(
         test=request.node.nodeid,
         volatile=volatile,
     )
+    before = {k: v for k in _BASE_ENV.values() if (v := os.environ.get(k))}
     server = CassetteServer(  # records from the servers the program was pointed at, if any
         cassette,
         upstream=config.getoption("--hakaru-base-url"),
-        openai=os.environ.get("OPENAI_BASE_URL"),
-        anthropic=os.environ.get("ANTHROPIC_BASE_URL"),
+        openai=before.get("OPENAI_BASE_URL"),
+        anthropic=before.get("ANTHROPIC_BASE_URL"),
     )
     try:
         url = server.start()
@@ -173,7 +181,7 @@ def hakaru_cassette(
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
             if not os.environ.get(name):
                 monkeypatch.setenv(name, "hakaru-cassette-replay")
-    fixture = CassetteFixture(cassette, server, _live_factory(config))
+    fixture = CassetteFixture(cassette, server, _live_factory(config, before))
     passed = False
     try:
         yield fixture
