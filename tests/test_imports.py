@@ -8,7 +8,8 @@ layers, lowest first (docs/ARCHITECTURE.md draws them):
 2. building blocks on the core: LbA patterns and the pure numbers of ``analysis``;
 3. capabilities: workloads, MAKER (``mdap``), quality gates, reasoning budgets, HBPO, the proxy,
    in-process capture;
-4. orchestration: ``runner`` (one workload run) and ``sweeps`` (grids of them);
+4. orchestration: ``runner`` (one workload run), ``sweeps`` (grids of them) and ``testing``
+   (assertions and cassettes for test suites);
 5. presentation: ``report`` and ``demo``;
 6. the command line.
 

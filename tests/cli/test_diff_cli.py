@@ -96,3 +96,17 @@ def test_bad_sides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code != 0 and "not a hakaru cassette" in err
     code, _, err = hakaru(capsys, "diff", "nope", "nada", "--store", str(tmp_path / "x.db"))
     assert code != 0 and "Error:" in err
+
+
+def test_an_sdk_cassette_and_a_session_cassette_of_one_program_agree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # examples/ci records the same agent through the OpenAI SDK (HTTP) and through a Session
+    folder = Path(__file__).resolve().parents[2] / "examples/ci/tests/cassettes/test_agent"
+    sdk = folder / "test_triage_replays_through_the_openai_sdk.jsonl"
+    session = folder / "test_triage_replays_through_a_session.jsonl"
+    code, out, _ = hakaru(capsys, "diff", str(sdk), str(session), "--json", "--fail-over", "0")
+    rows = {r["metric"]: r for r in json.loads(out)["rows"] if r["scope"] == "total"}
+    assert code == 0 and rows["calls"]["a"] == rows["calls"]["b"] == 15
+    for metric in ("input_tokens", "output_tokens", "dollars", "aalp_cost"):
+        assert rows[metric]["a"] == rows[metric]["b"] > 0, metric

@@ -7,6 +7,8 @@ connection counter, or an upstream that numbers its answers) and replays in a se
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,17 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", *args)
 
 
+def test_loading_the_plugin_is_light() -> None:
+    # pytest loads the plugin in every run of every project that installs hakaru
+    code = (
+        "import sys, hakaru.testing.plugin; "
+        "print(sorted(m for m in ('numpy', 'aiohttp', 'openai', 'hakaru.analysis') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_growth_assertions_in_a_real_pytest_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_growth=GROWTH)
     result = _run(pytester)
@@ -142,7 +155,9 @@ def test_identical_sampled_requests_replay_in_recorded_order(
     monkeypatch.setenv("REPEATS", "3")
     answers = sdk.path / "answers.jsonl"
     url = upstreams.numbered_url
-    _run(sdk, "-k", "test_chat", "--hakaru-record", "all", f"--hakaru-base-url={url}")
+    with monkeypatch.context() as env:  # recorded from the server the program points at
+        env.setenv("OPENAI_BASE_URL", f"{url}/v1")
+        _run(sdk, "-k", "test_chat", "--hakaru-record", "all")
     assert _answers(answers) == ["answer 1", "answer 2", "answer 3"]
     result = _run(sdk, "-k", "test_chat", "--hakaru-record", "none")
     result.assert_outcomes(passed=1)
@@ -215,14 +230,19 @@ def test_session_calls_record_and_replay(
     monkeypatch.setenv("ANSWERS", str(answers))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-0123456789")
     live = ("--hakaru-backend", "openai", f"--hakaru-base-url={upstreams.sim_url}/v1")
-    _run(pytester, "--hakaru-record", "once", *live).assert_outcomes(passed=1)
+    with monkeypatch.context() as env:  # the server from the environment, as the SDK finds it
+        env.setenv("OPENAI_BASE_URL", f"{upstreams.sim_url}/v1")
+        _run(pytester, "--hakaru-record", "once", "--hakaru-backend", "openai").assert_outcomes(
+            passed=1
+        )
     recorded = _answers(answers)
     before = upstreams.connections
     assert before >= 1
     _run(pytester, "--hakaru-record", "none", *live).assert_outcomes(passed=1)
     assert _answers(answers) == recorded and upstreams.connections == before
     cassette = pytester.path / "cassettes" / "test_plugged_session" / "test_session.jsonl"
-    assert '"via": "session"' in cassette.read_text()
+    text = cassette.read_text()
+    assert '"via": "session"' in text and '"via": "http"' not in text  # recorded once, not twice
 
 
 def test_bad_cassettes_fail_with_what_to_do(sdk: pytest.Pytester) -> None:

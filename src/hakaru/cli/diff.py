@@ -17,7 +17,7 @@ EPILOG = """
 \b
 Examples:
   hakaru diff 3f2a 9c1d                      two runs (or two sweeps) of the store
-  hakaru diff old.jsonl tests/cassettes/test_agent/test_plan.jsonl
+  hakaru diff before.jsonl after.jsonl       two cassettes of one test
   hakaru diff 3f2a 9c1d --fail-over 10       exit 1 if any total grew by more than 10 %
 """
 

@@ -47,6 +47,7 @@ def assert_cost(
 
     >>> assert_cost(run, 16, calls=31, depth=5)  # doctest: +SKIP
     """
+    __tracebackhide__ = True  # pytest shows the failure, not this function's code
     wanted = {"calls": calls, "dollars": dollars, "forward_passes": forward_passes, "depth": depth}
     limits = {k: float(v) for k, v in wanted.items() if v is not None}
     limits.update({k: float(v) for k, v in (bounds or {}).items()})
@@ -89,6 +90,7 @@ def assert_no_budget_overshoot(
 
     >>> assert_no_budget_overshoot(run, 64, Budget(dollars=0.01))  # doctest: +SKIP
     """
+    __tracebackhide__ = True  # pytest shows the failure, not this function's code
     if not isinstance(budget, Budget):
         raise ConfigError(
             f"budget must be a hakaru.Budget, got {type(budget).__name__}. "

@@ -3,7 +3,7 @@
 **Format** (one JSON object per line, keys sorted, so a cassette reads and diffs well). The
 first line says what the file is and which test recorded it; every other line is one call::
 
-    {"hakaru_cassette": 1, "test": "tests/test_agent.py::test_plan"}
+    {"hakaru_cassette": 1, "test": "<the node id of the test>"}
     {"via": "http", "endpoint": "/v1/chat/completions", "request": {…the JSON body…},
      "response": {"status": 200, "content_type": "application/json", "body": {…}}}
     {"via": "session", "endpoint": "", "request": {…Request.canonical()…},
@@ -25,7 +25,8 @@ requests replay in the order they were recorded.
 request and a diff, and nothing is sent anywhere; ``once`` records a cassette that does not
 exist yet and otherwise behaves as ``none``; ``new_episodes`` replays what is recorded and
 records the rest (appended as it happens); ``all`` records everything afresh (written beside
-the old file and moved over it when the test ends, so an interrupted run loses nothing).
+the old file and moved over it when the test passes: a failed or interrupted test leaves the old
+cassette as it was, and its new recording beside it as ``<name>.recording``).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Cassette:
     ``take`` answers a request from the recordings, ``record`` adds one, ``close`` ends the
     test's use of the file. Thread-safe: the HTTP server answers from its own thread.
 
-    >>> with Cassette("tests/cassettes/test_plan.jsonl", "none") as cassette:  # doctest: +SKIP
+    >>> with Cassette(path, "none", test=node_id) as cassette:  # doctest: +SKIP
     ...     entry = cassette.take("session", "", request.canonical())
     """
 
@@ -110,6 +111,7 @@ class Cassette:
         self._recorded: dict[str, list[Entry]] = {}
         self._file: IO[bytes] | None = None
         self._partial: Path | None = None  # "all" and a new "once": written here, then moved
+        self._closed = False
         exists = self.path.is_file()
         if mode == "once":
             mode = "none" if exists else "all"
@@ -148,6 +150,7 @@ class Cassette:
     def take(self, via: str, endpoint: str, request: dict[str, Any]) -> Entry | None:
         """The recorded answer to this request's next occurrence; ``None`` when it must be
         made live (recording modes); :class:`CassetteMiss` in ``none`` mode."""
+        __tracebackhide__ = True  # a miss in a test shows its message, not this code
         key = self.key(via, endpoint, request)
         with self._lock:
             sample = self._seen.get(key, 0)
@@ -197,15 +200,24 @@ class Cassette:
             ) from None
         return self._file
 
-    def close(self) -> None:
-        """Finish the file: a cassette recorded afresh replaces the old one now."""
+    def close(self, *, keep: bool = True) -> Path | None:
+        """Finish the file: a cassette recorded afresh replaces the old one now — unless
+        ``keep`` is false (the test failed), when the old one stays and the new recording is
+        left beside it, under the path returned."""
         with self._lock:
+            if self.mode == "all" and not self._closed and self._file is None:
+                self._open()  # a recording with no call is a cassette with no call
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None
-                if self._partial is not None:
-                    os.replace(self._partial, self.path)
-                    self._partial = None
+            partial, self._partial = self._partial, None
+        if partial is None:
+            return None
+        if keep:
+            os.replace(partial, self.path)
+            return None
+        return partial
 
     def __enter__(self) -> Cassette:
         return self
@@ -256,7 +268,7 @@ class Cassette:
         )
         if len(diff) > _DIFF_LINES:
             diff = [*diff[:_DIFF_LINES], f"… {len(diff) - _DIFF_LINES} more lines"]
-        return f"{head} The nearest recorded request differs:{fix}\n" + "\n".join(diff)
+        return f"{head}{fix}\nThe nearest recorded request differs:\n" + "\n".join(diff)
 
 
 def _compile(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:

@@ -19,13 +19,16 @@ __all__ = ["CassetteBackend"]
 
 class CassetteBackend:
     """Answers a :class:`~hakaru.Session` from ``cassette``; ``live`` makes the calls it must
-    record (not needed in ``none`` mode).
+    record (not needed in ``none`` mode); ``specs`` (default: ``live``) describes the models —
+    sizes and prices — without being called, so a replay counts dollars as the recording did.
 
     >>> live = create_backend("openai")  # doctest: +SKIP
     >>> session = Session(CassetteBackend(cassette, live=live))  # doctest: +SKIP
     """
 
-    def __init__(self, cassette: Cassette, live: Backend | None = None) -> None:
+    def __init__(
+        self, cassette: Cassette, live: Backend | None = None, *, specs: Backend | None = None
+    ) -> None:
         if live is None and cassette.mode != "none":
             raise ConfigError(
                 f"the cassette {cassette.path} records (mode {cassette.mode!r}) but no live "
@@ -33,16 +36,18 @@ class CassetteBackend:
             )
         self.cassette = cassette
         self.live = live
+        self.specs = specs if specs is not None else live
 
     def __repr__(self) -> str:
         return f"CassetteBackend({self.cassette!r}, live={self.live!r})"
 
     def model_spec(self, name: str) -> ModelSpec | None:
-        """The live backend's spec of ``name`` (in replay: ``None``, give specs to the session)."""
-        return self.live.model_spec(name) if self.live is not None else None
+        """The spec of ``name`` from ``specs`` (``None`` without: give specs to the session)."""
+        return self.specs.model_spec(name) if self.specs is not None else None
 
     async def complete(self, request: Request) -> Response:
         """The recorded answer, or the live one (recorded), or :class:`CassetteMiss`."""
+        __tracebackhide__ = True
         canonical = request.canonical()
         entry = self.cassette.take("session", "", canonical)
         if entry is not None:
@@ -66,6 +71,6 @@ class CassetteBackend:
             await start()
 
     async def aclose(self) -> None:
-        """Close the live backend; the cassette is closed by its owner."""
-        if self.live is not None:
-            await self.live.aclose()
+        """Close the live backend (and ``specs``); the cassette is closed by its owner."""
+        for backend in {id(b): b for b in (self.live, self.specs) if b is not None}.values():
+            await backend.aclose()

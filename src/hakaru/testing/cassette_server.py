@@ -26,7 +26,15 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from hakaru.errors import ConfigError
-from hakaru.proxy.serving import BadBody, Listening, ServerLimits, listen, read_json, send
+from hakaru.proxy.serving import (
+    BadBody,
+    DropConnection,
+    Listening,
+    ServerLimits,
+    listen,
+    read_json,
+    send,
+)
 from hakaru.proxy.upstream import Forwarder, UpstreamError, make_forwarder
 from hakaru.testing.cassette import Cassette, CassetteMiss, Entry
 
@@ -41,6 +49,11 @@ _SKIP = frozenset(
 )
 
 
+def _root(url: str | None) -> str | None:
+    """A server's root from a base URL as the SDKs take it (``…/v1`` cut off)."""
+    return url.rstrip("/").removesuffix("/v1") if url else None
+
+
 def _error(status: int, message: str, code: str) -> web.Response:
     """An error both SDKs read: OpenAI's ``error.message`` and Anthropic's ``type: error``."""
     body = {"type": "error", "error": {"type": code, "code": code, "message": message}}
@@ -48,17 +61,26 @@ def _error(status: int, message: str, code: str) -> web.Response:
 
 
 class CassetteServer:
-    """Serve ``cassette`` on 127.0.0.1 from a background thread; ``upstream`` (a server root,
-    e.g. ``http://127.0.0.1:8000``) is where a recording mode forwards — by default the
-    provider's API, chosen by path (``/v1/messages``: Anthropic, anything else: OpenAI).
+    """Serve ``cassette`` on 127.0.0.1 from a background thread; ``upstream`` (a server, e.g.
+    ``http://127.0.0.1:8000/v1``) is where a recording mode forwards every call — without it,
+    a call to ``/v1/messages`` goes to ``anthropic`` and any other to ``openai`` (the base URLs
+    the program had; by default the providers' APIs).
 
     >>> with CassetteServer(cassette) as server:  # doctest: +SKIP
     ...     client = openai.OpenAI(base_url=server.url + "/v1")
     """
 
-    def __init__(self, cassette: Cassette, upstream: str | None = None) -> None:
+    def __init__(
+        self,
+        cassette: Cassette,
+        upstream: str | None = None,
+        *,
+        openai: str | None = None,
+        anthropic: str | None = None,
+    ) -> None:
         self.cassette = cassette
-        self.upstream = upstream.rstrip("/").removesuffix("/v1") if upstream else None
+        self.upstream = _root(upstream)
+        self._defaults = (_root(openai) or _OPENAI, _root(anthropic) or _ANTHROPIC)
         self.limits = ServerLimits()
         self.forwarded = 0  # calls sent to the upstream
         self._forwarder: Forwarder | None = None
@@ -157,7 +179,8 @@ class CassetteServer:
         return response
 
     def _target(self, path: str) -> str:
-        root = self.upstream or (_ANTHROPIC if path.startswith("/v1/messages") else _OPENAI)
+        openai, anthropic = self._defaults
+        root = self.upstream or (anthropic if path.startswith("/v1/messages") else openai)
         return root + path
 
     async def _forward(
@@ -206,11 +229,14 @@ class CassetteServer:
         await response.prepare(request)
         events: list[str] = []
         rest = b""
-        async for piece in upstream.chunks():
-            await send(response, piece, self.limits)
-            rest += piece
-            *done, rest = rest.split(b"\n\n")
-            events.extend(e.decode() + "\n\n" for e in done)
+        try:
+            async for piece in upstream.chunks():
+                await send(response, piece, self.limits)
+                rest += piece
+                *done, rest = rest.split(b"\n\n")
+                events.extend(e.decode() + "\n\n" for e in done)
+        except UpstreamError:  # a stream broken upstream is broken for the client too: unrecorded
+            raise DropConnection from None
         if rest:
             events.append(rest.decode())
         if status < 400:

@@ -159,6 +159,7 @@ def assert_growth(
     ...     await session.map(lambda i: session.call(Request.chat("sim-small", f"{i}")), range(n))
     >>> assert_growth(run, [4, 8, 16, 32, 64], at_most="n")  # doctest: +SKIP
     """
+    __tracebackhide__ = True  # pytest shows the failure, not this function's code
     bound = parse_class(at_most)
     ns = _check_sizes(sizes)
     key, values = run_sync(_measure_all(run, ns, metric, session, session_options))

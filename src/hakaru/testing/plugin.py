@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hakaru-base-url",
         default=None,
         help="server of --hakaru-backend openai|anthropic, and the upstream that cassettes "
-        "record from (default: the provider's API).",
+        "record from (default: OPENAI_BASE_URL or ANTHROPIC_BASE_URL as the program has them, "
+        "else the provider's API).",
     )
     parser.addini("hakaru_cassette_dir", "directory of cassettes, relative to each test file")
     parser.addini("hakaru_volatile", "regular expressions left out of cassette keys", "linelist")
@@ -109,8 +111,9 @@ class CassetteFixture:
         """A backend for a Session that answers from the cassette (live when recording)."""
         from hakaru.testing.cassette_backend import CassetteBackend
 
-        live = None if self.cassette.mode == "none" else self.live()
-        return CassetteBackend(self.cassette, live)
+        backend = self.live()  # in replay only asked for model specs (sizes, prices)
+        live = None if self.cassette.mode == "none" else backend
+        return CassetteBackend(self.cassette, live, specs=backend)
 
 
 def _cassette_path(request: pytest.FixtureRequest, given: str | None) -> Path:
@@ -122,9 +125,16 @@ def _cassette_path(request: pytest.FixtureRequest, given: str | None) -> Path:
     return base / str(folder) / request.path.stem / f"{name}.jsonl"
 
 
-def _live_factory(config: pytest.Config) -> Callable[[], Backend]:
+_BASE_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+
+
+def _live_factory(
+    config: pytest.Config, env: dict[str, str] | None = None
+) -> Callable[[], Backend]:
+    """Backends of ``--hakaru-backend``; ``env``: the base URLs as they were before the
+    cassette pointed the environment at itself (so a Session records from the real server)."""
     name = config.getoption("--hakaru-backend")
-    url = config.getoption("--hakaru-base-url")
+    url = config.getoption("--hakaru-base-url") or (env or {}).get(_BASE_ENV.get(name, ""))
 
     def make() -> Backend:
         from hakaru.backends.base import create_backend
@@ -153,7 +163,13 @@ def hakaru_cassette(
         test=request.node.nodeid,
         volatile=volatile,
     )
-    server = CassetteServer(cassette, upstream=config.getoption("--hakaru-base-url"))
+    before = {k: v for k in _BASE_ENV.values() if (v := os.environ.get(k))}
+    server = CassetteServer(  # records from the servers the program was pointed at, if any
+        cassette,
+        upstream=config.getoption("--hakaru-base-url"),
+        openai=before.get("OPENAI_BASE_URL"),
+        anthropic=before.get("ANTHROPIC_BASE_URL"),
+    )
     try:
         url = server.start()
     except BaseException:
@@ -165,14 +181,22 @@ def hakaru_cassette(
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
             if not os.environ.get(name):
                 monkeypatch.setenv(name, "hakaru-cassette-replay")
-    fixture = CassetteFixture(cassette, server, _live_factory(config))
+    fixture = CassetteFixture(cassette, server, _live_factory(config, before))
+    passed = False
     try:
         yield fixture
+        call = request.node.stash.get(_REPORTS, {}).get("call")
+        passed = call is not None and call.passed
     finally:
         server.stop()
-        cassette.close()
-    call = request.node.stash.get(_REPORTS, {}).get("call")
-    if cassette.misses and (call is None or call.passed):
+        left = cassette.close(keep=passed)
+    if left is not None:
+        warnings.warn(
+            f"the test failed, so {cassette.path} was kept as it was; what it recorded is in "
+            f"{left}. Fix the test and record again, or move that file over the cassette",
+            stacklevel=1,
+        )
+    if cassette.misses and passed:
         pytest.fail(
             f"{len(cassette.misses)} call(s) missed the cassette (the program caught the "
             f"error):\n{cassette.misses[0]}",

@@ -77,7 +77,8 @@ async def measure(
                 await program(session, n)
     except Exception as exc:
         raise AssertionError(
-            f"run(session, n={n}) raised {type(exc).__name__}: {exc}. The program fails at "
+            f"run(session, n={n}) raised {type(exc).__name__}: {str(exc).rstrip('.')}. "
+            "The program fails at "
             "this size: fix it, or leave the size out of the assertion"
         ) from exc
     return session.totals(), session
