@@ -53,11 +53,15 @@ def _print(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from hakaru.report.fit_width import print_table
+
     console = Console()
     console.print(
         f"Profile {result['profile']}: {' '.join(result['command'])}\n"
         f"upstream {result['upstream']}, {result['repeats']} run(s) per size; span in forward "
-        "passes, wall s = critical path of call latencies"
+        "passes, wall s = critical path of call latencies",
+        markup=False,
+        highlight=False,
     )
     shown = (
         [(m, t) for m, t in _SHOWN if m != "failed_calls"]
@@ -70,7 +74,7 @@ def _print(result: dict[str, Any]) -> None:
         table.add_column(name, justify="right")
     for row in result["per_size"]:
         table.add_row(str(row["n"]), *(_num(row[m]) for m, _ in shown))
-    console.print(table)
+    print_table(console, table)
     fits = result["fits"]
     if not fits:
         return
@@ -82,20 +86,29 @@ def _print(result: dict[str, Any]) -> None:
     )
     for name in ("metric", "class", "fit", "R²", "note"):
         grid.add_column(name)
+    footnotes: dict[str, int] = {}  # a note shown once, under the table, however many rows
+
+    def mark(text: str) -> str:
+        return f"[{footnotes.setdefault(text, len(footnotes) + 1)}]"
+
     for metric, fit in fits.items():
         if fit.get("class") is None:
-            grid.add_row(metric, "-", "-", "-", str(fit.get("error", "")))
+            grid.add_row(metric, "-", "-", "-", mark(str(fit.get("error", ""))))
             continue
         r2 = fit.get("r2")
-        note = f"ambiguous with {fit.get('runner_up')}" if fit.get("ambiguous") else ""
+        notes = [f"ambiguous with {fit.get('runner_up')}"] if fit.get("ambiguous") else []
+        if fit.get("uncertain"):
+            notes.append(f"uncertain {mark(str(fit.get('uncertainty')))}")
         grid.add_row(
             metric,
             f"O({fit['class']})",
             str(fit.get("formula", "")),
             "-" if r2 is None else f"{r2:.3f}",
-            note,
+            "; ".join(notes),
         )
-    console.print(grid)
+    print_table(console, grid)
+    for text, k in footnotes.items():
+        console.print(f"[{k}] {text}", markup=False, highlight=False)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -105,8 +118,8 @@ def _print(result: dict[str, Any]) -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Runs per size (their scatter informs the fits; with --sim each repeat r draws its "
-    "answers from seed + r, so repeats differ).",
+    help="Runs per size (their scatter informs the fits; with --sim every execution draws "
+    "its answers from its own seed, so repeats differ).",
 )
 @click.option("--sim", is_flag=True, help="Start the simulated LLM here as the upstream.")
 @click.option(
@@ -120,7 +133,8 @@ def _print(result: dict[str, Any]) -> None:
     type=int,
     default=0,
     show_default=True,
-    help="Seed of the --sim server (of the first repeat; repeat r uses seed + r).",
+    help="Seed of the --sim server: the k-th execution (sizes in order, repeats within a "
+    "size) uses seed + k.",
 )
 @click.option(
     "--latency-scale",

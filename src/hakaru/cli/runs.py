@@ -103,7 +103,7 @@ def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
     )
     for name in ("id", "created", "kind", "name", "status", "calls", "took"):
         right = name in ("calls", "took")
-        table.add_column(name, justify="right" if right else "left", no_wrap=name != "name")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
     for info in infos:
         table.add_row(
             info.id,
@@ -114,8 +114,10 @@ def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
             _num(info.calls),
             _seconds(info.duration),
         )
+    from hakaru.report.fit_width import print_table
+
     console = Console()
-    console.print(table)
+    print_table(console, table, shorten=("name",))  # one line per run: a long name is cut
     if len(infos) == limit:
         console.print(f"Newest {limit} shown; see more with --limit.")
 
@@ -207,7 +209,9 @@ def _print_show(
     console.print(
         f"tokens in {_num(tokens[0])}  out {_num(tokens[1])}  reasoning {_num(tokens[2])}"
     )
-    console.print(class_table(totals))
+    from hakaru.report.fit_width import print_table
+
+    print_table(console, class_table(totals))
     if prices:
         shown = [
             f"{m} ({'unknown' if p is None else p.source or 'given'})" for m, p in prices.items()
@@ -228,7 +232,7 @@ def _print_show(
         work_key = {"aalp": "aalp_cost"}.get(name, name)  # the ledger's label for AALP work
         if work_key in rest and f"span_{name}" in rest:
             costs.add_row(name, _num(rest.pop(work_key)), _num(rest.pop(f"span_{name}")))
-    console.print(costs)
+    print_table(console, costs)
     if rest:  # totals this view does not know yet
         console.print("  ".join(f"{k} {_num(v)}" for k, v in rest.items()))
     table = Table(
@@ -243,7 +247,7 @@ def _print_show(
         table.add_column(header, justify="right", no_wrap=True)
     for role, row in roles.items():
         table.add_row(role, *(_num(row.get(key)) for key in _ROLE_COLUMNS))
-    console.print(table)
+    print_table(console, table)
     note = unpriced_note(totals)
     if note is not None:
         console.print(note, soft_wrap=True, markup=False)
