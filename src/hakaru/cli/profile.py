@@ -48,6 +48,16 @@ def _num(x: Any) -> str:
     return str(x)
 
 
+def _estimated(result: dict[str, Any]) -> dict[int, tuple[int, int]]:
+    """Per size: calls whose tokens were estimated, and all calls (over the repeats)."""
+    out: dict[int, tuple[int, int]] = {}
+    for point in result["points"]:
+        e, c = out.get(point["n"], (0, 0))
+        totals = point["totals"]
+        out[point["n"]] = (e + int(totals.get("estimated_calls", 0)), c + int(totals["calls"]))
+    return out
+
+
 def _print(result: dict[str, Any]) -> None:
     from rich import box
     from rich.console import Console
@@ -72,9 +82,22 @@ def _print(result: dict[str, Any]) -> None:
     table.add_column("n", justify="right")
     for _, name in shown:
         table.add_column(name, justify="right")
+    estimated = _estimated(result)
     for row in result["per_size"]:
-        table.add_row(str(row["n"]), *(_num(row[m]) for m, _ in shown))
+        star = "*" if estimated.get(row["n"], (0, 0))[0] else ""
+        table.add_row(
+            str(row["n"]),
+            *(_num(row[m]) + (star if "tokens" in m else "") for m, _ in shown),
+        )
     print_table(console, table)
+    if any(e for e, _ in estimated.values()):
+        e, c = (sum(v[k] for v in estimated.values()) for k in (0, 1))
+        console.print(
+            f"* tokens estimated for {e:,} of {c:,} calls ({e / max(c, 1):.0%}): their server "
+            "sent no usage, so hakaru counted their prompts and answers with its tokenizer.",
+            markup=False,
+            highlight=False,
+        )
     fits = result["fits"]
     if not fits:
         return

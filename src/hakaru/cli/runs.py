@@ -136,12 +136,17 @@ def show(run: str, as_json: bool, store_path: Path | None) -> None:
         prices = store.prices(info.id)
         ledger = Ledger(keep_records=False)  # only its per-role and per-model groups are used
 
+        estimated = 0
+
         def feed() -> Iterator[CallRecord]:
+            nonlocal estimated
             for rec in store.calls(info.id):
                 ledger.add(rec)
+                estimated += rec.usage_source == "estimated"
                 yield rec
 
         totals = totals_of(feed(), prices)
+        totals["estimated_calls"] = estimated
     finally:
         store.close()
     roles, models = ledger.group_by("role"), ledger.group_by("model")
@@ -203,11 +208,20 @@ def _print_show(
         f"cached {_num(counts[3])}, flagged {_num(counts[4])})  depth {_num(rest.pop('depth', 0))}"
         f"  parallelism {_num(rest.pop('parallelism', 0.0))}"
     )
-    from hakaru.report.token_classes import class_table, unpriced_note
+    from hakaru.report.token_classes import (
+        class_table,
+        estimated_note,
+        estimated_share,
+        unpriced_note,
+    )
 
     tokens = [rest.pop(k, 0) for k in ("input_tokens", "output_tokens", "reasoning_tokens")]
+    share = estimated_share(totals)
+    mark = "" if share is None else "*"
+    rest.pop("estimated_calls", None)
     console.print(
-        f"tokens in {_num(tokens[0])}  out {_num(tokens[1])}  reasoning {_num(tokens[2])}"
+        f"tokens in {_num(tokens[0])}{mark}  out {_num(tokens[1])}{mark}  reasoning "
+        f"{_num(tokens[2])}{mark}" + ("" if share is None else f"  (* estimated for {share})")
     )
     from hakaru.report.fit_width import print_table
 
@@ -248,9 +262,9 @@ def _print_show(
     for role, row in roles.items():
         table.add_row(role, *(_num(row.get(key)) for key in _ROLE_COLUMNS))
     print_table(console, table)
-    note = unpriced_note(totals)
-    if note is not None:
-        console.print(note, soft_wrap=True, markup=False)
+    for note in (estimated_note(totals), unpriced_note(totals)):
+        if note is not None:
+            console.print(note, markup=False)
 
 
 @runs.command("export")

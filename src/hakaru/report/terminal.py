@@ -316,7 +316,6 @@ def print_run(console: Console, run: RunSummary) -> None:
         console.print(
             "critical path by role: "
             + ", ".join(f"{r.role} {r.calls:,} calls {r.seconds:,.3f} s" for r in d.path_roles),
-            soft_wrap=True,
             markup=False,
         )
     for note in run.notes:
