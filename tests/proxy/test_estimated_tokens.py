@@ -32,8 +32,9 @@ async def no_usage_stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
     for word in ("one ", "two ", "three"):
-        delta = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}  # fmt: skip
+        choice = {"index": 0, "delta": {"content": word}, "finish_reason": None}
+        delta = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+        delta["choices"] = [choice]
         await response.write(b"data: " + json.dumps(delta).encode() + b"\n\n")
     await response.write(b"data: [DONE]\n\n")
     return response
