@@ -242,6 +242,7 @@ def test_import_does_not_load_scipy() -> None:
         "hakaru.analysis.classes",
         "hakaru.analysis.fit",
         "hakaru.analysis.result",
+        "hakaru.analysis.robustness",
         "hakaru.analysis.compare",
         "hakaru.analysis.claims",
         "hakaru.analysis.data",

@@ -120,6 +120,7 @@ def test_show_json_has_the_ledger_totals_and_roles(
     assert set(payload) == {"run", "totals", "roles", "models", "prices"}
     assert payload["run"]["id"] == run_id and payload["run"]["calls"] == 5
     expected = totals_of(replace(r, run_id=run_id) for r in RECORDS)
+    expected["estimated_calls"] = sum(r.usage_source == "estimated" for r in RECORDS)
     assert payload["totals"] == json.loads(json.dumps(expected))
     assert payload["totals"]["calls"] == 4 and payload["totals"]["cached_calls"] == 1
     assert payload["totals"]["depth"] == 3

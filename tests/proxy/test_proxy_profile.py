@@ -202,3 +202,46 @@ def error_of(done: subprocess.CompletedProcess[str]) -> str:
     """hakaru's error message: from the line that starts with 'Error: ' on."""
     err = "\n" + done.stderr
     return err[err.rindex("\nError: ") + 1 :]
+
+
+CRITIQUE_LOOP = """
+import sys, openai
+client, draft = openai.OpenAI(), "a first draft"
+for i in range(int(sys.argv[1])):  # linear in n: one call per round
+    draft = client.chat.completions.create(
+        model="gpt-4.1-mini",
+        messages=[{"role": "user", "content": f"Critique and rewrite, round {i}: {draft[:200]}"}],
+    ).choices[0].message.content
+"""
+
+
+def test_sim_repeats_differ_and_noisy_fits_say_they_are_uncertain(tmp_path: Path) -> None:
+    """A write-and-critique loop (linear in n) against long-tailed simulated answers: repeats
+    draw other answers, and token classes fitted on one run per size are flagged uncertain
+    when they are wrong (seed 5 makes output tokens look like n log n)."""
+    script = tmp_path / "loop.py"
+    script.write_text(CRITIQUE_LOOP)
+
+    def run(*args: str) -> dict[str, Any]:
+        done = hakaru(
+            "profile", "--sim", "--latency-scale", "0", "--json", "--store",
+            str(tmp_path / "h.db"), *args, "--", "python", str(script), "{n}",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    out = run("--sizes", "2,4,8", "--repeats", "2")
+    for n in (2, 4, 8):
+        first, second = (p["totals"] for p in out["points"] if p["n"] == n)
+        assert first["calls"] == second["calls"] == n
+        assert first["output_tokens"] != second["output_tokens"]
+    out = run("--sizes", "4,8,16,32,64", "--seed", "5")
+    fits = out["fits"]
+    assert fits["calls"]["class"] == "n" and "uncertain" not in fits["calls"]
+    assert fits["output_tokens"]["class"] == "n log n"  # wrong: the loop is linear
+    for metric in ("output_tokens", "aalp_cost", "input_tokens", "forward_passes"):
+        fit = fits[metric]
+        assert fit["class"] == "n" or fit["uncertain"], (metric, fit)
+        if fit["uncertain"]:
+            assert "Uncertain: " in fit["warning"] and fit["uncertainty"]

@@ -83,6 +83,7 @@ def test_a_sequential_chain_is_recorded_exactly(servers: Servers, forwarder_kind
     assert totals == {
         **totals_of(recs, servers.store.prices(recs[0].run_id)),
         "peak_concurrency": 1,
+        "estimated_calls": 0,
     }
     assert (totals["calls"], totals["depth"], totals["output_tokens"]) == (5, 5, 15)
 
@@ -110,6 +111,7 @@ def test_a_fan_out_and_join_are_siblings_then_one_child(servers: Servers) -> Non
     assert totals == {
         **totals_of(recs, servers.store.prices(recs[0].run_id)),
         "peak_concurrency": 8,
+        "estimated_calls": 0,
     }
 
 

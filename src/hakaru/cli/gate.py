@@ -25,6 +25,7 @@ from hakaru.gates import (
 )
 from hakaru.gates.data import Per
 from hakaru.gates.model import Objective
+from hakaru.report.fit_width import print_table
 
 CSV_HELP = """
 DATA.csv has one row per observation (replicates allowed), with the columns
@@ -160,7 +161,7 @@ def optimize_cmd(objective: Objective, as_json: bool, **options: Any) -> None:
         table.add_row(quantity, value)
     if params.c_rework == 0 and objective == "net" and opt.case == "interior":
         table.caption = "c = 0: T and T_net share g*, but only T_net depends on c (T: dg*/dc = 0)"
-    _console().print(table)
+    print_table(_console(), table)
     _console().print(opt.reason + ".")
 
 
@@ -204,7 +205,7 @@ def frontier_cmd(steps: int, svg: Path | None, as_json: bool, **options: Any) ->
             f"{r.net:.3f}",
             r.label,
         )
-    _console().print(table)
+    print_table(_console(), table)
 
 
 @gate.command(name="fit", epilog=CSV_HELP)
@@ -251,7 +252,7 @@ def fit_cmd(data: Path, per: Per | None, level: float, c_rework: float, as_json:
         est = getattr(fit, name)
         table.add_row(name, _num(est.value), f"[{_num(est.low)}, {_num(est.high)}]", units[name])
     console = _console()
-    console.print(table)
+    print_table(console, table)
     console.print(
         f"R² rework {_num(fit.r2_rework, 3)}, R² completion {_num(fit.r2_completion, 3)}; "
         f"intervals: {fit.methods['r0_beta']} (R0, β); {fit.methods['f0_alpha']} (F0, α)."
@@ -311,7 +312,7 @@ def ab_cmd(
             rel,
         )
         table.add_section()
-    _console().print(table)
+    print_table(_console(), table)
 
 
 def _parse_strengths(text: str) -> list[float]:
@@ -439,7 +440,7 @@ def _print_sweep(result: Any, html: Path | None) -> None:
             _num(model),
         )
     console = _console()
-    console.print(table)
+    print_table(console, table)
     console.print("Gate: " + "; ".join(f"g = {p.g:g}: {p.setting}" for p in result.points) + ".")
     fit = result.fit
     if fit is not None:

@@ -48,16 +48,30 @@ def _num(x: Any) -> str:
     return str(x)
 
 
+def _estimated(result: dict[str, Any]) -> dict[int, tuple[int, int]]:
+    """Per size: calls whose tokens were estimated, and all calls (over the repeats)."""
+    out: dict[int, tuple[int, int]] = {}
+    for point in result["points"]:
+        e, c = out.get(point["n"], (0, 0))
+        totals = point["totals"]
+        out[point["n"]] = (e + int(totals.get("estimated_calls", 0)), c + int(totals["calls"]))
+    return out
+
+
 def _print(result: dict[str, Any]) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    from hakaru.report.fit_width import print_table
+
     console = Console()
     console.print(
         f"Profile {result['profile']}: {' '.join(result['command'])}\n"
         f"upstream {result['upstream']}, {result['repeats']} run(s) per size; span in forward "
-        "passes, wall s = critical path of call latencies"
+        "passes, wall s = critical path of call latencies",
+        markup=False,
+        highlight=False,
     )
     shown = (
         [(m, t) for m, t in _SHOWN if m != "failed_calls"]
@@ -68,9 +82,22 @@ def _print(result: dict[str, Any]) -> None:
     table.add_column("n", justify="right")
     for _, name in shown:
         table.add_column(name, justify="right")
+    estimated = _estimated(result)
     for row in result["per_size"]:
-        table.add_row(str(row["n"]), *(_num(row[m]) for m, _ in shown))
-    console.print(table)
+        star = "*" if estimated.get(row["n"], (0, 0))[0] else ""
+        table.add_row(
+            str(row["n"]),
+            *(_num(row[m]) + (star if "tokens" in m else "") for m, _ in shown),
+        )
+    print_table(console, table)
+    if any(e for e, _ in estimated.values()):
+        e, c = (sum(v[k] for v in estimated.values()) for k in (0, 1))
+        console.print(
+            f"* tokens estimated for {e:,} of {c:,} calls ({e / max(c, 1):.0%}): their server "
+            "sent no usage, so hakaru counted their prompts and answers with its tokenizer.",
+            markup=False,
+            highlight=False,
+        )
     fits = result["fits"]
     if not fits:
         return
@@ -82,20 +109,29 @@ def _print(result: dict[str, Any]) -> None:
     )
     for name in ("metric", "class", "fit", "R²", "note"):
         grid.add_column(name)
+    footnotes: dict[str, int] = {}  # a note shown once, under the table, however many rows
+
+    def mark(text: str) -> str:
+        return f"[{footnotes.setdefault(text, len(footnotes) + 1)}]"
+
     for metric, fit in fits.items():
         if fit.get("class") is None:
-            grid.add_row(metric, "-", "-", "-", str(fit.get("error", "")))
+            grid.add_row(metric, "-", "-", "-", mark(str(fit.get("error", ""))))
             continue
         r2 = fit.get("r2")
-        note = f"ambiguous with {fit.get('runner_up')}" if fit.get("ambiguous") else ""
+        notes = [f"ambiguous with {fit.get('runner_up')}"] if fit.get("ambiguous") else []
+        if fit.get("uncertain"):
+            notes.append(f"uncertain {mark(str(fit.get('uncertainty')))}")
         grid.add_row(
             metric,
             f"O({fit['class']})",
             str(fit.get("formula", "")),
             "-" if r2 is None else f"{r2:.3f}",
-            note,
+            "; ".join(notes),
         )
-    console.print(grid)
+    print_table(console, grid)
+    for text, k in footnotes.items():
+        console.print(f"[{k}] {text}", markup=False, highlight=False)
 
 
 def _capture_mode(asked: str | None, command: tuple[str, ...]) -> Literal["in-process", "proxy"]:
@@ -123,8 +159,8 @@ def _capture_mode(asked: str | None, command: tuple[str, ...]) -> Literal["in-pr
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Runs per size (their scatter informs the fits; with --sim each repeat r draws its "
-    "answers from seed + r, so repeats differ).",
+    help="Runs per size (their scatter informs the fits; with --sim every execution draws "
+    "its answers from its own seed, so repeats differ).",
 )
 @click.option("--sim", is_flag=True, help="Start the simulated LLM here as the upstream.")
 @click.option(
@@ -138,7 +174,8 @@ def _capture_mode(asked: str | None, command: tuple[str, ...]) -> Literal["in-pr
     type=int,
     default=0,
     show_default=True,
-    help="Seed of the --sim server (of the first repeat; repeat r uses seed + r).",
+    help="Seed of the --sim server: the k-th execution (sizes in order, repeats within a "
+    "size) uses seed + k.",
 )
 @click.option(
     "--latency-scale",

@@ -94,11 +94,13 @@ def report(
             }
         )
         return
-    console = Console(highlight=False, width=max(Console().width, 100))
+    from hakaru.report.fit_width import print_table
+
+    console = Console(highlight=False)
     print_report(console, data.studies, data.runs, predictions=True)
     print_makers(console, data.extras.get(maker_section.EXTRAS_KEY, []))
     profiles = data.extras.get(profile_section.EXTRAS_KEY, [])
     if profiles:
-        console.print(profile_table(profiles))
+        print_table(console, profile_table(profiles))
     if written is not None:
         console.print(f"report written to {written}", soft_wrap=True, markup=False)

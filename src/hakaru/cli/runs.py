@@ -103,7 +103,7 @@ def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
     )
     for name in ("id", "created", "kind", "name", "status", "calls", "took"):
         right = name in ("calls", "took")
-        table.add_column(name, justify="right" if right else "left", no_wrap=name != "name")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
     for info in infos:
         table.add_row(
             info.id,
@@ -114,8 +114,10 @@ def list_runs(limit: int, as_json: bool, store_path: Path | None) -> None:
             _num(info.calls),
             _seconds(info.duration),
         )
+    from hakaru.report.fit_width import print_table
+
     console = Console()
-    console.print(table)
+    print_table(console, table, shorten=("name",))  # one line per run: a long name is cut
     if len(infos) == limit:
         console.print(f"Newest {limit} shown; see more with --limit.")
 
@@ -134,12 +136,17 @@ def show(run: str, as_json: bool, store_path: Path | None) -> None:
         prices = store.prices(info.id)
         ledger = Ledger(keep_records=False)  # only its per-role and per-model groups are used
 
+        estimated = 0
+
         def feed() -> Iterator[CallRecord]:
+            nonlocal estimated
             for rec in store.calls(info.id):
                 ledger.add(rec)
+                estimated += rec.usage_source == "estimated"
                 yield rec
 
         totals = totals_of(feed(), prices)
+        totals["estimated_calls"] = estimated
     finally:
         store.close()
     roles, models = ledger.group_by("role"), ledger.group_by("model")
@@ -201,13 +208,24 @@ def _print_show(
         f"cached {_num(counts[3])}, flagged {_num(counts[4])})  depth {_num(rest.pop('depth', 0))}"
         f"  parallelism {_num(rest.pop('parallelism', 0.0))}"
     )
-    from hakaru.report.token_classes import class_table, unpriced_note
+    from hakaru.report.token_classes import (
+        class_table,
+        estimated_note,
+        estimated_share,
+        unpriced_note,
+    )
 
     tokens = [rest.pop(k, 0) for k in ("input_tokens", "output_tokens", "reasoning_tokens")]
+    share = estimated_share(totals)
+    mark = "" if share is None else "*"
+    rest.pop("estimated_calls", None)
     console.print(
-        f"tokens in {_num(tokens[0])}  out {_num(tokens[1])}  reasoning {_num(tokens[2])}"
+        f"tokens in {_num(tokens[0])}{mark}  out {_num(tokens[1])}{mark}  reasoning "
+        f"{_num(tokens[2])}{mark}" + ("" if share is None else f"  (* estimated for {share})")
     )
-    console.print(class_table(totals))
+    from hakaru.report.fit_width import print_table
+
+    print_table(console, class_table(totals))
     if prices:
         shown = [
             f"{m} ({'unknown' if p is None else p.source or 'given'})" for m, p in prices.items()
@@ -228,7 +246,7 @@ def _print_show(
         work_key = {"aalp": "aalp_cost"}.get(name, name)  # the ledger's label for AALP work
         if work_key in rest and f"span_{name}" in rest:
             costs.add_row(name, _num(rest.pop(work_key)), _num(rest.pop(f"span_{name}")))
-    console.print(costs)
+    print_table(console, costs)
     if rest:  # totals this view does not know yet
         console.print("  ".join(f"{k} {_num(v)}" for k, v in rest.items()))
     table = Table(
@@ -243,10 +261,10 @@ def _print_show(
         table.add_column(header, justify="right", no_wrap=True)
     for role, row in roles.items():
         table.add_row(role, *(_num(row.get(key)) for key in _ROLE_COLUMNS))
-    console.print(table)
-    note = unpriced_note(totals)
-    if note is not None:
-        console.print(note, soft_wrap=True, markup=False)
+    print_table(console, table)
+    for note in (estimated_note(totals), unpriced_note(totals)):
+        if note is not None:
+            console.print(note, markup=False)
 
 
 @runs.command("export")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import os
 import shlex
 import statistics
@@ -39,7 +40,17 @@ from hakaru.proxy.serving import Listening, Service, listen
 from hakaru.proxy.upstream import Forwarder
 from hakaru.store import RunStore
 
-__all__ = ["METRICS", "ProfileFailed", "ProfilePoint", "ProfileResult", "fit_metrics", "profile"]
+__all__ = [
+    "METRICS",
+    "NOISY",
+    "ProfileFailed",
+    "ProfilePoint",
+    "ProfileResult",
+    "Reseedable",
+    "call_moments",
+    "fit_metrics",
+    "profile",
+]
 
 #: Metrics fitted per size (keys of the ledger totals), in the order they are shown.
 METRICS: tuple[str, ...] = (
@@ -80,6 +91,7 @@ class ProfilePoint:
     exit_code: int
     seconds: float  # wall time of the command
     totals: dict[str, Any]
+    moments: dict[str, list[float]] = field(default_factory=dict)  # metric -> [m, Σx, Σx²]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +101,7 @@ class ProfilePoint:
             "exit_code": self.exit_code,
             "seconds": round(self.seconds, 4),
             "totals": self.totals,
+            "moments": self.moments,
         }
 
 
@@ -145,8 +158,14 @@ def fit_metrics(result: ProfileResult) -> dict[str, dict[str, Any]]:
 
     A metric that is zero at every size is the constant 0 (class ``1``); one that cannot be
     fitted (fewer than three sizes, say) gets ``class: None`` and the reason in ``error``.
+
+    A noisy metric (tokens, passes, AALP cost, dollars, latency and their spans) whose class
+    :func:`hakaru.analysis.robustness.class_doubts` questions — the runner-up inside the
+    prediction band, one size decisive, or another class within the calls' scatter — gets
+    ``uncertain: True`` and the reasons in ``uncertainty`` (and in ``warning``).
     """
     from hakaru.analysis.fit import fit_series
+    from hakaru.analysis.robustness import class_doubts
 
     fits: dict[str, dict[str, Any]] = {}
     for metric in METRICS:
@@ -155,10 +174,67 @@ def fit_metrics(result: ProfileResult) -> dict[str, dict[str, Any]]:
             fits[metric] = {"class": "1", "constant": 0.0, "formula": "0", "r2": None}
             continue
         try:
-            fits[metric] = fit_series(xs, ys).to_dict()
+            fit = fit_series(xs, ys)
         except ConfigError as exc:
             fits[metric] = {"class": None, "error": str(exc)}
+            continue
+        fits[metric] = out = fit.to_dict()
+        if metric in NOISY:
+            kept = [p for p in result.points if float(p.totals.get(metric, 0.0)) > 0]
+            noise = _noise(kept, metric) if len(kept) == len(fit.x) else None
+            doubts = class_doubts(fit, noise=noise)
+            out["uncertain"] = bool(doubts)
+            out["uncertainty"] = "; ".join(doubts) or None
+            if doubts:
+                note = f"Uncertain: {out['uncertainty']}. Measure more repeats or sizes."
+                out["warning"] = f"{out['warning']} {note}" if out.get("warning") else note
     return fits
+
+
+#: Metrics that sum or chain the calls' draws (their classes are questioned); the counts of
+#: calls, failures and depth are the program's structure.
+NOISY: frozenset[str] = frozenset(METRICS) - {"calls", "failed_calls", "depth"}
+#: metric -> the per-call cost model whose scatter is its noise (additive metrics only).
+_PER_CALL: dict[str, str] = {
+    "forward_passes": "forward_passes",
+    "aalp_cost": "aalp",
+    "dollars": "dollars",
+    "latency": "latency",
+}
+
+
+def call_moments(store: RunStore, run_id: str) -> dict[str, list[float]]:
+    """Per additive metric of a run: its calls' count, sum and sum of squares, [m, Σx, Σx²]."""
+    from hakaru.costs import COST_MODELS
+
+    records = [r for r in store.calls(run_id) if r.executed]
+    columns: dict[str, list[float]] = {
+        "input_tokens": [float(r.input_tokens) for r in records],
+        "output_tokens": [float(r.output_tokens) for r in records],
+    }
+    for metric, model in _PER_CALL.items():
+        columns[metric] = [COST_MODELS[model](r) for r in records]
+    return {
+        metric: [float(len(xs)), math.fsum(xs), math.fsum(x * x for x in xs)]
+        for metric, xs in columns.items()
+    }
+
+
+def _noise(points: Sequence[ProfilePoint], metric: str) -> list[float] | None:
+    """σ of each point's log total: cv/√m, cv the calls' coefficient of variation, pooled.
+
+    Pooled over every execution of the profile, so that a heavy tail seen at one size counts
+    at all of them (a handful of calls would understate it); None for a non-additive metric.
+    """
+    rows = [p.moments.get(metric) for p in points]
+    if any(row is None or row[0] < 1 for row in rows):
+        return None
+    m, s1, s2 = (math.fsum(row[k] for row in rows if row) for k in range(3))
+    mean = s1 / m
+    if m < 2 or mean <= 0:
+        return None
+    cv = math.sqrt(max(s2 / m - mean * mean, 0.0) * m / (m - 1)) / mean
+    return [cv / math.sqrt(row[0]) for row in rows if row]
 
 
 def _stderr_fd() -> int | None:
@@ -292,8 +368,8 @@ async def profile(
                 argv = _argv(command, n)
                 child_env["HAKARU_N"] = str(n)
                 params: dict[str, Any] = {"profile": profile_run, "n": n, "repeat": repeat}
-                if isinstance(service, Reseedable):  # a seed per repeat: repeats differ
-                    params["seed"] = service.reseed(repeat)
+                if isinstance(service, Reseedable):  # a seed per execution: draws independent
+                    params["seed"] = service.reseed(len(result.points))
                 run_id = recorder.begin("proxy", shown, params)
                 t0 = time.perf_counter()
                 try:
@@ -320,7 +396,9 @@ async def profile(
                 code = await proc.wait()
                 seconds = time.perf_counter() - t0
                 totals = await recorder.end("done" if code == 0 else "failed", {"exit_code": code})
-                point = ProfilePoint(n, repeat, run_id, code, seconds, totals)
+                point = ProfilePoint(
+                    n, repeat, run_id, code, seconds, totals, call_moments(store, run_id)
+                )
                 store.put_point(
                     profile_run,
                     f"n={n}/r={repeat}",

@@ -198,6 +198,7 @@ class _Call:
         recorder = self.recorder
         ended = time.perf_counter() - recorder._t0
         recorder.dependencies.finish(self.id, self.parents)
+        recorder.estimated += estimated
         name = self.model if self.model != "unknown" else (outcome.model or self.model)
         spec = recorder.models.get(name)
         sink = recorder.sink_for_call()  # opens a run if none is open: before pricing in it
@@ -324,6 +325,7 @@ class Recorder:
         self.ledger = Ledger(keep_records=False)
         self._reach = self.ledger.zero
         self.recorded = 0
+        self.estimated = 0  # calls of this run whose tokens hakaru estimated
         self._t0 = time.perf_counter()
         self._failed.clear()
         return self.run_id
@@ -375,6 +377,7 @@ class Recorder:
         run_id = self.run_id
         totals = self.ledger.totals()
         totals["peak_concurrency"] = self.dependencies.peak_in_flight
+        totals["estimated_calls"] = self.estimated
         summary = {**totals, **(extra or {})}
         self.store.finish_run(run_id, "failed" if status == "failed" else "done", summary)
         self.sink = None

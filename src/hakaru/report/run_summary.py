@@ -70,7 +70,9 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
     problems: list[CallRow] = []
     timeline: list[tuple[float, float, int, str]] = []
     notes: list[str] = []
+    estimated = 0
     for rec in store.calls(info.id):
+        estimated += rec.usage_source == "estimated"
         start, level, best = dag.starts(rec.parents)
         own = ledger.add(rec, start)
         dag.put(rec.id, own, level, best, rec.role)
@@ -82,6 +84,7 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
         if len(timeline) < _TIMELINE:
             timeline.append((start[lat], own[lat], level, rec.role))
     totals = ledger.totals()
+    totals["estimated_calls"] = estimated
     facts = collector.facts(
         float(totals.get("sim_seconds", 0.0)), lambda ids: store.calls_by_id(info.id, ids)
     )
@@ -91,8 +94,10 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
             f"The critical path has {facts.path_length:,} calls; the first and last {half} are "
             "listed."
         )
-    from hakaru.report.token_classes import unpriced_note
+    from hakaru.report.token_classes import estimated_note, unpriced_note
 
+    if estimated:
+        notes.append(str(estimated_note(totals)))
     unpriced = unpriced_note(totals)
     if unpriced is not None:
         notes.append(unpriced)

@@ -107,12 +107,13 @@ def print_ledger(
 ) -> None:
     """Print the ledger table, the work/span line, tokens and dollars by class, and the
     warning when calls of unpriced models are left out of the dollars."""
+    from hakaru.report.fit_width import print_table
     from hakaru.report.token_classes import class_table, unpriced_note
 
     console = console or Console()
-    console.print(ledger_table(totals, by_role, title))
+    print_table(console, ledger_table(totals, by_role, title))
     console.print(summary_line(totals))
-    console.print(class_table(totals))
+    print_table(console, class_table(totals))
     note = unpriced_note(totals)
     if note is not None:
         console.print(note, soft_wrap=True, markup=False)
@@ -279,35 +280,46 @@ def _group_table(groups: Any, first: str) -> Table:
 
 
 def print_run(console: Console, run: RunSummary) -> None:
-    """A run's ledger by role and model, work and span, and its DAG in a few lines."""
+    """A run's ledger by role and model, work and span, and its DAG in a few lines.
+
+    A run without calls of its own (a profile: its calls are in its executions' runs) gets its
+    title and one line saying so, not empty tables and a line of zeros.
+    """
     from rich.text import Text
+
+    from hakaru.report.fit_width import print_table
+    from hakaru.report.token_classes import class_table
 
     info = run.info
     console.print(
         Text.assemble((f"Run {info.id}", "bold"), f"  {info.kind} {info.name}  ({info.status})")
     )
-    console.print(_group_table(run.by_role, "role"))
-    console.print(_group_table(run.by_model, "model"))
-    console.print(summary_line(run.totals), soft_wrap=True)
-    from hakaru.report.token_classes import class_table
-
-    console.print(class_table(run.totals))
+    if not run.by_role and not run.totals.get("calls"):
+        what = (
+            "a profile: its calls are in the runs of its executions (kind proxy), its fits below"
+            if info.kind == "profile"
+            else "no calls recorded"
+        )
+        console.print(f"  {what}.", markup=False)
+        return
+    print_table(console, _group_table(run.by_role, "role"))
+    print_table(console, _group_table(run.by_model, "model"))
+    console.print(summary_line(run.totals))
+    print_table(console, class_table(run.totals))
     d = run.dag
     console.print(
         f"call DAG: {d.calls:,} calls, {d.edges:,} dependencies, {d.depth:,} levels "
         f"(widest {d.widest:,}), {d.roots:,} roots, {d.leaves:,} leaves, "
         f"critical path {d.path_length:,} calls",
-        soft_wrap=True,
     )
     if d.path_roles:
         console.print(
             "critical path by role: "
             + ", ".join(f"{r.role} {r.calls:,} calls {r.seconds:,.3f} s" for r in d.path_roles),
-            soft_wrap=True,
             markup=False,
         )
     for note in run.notes:
-        console.print(note, soft_wrap=True, markup=False)
+        console.print(note, markup=False)
 
 
 def print_makers(console: Console, reports: Sequence[Any]) -> None:
@@ -355,17 +367,18 @@ def print_report(
     predictions: bool = False,
 ) -> None:
     """The terminal summary of a report: growth and improvement tables, then each run."""
+    from hakaru.report.fit_width import print_table
     from hakaru.report.summary import exactness
 
     if studies:
-        console.print(growth_table(studies))
+        print_table(console, growth_table(studies))
     compared = [r for r in studies if r.comparison is not None]
     if compared:
-        console.print(improvement_table(compared))
+        print_table(console, improvement_table(compared))
         sentence = exactness(compared)
         if sentence:
             console.print(sentence, soft_wrap=True, markup=False)
         if predictions:
-            console.print(prediction_table(compared))
+            print_table(console, prediction_table(compared))
     for run in runs:
         print_run(console, run)

@@ -18,7 +18,14 @@ from rich.table import Table as RichTable
 from hakaru.pricing import TOKEN_CLASSES
 from hakaru.report.sections import Table
 
-__all__ = ["class_report_table", "class_rows", "class_table", "unpriced_note"]
+__all__ = [
+    "class_report_table",
+    "class_rows",
+    "class_table",
+    "estimated_note",
+    "estimated_share",
+    "unpriced_note",
+]
 
 _LABELS = {
     "uncached_input": "input, uncached",
@@ -58,6 +65,28 @@ def unpriced_note(totals: Mapping[str, Any]) -> str | None:
     )
 
 
+def estimated_share(totals: Mapping[str, Any]) -> str | None:
+    """``"12 of 40 calls (30 %)"`` when some calls' tokens are estimated (``None``: none)."""
+    n = int(totals.get("estimated_calls", 0) or 0)
+    if not n:
+        return None
+    calls = int(totals.get("calls", 0) or 0)
+    share = f" ({n / calls:.0%})" if calls else ""
+    return f"{n:,} of {calls:,} calls{share}"
+
+
+def estimated_note(totals: Mapping[str, Any]) -> str | None:
+    """The footnote for token totals that include estimated counts (``None``: all reported)."""
+    share = estimated_share(totals)
+    if share is None:
+        return None
+    return (
+        f"* Estimated tokens: {share} got no usage from their server (a stream without a "
+        "usage chunk); hakaru counted their prompt and answer with its own tokenizer, so the "
+        "token totals (and dollars) are estimates for those calls."
+    )
+
+
 def _usd(x: float | None) -> str:
     if x is None:
         return "-"
@@ -65,10 +94,14 @@ def _usd(x: float | None) -> str:
 
 
 def class_table(totals: Mapping[str, Any]) -> RichTable:
-    """A rich table: tokens and USD per token class, and their total."""
+    """A rich table: tokens and USD per token class, and their total (marked ``*`` and with
+    the share of calls when some calls' tokens are estimated)."""
+    share = estimated_share(totals)
     table = RichTable(
         box=box.SIMPLE_HEAD,
         title="Tokens and dollars by class",
+        caption=None if share is None else f"* estimated for {share}",
+        caption_justify="left",
         title_justify="left",
         show_footer=True,
         pad_edge=False,
@@ -77,7 +110,8 @@ def class_table(totals: Mapping[str, Any]) -> RichTable:
     dollars = totals.get("dollars", 0.0)
     complete = bool(totals.get("dollars_complete", True))
     table.add_column("class", footer="total")
-    table.add_column("tokens", justify="right", footer=f"{sum(r[1] for r in rows):,}")
+    mark = "" if share is None else "*"
+    table.add_column("tokens" + mark, justify="right", footer=f"{sum(r[1] for r in rows):,}{mark}")
     table.add_column(
         "USD", justify="right", footer=_usd(dollars) + ("" if complete else " (incomplete)")
     )
@@ -98,9 +132,11 @@ def class_report_table(totals: Mapping[str, Any]) -> Table:
             _usd(totals.get("dollars", 0.0)) + ("" if complete else " (incomplete)"),
         )
     )
+    share = estimated_share(totals)
     return Table(
-        ("token class", "tokens", "USD"),
+        ("token class", "tokens" if share is None else "tokens*", "USD"),
         rows,
         caption="Tokens and dollars by class: every token counted once, each class at its own "
-        "rate (a dash: the run's prices per class are not stored).",
+        "rate (a dash: the run's prices per class are not stored)."
+        + ("" if share is None else f" * Estimated for {share}: see the note below."),
     )

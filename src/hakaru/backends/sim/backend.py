@@ -161,7 +161,10 @@ class SimBackend:
         payload: Mapping[str, Any]
         if task is None:
             kind = self._generic
-            payload = {"messages": [[m.role, m.content] for m in request.messages]}
+            asked: dict[str, Any] = {"messages": [[m.role, m.content] for m in request.messages]}
+            if self.seed:  # another seed, other answers (seed 0: the prompt's answer)
+                asked["seed"] = self.seed
+            payload = asked
             payload_key = ""  # the messages, hashed below, are the whole payload
         else:
             kind = task_kind(task.kind)

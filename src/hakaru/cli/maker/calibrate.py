@@ -15,6 +15,7 @@ from hakaru.cli.main import echo_json
 from hakaru.cli.maker.build import build_backend, build_task, open_store
 from hakaru.cli.options import STORE_HELP
 from hakaru.errors import ConfigError
+from hakaru.report.fit_width import print_table
 
 
 @click.command("calibrate")
@@ -194,7 +195,7 @@ def _print_calibration(
             "–" if pl is None else f"{pl['expected_cost']:,.2f}",
             f"{c['observed']} / {c['predicted_independent']:.2f}" if c["steps"] else "–",
         )
-    Console(width=max(Console().width, 132)).print(table)
+    print_table(Console(), table)
     if best is None:
         click.echo("No model can reach the target: every p̂ is at most 0.5.")
         return

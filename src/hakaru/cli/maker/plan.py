@@ -20,6 +20,7 @@ from hakaru.mdap import (
     plan,
     reproduce_paper_table,
 )
+from hakaru.report.fit_width import print_table
 
 
 @click.command("plan")
@@ -136,7 +137,7 @@ def _print_plan(pl: Plan) -> None:
         ]
     for name, value in rows:
         table.add_row(name, value)
-    Console().print(table)
+    print_table(Console(), table)
 
 
 def _paper_table(in_tokens: float | None, v: float, as_json: bool) -> None:
@@ -207,7 +208,7 @@ def _paper_table(in_tokens: float | None, v: float, as_json: bool) -> None:
             or_dash(r["cost"] and r["cost"] / 1e3, "${:.2f}K"),
             or_dash(r["cost_rel_diff"], "{:+.1%}"),
         )
-    Console().print(table)
+    print_table(Console(), table)
 
 
 def or_dash(value: Any, fmt: str) -> str:

@@ -19,6 +19,7 @@ from hakaru.cli.maker.build import build_backend, build_task, open_store
 from hakaru.cli.maker.plan import or_dash
 from hakaru.cli.options import STORE_HELP, otlp_option
 from hakaru.errors import ConfigError, StepFailed
+from hakaru.report.fit_width import print_table
 
 
 def _float_list(text: str, what: str) -> tuple[float, ...]:
@@ -320,7 +321,7 @@ def _print_run(out: dict[str, Any]) -> None:
         rows.append(("run id", out["run_id"]))
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
+    print_table(console, table)
     undecided = d["undecided"][:8]
     if undecided:
         line = "  ".join(
