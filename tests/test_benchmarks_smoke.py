@@ -52,3 +52,13 @@ def test_ray_scaling() -> None:
         "added_ms_target",
         "met",
     }
+
+
+def test_report_scale() -> None:
+    out = json.loads(run("report_scale.py", "--disks", "4", "--json"))
+    (size,) = out["sizes"]
+    assert size["disks"] == 4 and size["calls"] >= 15
+    assert set(size["reports"]) == {"terminal", "json", "html"}
+    for cost in (size["run"], *size["reports"].values()):
+        assert cost["seconds"] > 0 and cost["peak_mb"] > 0
+    assert size["html_mb"] > 0 and set(size["met"]) == {"peak", "time", "cpu", "html"}
