@@ -168,3 +168,15 @@ def test_the_report_is_streamed(tmp_path: Path, monkeypatch: Any) -> None:
         big_peak, held = _peak(store, big)
     assert big_peak < held / 3, (big_peak, held)
     assert big_peak < 1.5 * small_peak, (big_peak, small_peak)  # flat, not 4×
+
+
+@pytest.mark.parametrize("mean", [1e-6, 0.04, 0.7, 3.0, 25.0, 400.0])
+def test_poisson_tail_equals_scipy(mean: float) -> None:
+    from scipy.stats import poisson
+
+    from hakaru.report.maker_section import _poisson_tail
+
+    for observed in (0, 1, 2, 5, 30, int(mean), int(mean) + 1, int(2 * mean) + 3):
+        want = float(poisson.sf(observed - 1, mean))
+        assert _poisson_tail(observed, mean) == pytest.approx(want, rel=1e-9, abs=1e-15)
+    assert _poisson_tail(3, 0.0) is None
