@@ -180,3 +180,29 @@ def test_poisson_tail_equals_scipy(mean: float) -> None:
         want = float(poisson.sf(observed - 1, mean))
         assert _poisson_tail(observed, mean) == pytest.approx(want, rel=1e-9, abs=1e-15)
     assert _poisson_tail(3, 0.0) is None
+
+
+def test_a_profile_with_many_sizes_lists_and_draws_a_bounded_number() -> None:
+    from hakaru.proxy.profile import ProfilePoint, ProfileResult, fit_metrics
+    from hakaru.report.profile_section import profile_sections
+    from hakaru.report.sections import ReportData
+
+    sizes = list(range(2, 402, 2))  # 200 sizes, 4 executions each
+    result = ProfileResult("p1", ["prog", "{n}"], sizes, 4, "sim")
+    for n in sizes:
+        for repeat in range(4):
+            totals = {"calls": n, "depth": n, "input_tokens": 10 * n + repeat, "dollars": 0.0}
+            result.points.append(ProfilePoint(n, repeat, f"r{n}-{repeat}", 0, 0.1, totals))
+    result.fits = fit_metrics(result)
+    profile = {**result.as_dict(), "status": "done"}
+    overview, growth = profile_sections(ReportData(extras={"profile": [profile]}))
+    per_size = overview.tables[0]
+    assert len(per_size.rows) == 60 and per_size.rows[0][0] == "2" and per_size.rows[-1][0] == "400"
+    assert "The first and last 30 of 200 sizes are listed." in overview.notes
+    assert "(200 sizes)" in overview.paragraphs[0]
+    (figure,) = growth.figures
+    svg = str(figure.svg)
+    panels = svg.count('<g id="axes_')
+    assert "the mean per size is drawn" in svg
+    # the means drawn twice (faint and solid) and the ticks, not 800 executions per panel
+    assert svg.count("<use ") <= panels * (2 * len(sizes) + 50)
