@@ -67,3 +67,13 @@ def test_otel_import() -> None:
     out = json.loads(run("otel_import.py", "--spans", "3000", "--json"))
     assert out["import"]["spans"] == out["json"]["spans"] == 3000
     assert out["import_over_json"] > 0 and out["import"]["peak_rss_mib"] > 0
+
+
+def test_report_scale() -> None:
+    out = json.loads(run("report_scale.py", "--disks", "4", "--json"))
+    (size,) = out["sizes"]
+    assert size["disks"] == 4 and size["calls"] >= 15
+    assert set(size["reports"]) == {"terminal", "json", "html"}
+    for cost in (size["run"], *size["reports"].values()):
+        assert cost["seconds"] > 0 and cost["peak_mb"] > 0
+    assert size["html_mb"] > 0 and set(size["met"]) == {"peak", "time", "cpu", "html"}

@@ -28,10 +28,9 @@ from __future__ import annotations
 import sqlite3
 from array import array
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 __all__ = ["DagReplay"]
-
-_WINDOW = 32_768  # calls per generation kept in memory (two generations)
 
 
 class DagReplay:
@@ -42,49 +41,62 @@ class DagReplay:
     the call's best parent). A parent never added counts as finished at 0.
     """
 
-    def __init__(self, width: int, *, track: int = 0, window: int = _WINDOW) -> None:
+    WINDOW = 32_768  # calls per generation kept in memory (two generations)
+
+    def __init__(self, width: int, *, track: int = 0, window: int | None = None) -> None:
         self.width = width
         self.track = track
-        self.window = window
+        self.window = window or self.WINDOW
         self.calls = 0
         self.edges = 0  # parent links
         self.roots = 0  # calls without a known parent (level 1)
         self.max_fan_in = 0
-        self._level, self._best, self._children, self._role = width, width + 1, width + 2, width + 3
-        self._young: dict[int, list[float]] = {}  # call id → [*finish, level, best, children, role]
-        self._old: dict[int, list[float]] = {}
+        # call id → [finish vector (tuple), level, best parent, children, role code]
+        self._young: dict[int, list[Any]] = {}
+        self._old: dict[int, list[Any]] = {}
         self._spill: sqlite3.Connection | None = None
         self._hist = array("q", [0])  # calls per level (index 0 unused)
         self._roles: dict[str, int] = {}
         self._role_names: list[str] = []
-        self._end = (-1.0, 0)  # (finish under track, −id) of the call that ends last
+        self._end_t = -1.0  # the latest finish under the tracked cost model …
+        self._end_id = -1  # … and the (first) call that finishes then
         self._last_id = -1
+        self._zero = (0.0,) * width
 
     # -- adding calls ------------------------------------------------------------------------
 
-    def starts(self, parents: Sequence[int]) -> tuple[list[float], int, int]:
+    def starts(self, parents: Sequence[int]) -> tuple[Sequence[float], int, int]:
         """For a call with ``parents``: its start vector (the latest finish of its parents per
         cost model), its level (1 + the deepest parent's) and its best parent (−1: none)."""
-        start: list[float] | None = None
+        start: Sequence[float] | None = None
         depth = 0
         best = -1
         best_t = -1.0
-        t, w = self.track, self.width
-        lvl, kids = self._level, self._children
-        for p in parents:
-            entry = self._entry(p)
+        t = self.track
+        young, old = self._young, self._old
+        for p in parents:  # this runs once per dependency: kept flat
+            entry = young.get(p) or old.get(p)
             if entry is None:
-                continue
-            start = entry[:w] if start is None else list(map(max, start, entry[:w]))
-            if entry[lvl] > depth:
-                depth = int(entry[lvl])
-            if entry[t] > best_t:
-                best, best_t = p, entry[t]
-            entry[kids] += 1
+                if self._spill is None or p > self._last_id:
+                    continue
+                entry = self._read(p)
+                if entry is None:
+                    continue
+                young[p] = entry  # its children count changes: written again later
+            finish = entry[0]
+            if start is None:
+                start = finish
+            elif start is not finish:
+                start = tuple(map(max, start, finish))
+            if entry[1] > depth:
+                depth = entry[1]
+            if finish[t] > best_t:
+                best, best_t = p, finish[t]
+            entry[3] += 1
         self.edges += len(parents)
         if len(parents) > self.max_fan_in:
             self.max_fan_in = len(parents)
-        return start if start is not None else [0.0] * w, depth + 1, best
+        return (self._zero if start is None else start), depth + 1, best
 
     def put(self, call: int, finish: Sequence[float], level: int, best: int, role: str) -> None:
         """Record call ``call`` (ids ascending) with its finish vector, level and best parent."""
@@ -98,31 +110,28 @@ class DagReplay:
         if code is None:
             code = self._roles[role] = len(self._role_names)
             self._role_names.append(role)
-        self._young[call] = [*finish, level, best, 0, code]
+        young = self._young
+        young[call] = [tuple(finish), level, best, 0, code]
         self.calls += 1
         if level == 1:
             self.roots += 1
         hist = self._hist
-        while len(hist) <= level:
-            hist.append(0)
+        if level >= len(hist):
+            hist.extend([0] * (level + 1 - len(hist)))
         hist[level] += 1
-        end = (finish[self.track], -call)
-        if end > self._end:
-            self._end = end
-        if len(self._young) >= self.window:
+        if finish[self.track] > self._end_t:  # ids ascend: the first call wins a tie
+            self._end_t, self._end_id = finish[self.track], call
+        if len(young) >= self.window:
             self._write(self._old)
-            self._old, self._young = self._young, {}
+            self._old, self._young = young, {}
 
     # -- state of older calls ----------------------------------------------------------------
 
-    def _entry(self, call: int, *, promote: bool = True) -> list[float] | None:
-        entry = self._young.get(call)
-        if entry is None:
-            entry = self._old.get(call)
-            if entry is None and self._spill is not None and call <= self._last_id:
-                entry = self._read(call)
-                if entry is not None and promote:
-                    self._young[call] = entry  # its children count changes: written again later
+    def _entry(self, call: int) -> list[Any] | None:
+        """A call's state, wherever it is (not moved back into memory)."""
+        entry = self._young.get(call) or self._old.get(call)
+        if entry is None and self._spill is not None:
+            entry = self._read(call)
         return entry
 
     def _db(self) -> sqlite3.Connection:
@@ -138,18 +147,21 @@ class DagReplay:
             self._spill = db
         return self._spill
 
-    def _write(self, entries: dict[int, list[float]]) -> None:
+    def _write(self, entries: dict[int, list[Any]]) -> None:
         if not entries:
             return
         marks = ", ".join("?" * (self.width + 5))
         self._db().executemany(
             f"INSERT OR REPLACE INTO calls VALUES ({marks})",
-            ((call, *entry) for call, entry in entries.items()),
+            ((call, *e[0], e[1], e[2], e[3], e[4]) for call, e in entries.items()),
         )
 
-    def _read(self, call: int) -> list[float] | None:
+    def _read(self, call: int) -> list[Any] | None:
         row = self._db().execute("SELECT * FROM calls WHERE id = ?", (call,)).fetchone()
-        return None if row is None else list(row[1:])
+        if row is None:
+            return None
+        w = self.width
+        return [tuple(row[1 : 1 + w]), *row[1 + w :]]
 
     def _settle(self) -> None:
         """Write the calls held in memory too, once anything was written (so that the spill
@@ -171,8 +183,7 @@ class DagReplay:
         if self._spill is not None:
             row = self._spill.execute("SELECT COUNT(*) FROM calls WHERE children = 0").fetchone()
             return int(row[0])
-        kids = self._children
-        return sum(1 for e in (*self._old.values(), *self._young.values()) if not e[kids])
+        return sum(1 for e in (*self._old.values(), *self._young.values()) if not e[3])
 
     def max_fan_out(self) -> int:
         """The most calls that depend on one call."""
@@ -180,8 +191,7 @@ class DagReplay:
         if self._spill is not None:
             row = self._spill.execute("SELECT MAX(children) FROM calls").fetchone()
             return int(row[0] or 0)
-        kids = self._children
-        return int(max((e[kids] for e in (*self._old.values(), *self._young.values())), default=0))
+        return int(max((e[3] for e in (*self._old.values(), *self._young.values())), default=0))
 
     def path(self) -> Iterator[tuple[int, float, str, int]]:
         """The critical path under the tracked cost model, walked back from the call that ends
@@ -189,14 +199,14 @@ class DagReplay:
         cost is its finish minus its best parent's (the parent it waited for last)."""
         if not self.calls:
             return
-        call = -self._end[1]
+        call = self._end_id
         t = self.track
-        entry = self._entry(call, promote=False)
+        entry = self._entry(call)
         while entry is not None:
-            best = int(entry[self._best])
-            before = self._entry(best, promote=False) if best >= 0 else None
-            own = entry[t] - (before[t] if before is not None else 0.0)
-            yield call, own, self._role_names[int(entry[self._role])], int(entry[self._level])
+            best = int(entry[2])
+            before = self._entry(best) if best >= 0 else None
+            own = entry[0][t] - (before[0][t] if before is not None else 0.0)
+            yield call, own, self._role_names[int(entry[4])], int(entry[1])
             call, entry = best, before
 
     def close(self) -> None:

@@ -10,8 +10,11 @@ turns the skip into a failure.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,3 +113,54 @@ def test_report_renders_in_chromium(
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("document.scripts.length") == 0
     assert page.evaluate("document.images.length") == 0
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(run id, report) of a MAKER run above the DAG cap (11 disks: about 6,000 calls)."""
+    folder = tmp_path_factory.mktemp("big")
+    db = folder / "h.db"
+    hakaru = [sys.executable, "-m", "hakaru.cli.main"]
+    made = subprocess.run(
+        [*hakaru, "maker", "run", "--disks", "11", "--k", "3", "--store", str(db), "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    run_id = json.loads(made.stdout)["run_id"]
+    out = folder / "big.html"
+    subprocess.run(
+        [*hakaru, "report", run_id, "--store", str(db), "--html", str(out)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return run_id, out
+
+
+def test_a_big_runs_report_shows_every_section_and_figure(
+    big_report: tuple[str, Path], page: Any
+) -> None:
+    """A MAKER run above the DAG cap: the DAG drawn by its first and last levels, levels in
+    bins, the critical path by role — every section, figure and table on screen."""
+    from hakaru.report.dag_summary import DRAW_CAP
+
+    run_id, out = big_report
+    page.goto(out.resolve().as_uri())
+    page.wait_for_load_state("load")
+
+    headings = page.locator("main h2")
+    names = [headings.nth(i).inner_text() for i in range(headings.count())]
+    assert f"Call DAG of run {run_id}" in names and any(n.startswith("MAKER run") for n in names)
+    for i in range(headings.count()):
+        assert headings.nth(i).is_visible(), names[i]
+    svgs = page.locator("main svg")
+    assert svgs.count() == 2 + 2 + 4  # roles, models; undecided, length; DAG, levels, path, time
+    for i in range(svgs.count()):
+        svgs.nth(i).scroll_into_view_if_needed()
+        box = svgs.nth(i).bounding_box()
+        assert svgs.nth(i).is_visible() and box["width"] > 100 and box["height"] > 50, (i, box)
+    tables = page.locator("main table")
+    for i in range(tables.count()):
+        assert tables.nth(i).is_visible()
+    text = page.inner_text("main")
+    assert f"more than the {DRAW_CAP:,} drawn whole" in text
+    assert "critical path by role" in text.lower()
+    dag = page.locator("main svg", has_text="the first levels, 1–")
+    assert dag.count() == 1 and "the last levels" in (dag.text_content() or "")

@@ -40,6 +40,7 @@ def dag_figure(facts: DagFacts) -> Markup | None:
         return None
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
+    from matplotlib.ticker import MaxNLocator
 
     roles = list(dict.fromkeys(role for d in facts.drawings for _, _, role, _ in d.calls))
     panels = len(facts.drawings)
@@ -67,6 +68,8 @@ def dag_figure(facts: DagFacts) -> Markup | None:
             ring = {"facecolors": "none", "edgecolors": "#d62728", "linewidths": 0.8}
             ax.scatter([x for x, _ in path], [y for _, y in path], s=30, label="critical path",
                        zorder=3, **ring)  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("level", fontsize=8)
         ax.set_ylabel("calls on the level", fontsize=8)
         ax.set_title(plain(_title(d, facts)), fontsize=9, loc="left")

@@ -19,6 +19,7 @@ the worst steps. Candidates are shown as escaped text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -157,12 +158,29 @@ def _prediction_table(r: MakerReport) -> Table | None:
 
 
 def _poisson_tail(observed: int, mean: float) -> float | None:
-    """P(X ≥ observed) for X ~ Poisson(mean): how surprising the collisions are if independent."""
+    """P(X ≥ observed) for X ~ Poisson(mean): how surprising the collisions are if independent.
+
+    Summed from the probability mass in log space (no scipy import for one number): below the
+    mean as 1 − P(X < observed), above it as the sum of the tail, whose terms fall at least
+    geometrically, until they no longer change the sum.
+    """
     if mean <= 0:
         return None
-    from scipy.stats import poisson
+    if observed <= 0:
+        return 1.0
 
-    return float(poisson.sf(observed - 1, mean))
+    def mass(i: int) -> float:
+        return math.exp(i * math.log(mean) - mean - math.lgamma(i + 1))
+
+    if observed <= mean:
+        return max(0.0, 1.0 - math.fsum(mass(i) for i in range(observed)))
+    total, i = 0.0, observed
+    while True:
+        term = mass(i)
+        total += term
+        if term <= total * 1e-17:
+            return min(total, 1.0)
+        i += 1
 
 
 def _collision_table(r: MakerReport) -> tuple[Table, str]:

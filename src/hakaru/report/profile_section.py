@@ -45,6 +45,8 @@ __all__ = [
 EXTRAS_KEY = "profile"
 _COLOR = "#4c78a8"
 _EXECUTIONS = 200  # executions listed per profile
+_SIZES = 60  # sizes listed per profile (the first and last halves of more)
+_DRAWN = 600  # points drawn per panel: beyond, the mean per size, at most this many sizes
 
 #: How each fitted metric of a profile is labelled (keys of hakaru.proxy.profile.METRICS).
 LABELS: dict[str, str] = {
@@ -116,6 +118,21 @@ def _series(profile: Mapping[str, Any], metric: str) -> tuple[list[float], list[
     return xs, ys
 
 
+def _thin(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """At most ``_DRAWN`` points to draw: every execution, or else the mean per size (of at
+    most ``_DRAWN`` sizes spread evenly over the measured ones)."""
+    if len(xs) <= _DRAWN:
+        return list(xs), list(ys)
+    groups: dict[float, list[float]] = {}
+    for x, y in zip(xs, ys, strict=True):
+        groups.setdefault(x, []).append(y)
+    sizes = sorted(groups)
+    if len(sizes) > _DRAWN:
+        step = (len(sizes) - 1) / (_DRAWN - 1)
+        sizes = [sizes[round(i * step)] for i in range(_DRAWN)]
+    return sizes, [sum(groups[x]) / len(groups[x]) for x in sizes]
+
+
 def _fit(xs: Sequence[float], ys: Sequence[float]) -> FitResult | None:
     """The metric's fit, as :func:`hakaru.proxy.profile.fit_metrics` makes it (None: none)."""
     from hakaru.analysis.fit import fit_series
@@ -137,10 +154,10 @@ def profile_figure(profile: Mapping[str, Any], level: float = 0.9) -> Markup | N
     panels: list[tuple[str, MetricFit]] = []
     for metric in _metrics(profile):
         xs, ys = _series(profile, metric)
-        keep = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+        keep = [(x, y) for x, y in zip(*_thin(xs, ys), strict=True) if x > 0 and y > 0]
         if not keep:
             continue
-        fit = _fit(xs, ys)
+        fit = _fit(xs, ys)  # on every execution, whatever is drawn
         series = MetricFit(
             "profile", metric, tuple(x for x, _ in keep), tuple(y for _, y in keep), fit
         )
@@ -162,9 +179,15 @@ def profile_figure(profile: Mapping[str, Any], level: float = 0.9) -> Markup | N
         ax.set_xlabel("n", fontsize=8)
     for ax in flat[len(panels) :]:
         ax.set_visible(False)
+    many = len(profile.get("points", [])) > _DRAWN
     fig.suptitle(
-        f"measured (faint: each execution; solid: mean per size), fitted (lines; dashed beyond "
-        f"the largest n), {level:.0%} bands",
+        "measured ("
+        + (
+            f"more than {_DRAWN} executions: the mean per size is drawn"
+            if many
+            else "faint: each execution; solid: mean per size"
+        )
+        + f"), fitted (lines; dashed beyond the largest n), {level:.0%} bands",
         fontsize=10,
         x=0.01,
         ha="left",
@@ -228,11 +251,14 @@ def _profile_sections(profile: Mapping[str, Any], level: float) -> list[Section]
     shown = [
         m for m in metrics if m != "failed_calls" or any(row.get(m) for row in per_size)
     ]  # failed calls only when there were some
+    listed = per_size
+    if len(per_size) > _SIZES:
+        listed = [*per_size[: _SIZES // 2], *per_size[-(_SIZES // 2) :]]
     size_table = Table(
         ("n", "runs", *(LABELS.get(m, m) for m in shown)),
         [
             (str(row["n"]), str(row.get("repeats", 1)), *(_value(row.get(m), m) for m in shown))
-            for row in per_size
+            for row in listed
         ],
         caption="Mean per size over the repeats. Span: forward passes (or seconds of latency) on "
         "the longest chain of calls the timing allows; depth: calls on it.",
@@ -256,6 +282,8 @@ def _profile_sections(profile: Mapping[str, Any], level: float) -> list[Section]
         "shows its calls and call DAG).",
     )
     notes = []
+    if len(per_size) > _SIZES:
+        notes.append(f"The first and last {_SIZES // 2} of {len(per_size):,} sizes are listed.")
     if len(points) > _EXECUTIONS:
         notes.append(f"The first {_EXECUTIONS} of {len(points):,} executions are listed.")
     status = profile.get("status", "done")
@@ -272,7 +300,7 @@ def _profile_sections(profile: Mapping[str, Any], level: float) -> list[Section]
         key=f"profile-{pid}",
         paragraphs=(
             f"The command ran {len(points):,} times — sizes "
-            f"{', '.join(str(row['n']) for row in per_size) or 'none'}, "
+            f"{_sizes_text([row['n'] for row in per_size])}, "
             f"{profile.get('repeats', 1)} run(s) per size — behind the recording proxy "
             f"(upstream {profile.get('upstream', '')}); every call it made is a stored record. "
             "Dependencies are inferred from timing: a call may depend on every call that had "
@@ -310,6 +338,15 @@ def _profile_sections(profile: Mapping[str, Any], level: float) -> list[Section]
         ),
     )
     return [overview, fits]
+
+
+def _sizes_text(sizes: Sequence[Any]) -> str:
+    if not sizes:
+        return "none"
+    if len(sizes) <= 12:
+        return ", ".join(str(n) for n in sizes)
+    head, tail = ", ".join(str(n) for n in sizes[:6]), ", ".join(str(n) for n in sizes[-3:])
+    return f"{head}, … {tail} ({len(sizes):,} sizes)"
 
 
 @register_section("profile", order=100)

@@ -88,12 +88,6 @@ def load_run(store: RunStore, ref: str) -> RunSummary:
     facts = collector.facts(
         float(totals.get("sim_seconds", 0.0)), lambda ids: store.calls_by_id(info.id, ids)
     )
-    if facts.path_length > len(facts.critical_path):
-        half = len(facts.critical_path) // 2
-        notes.append(
-            f"The critical path has {facts.path_length:,} calls; the first and last {half} are "
-            "listed."
-        )
     from hakaru.report.token_classes import estimated_note, unpriced_note
 
     if estimated:

