@@ -546,7 +546,7 @@ class Session(HappensBefore):
     async def _persist(self, row: RecordRow) -> None:
         """Queue the record for the store; with ``durability="call"`` wait for its commit."""
         assert self._sink is not None
-        self._sink.add(CallRecord(*row))
+        self._sink.add_row(row)
         if self._durable:
             await self._sink.durable()
 
