@@ -17,6 +17,7 @@ import pytest
 from hakaru.errors import ConfigError, StoreError
 from hakaru.pricing import Prices
 from hakaru.store import SCHEMA_VERSION, RunNotFound, RunStore, default_store_path
+from hakaru.store.rows import PHYSICAL
 from hakaru.types import CallRecord
 
 FIELDS = [f.name for f in fields(CallRecord)]
@@ -127,8 +128,11 @@ def test_a_lean_row_stores_no_text_twice(store: RunStore) -> None:
     with sqlite3.connect(store.path) as other:
         texts = [t for (t,) in other.execute("SELECT text FROM strings ORDER BY id")]
         parents = [p for (p,) in other.execute("SELECT parents FROM call_rows ORDER BY id")]
+        where = " OR ".join(f'"{name}" IS NULL' for name in PHYSICAL)
+        nulls = other.execute(f"SELECT count(*) FROM call_rows WHERE {where}").fetchone()[0]
     assert texts == ["step", "sim-hanoi-mini", "ok", "reported", "((1, 0, 2), x)"]
     assert parents == ["3,2,1", "4,3,2", "5,4,3"]
+    assert nulls == 0  # binding NULL costs the sqlite3 module an adapter lookup
     assert list(store.calls(run_id)) == [replace(v, run_id=run_id) for v in votes]
 
 

@@ -11,13 +11,18 @@ stored twice and nothing derivable is stored at all:
 - **the run** is the run's number (``runs.num``, a small integer) instead of its 12-character id;
 - **text fields** (role, model, status, error kind, error, usage source, candidate, finish
   reason — every ``str`` field of the record, including fields added later) are ids into the
-  table ``strings`` (``""`` is NULL). The writer keeps a bounded memo of the texts it stored,
+  table ``strings`` (``""`` is 0). The writer keeps a bounded memo of the texts it stored,
   so the k votes of a step that agree share one string; a text may be stored under several
   ids (after the memo is cleared, or by another process) — reading only maps ids to texts;
 - **parents** are the distances back from the call's own id, comma-separated (``"3,2,1"``;
-  NULL: none): a vote's parents are the calls just before it;
-- **sim_end** is NULL when it is what the session computes, ``sim_start + latency``
-  (``sim_start`` for a cached call) — exactly, in the same floating-point operation.
+  ``""``: none): a vote's parents are the calls just before it;
+- **sim_end** is ``""`` when it is what the session computes, ``sim_start + latency``
+  (``sim_start`` for a cached call) — exactly, in the same floating-point operation;
+- **None** in a number field (``dollars``, ``step``, ``vote``, ``reasoning_budget``) is ``""``,
+  which no number column holds otherwise: Python's sqlite3 looks an adapter up for every NULL
+  it binds, which cost more than the rest of the row's binding.
+
+The marks take no bytes in a row: SQLite stores 0 and ``""`` in its header alone.
 
 The view ``calls`` shows the rows as schema 3 stored them (run id, texts, parents as a JSON list,
 sim_end), so SQL written against the old table still reads; writes go to ``call_rows``.
@@ -35,6 +40,7 @@ from hakaru.types import CallRecord, RecordRow
 
 __all__ = [
     "INTERNED",
+    "OPTIONAL",
     "PHYSICAL",
     "RowCodec",
     "decode",
@@ -62,6 +68,14 @@ _I_SIM_START = FIELDS.index("sim_start")
 _I_SIM_END = FIELDS.index("sim_end")
 _I_RUN = FIELDS.index("run_id")
 _I_TEXT = tuple(i for i, name in enumerate(FIELDS) if name in INTERNED)
+#: Number fields that may hold None (stored as "").
+_OPTIONAL = tuple(
+    name
+    for name in FIELDS
+    if "None" in _TYPES[name] and sql_type(name) in ("INTEGER", "REAL") and name != "sim_end"
+)
+_I_OPTIONAL = tuple(FIELDS.index(name) for name in _OPTIONAL)
+OPTIONAL: tuple[str, ...] = _OPTIONAL
 _MEMO = 1 << 16  # texts the writer remembers (the candidates of a long run are all distinct)
 
 
@@ -97,15 +111,17 @@ def _selected(view: bool) -> list[str]:
             expr = "r.id" if view else "c.run"
         elif view and name == "parents":
             expr = (
-                "CASE WHEN c.parents IS NULL THEN '[]' ELSE (SELECT json_group_array(c.id - "
+                "CASE WHEN c.parents = '' THEN '[]' ELSE (SELECT json_group_array(c.id - "
                 "value) FROM json_each('[' || c.parents || ']')) END"
             )
         elif view and name == "sim_end":
             status = f"{_text('status')}.text"
             expr = (
-                f"COALESCE(c.sim_end, CASE WHEN {status} = 'cached' THEN c.sim_start "
-                "ELSE c.sim_start + c.latency END)"
+                f"COALESCE(NULLIF(c.sim_end, ''), CASE WHEN {status} = 'cached' "
+                "THEN c.sim_start ELSE c.sim_start + c.latency END)"
             )
+        elif view and name in _OPTIONAL:
+            expr = f"NULLIF(c.\"{name}\", '')"
         else:
             expr = f'c."{name}"'
         out.append(f'{expr} AS "{"run_id" if view and name == "run" else name}"')
@@ -145,7 +161,10 @@ def decode(row: Sequence[Any], run_id: str) -> CallRecord:
     for i in _I_TEXT:
         if values[i] is None:
             values[i] = ""
-    if values[_I_SIM_END] is None:
+    for i in _I_OPTIONAL:
+        if values[i] == "":
+            values[i] = None
+    if values[_I_SIM_END] == "":
         start = values[_I_SIM_START]
         values[_I_SIM_END] = start if values[_I_STATUS] == "cached" else start + values[_I_LATENCY]
     values[_I_RUN] = run_id
@@ -190,15 +209,18 @@ class RowCodec:
             for i in _I_TEXT:
                 text = values[i]
                 if not text:
-                    values[i] = None
+                    values[i] = 0
                 else:
                     values[i] = ids.get(text) or self._intern(text)
             own = values[_I_ID]
             parents = values[_I_PARENTS]
-            values[_I_PARENTS] = ",".join([str(own - p) for p in parents]) if parents else None
+            values[_I_PARENTS] = ",".join([str(own - p) for p in parents]) if parents else ""
             start, end = values[_I_SIM_START], values[_I_SIM_END]
             if end == (start if cached else start + values[_I_LATENCY]):
-                values[_I_SIM_END] = None
+                values[_I_SIM_END] = ""
+            for i in _I_OPTIONAL:
+                if values[i] is None:
+                    values[i] = ""
             values[_I_RUN] = run
             rows.append(tuple(values))
         return rows

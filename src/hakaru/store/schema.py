@@ -8,8 +8,8 @@ Versions (``PRAGMA user_version``):
   prices a run used are kept once per model in the table ``prices``;
 - 4: lean rows (:mod:`hakaru.store.rows`): the records live in ``call_rows`` — the run as its
   number ``runs.num``, texts as ids into ``strings``, parents as distances back, ``sim_end``
-  only where it is not ``sim_start + latency``; ``calls`` is a view that shows them as schema 3
-  stored them.
+  only where it is not ``sim_start + latency``, no NULL bound; ``calls`` is a view that shows
+  them as schema 3 stored them.
 
 Opening an older store migrates it in one write transaction (:func:`migrate`): the renames and
 columns of versions 2 and 3 on the old ``calls`` table first, then its rows re-encoded into
@@ -193,14 +193,18 @@ def _to_lean(db: sqlite3.Connection) -> None:
         if name == "run":
             select.append("r.num")
         elif name in rows.INTERNED:
-            select.append(f'(SELECT min(id) FROM strings WHERE text = c."{name}")')
+            select.append(f'COALESCE((SELECT min(id) FROM strings WHERE text = c."{name}"), 0)')
         elif name == "parents":
-            select.append("(SELECT group_concat(c.id - value, ',') FROM json_each(c.parents))")
+            select.append(
+                "COALESCE((SELECT group_concat(c.id - value, ',') FROM json_each(c.parents)), '')"
+            )
         elif name == "sim_end":
             select.append(
                 "CASE WHEN c.sim_end = (CASE WHEN c.status = 'cached' THEN c.sim_start "
-                "ELSE c.sim_start + c.latency END) THEN NULL ELSE c.sim_end END"
+                "ELSE c.sim_start + c.latency END) THEN '' ELSE c.sim_end END"
             )
+        elif name in rows.OPTIONAL:
+            select.append(f"COALESCE(c.\"{name}\", '')")
         else:
             select.append(f'c."{name}"')
     names = ", ".join(f'"{name}"' for name in rows.PHYSICAL)
