@@ -130,6 +130,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-direct", action="store_true", help="Only the engine run(s).")
     parser.add_argument(
+        "--skip-no-store", action="store_true", help="Not the engine without the store."
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         default=1,
@@ -137,7 +140,9 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    variants = ["store", "memory"] if not args.no_store else ["memory"]
+    variants = (
+        ["memory"] if args.no_store else ["store"] if args.skip_no_store else ["store", "memory"]
+    )
     seconds: dict[str, list[float]] = {v: [] for v in [*variants, "direct"]}
     cpu: dict[str, list[float]] = {v: [] for v in seconds}
     result: MdapResult | None = None

@@ -82,7 +82,9 @@ class CallSink:
             raise StoreError(f"The call sink of run {self.run_id} is closed. Open a new sink.")
         self._queue.append(row)
         self._added += 1
-        self._schedule()
+        on = self._scheduled_on  # a flush is pending on a loop that can still run it
+        if on is None or on.is_closed():
+            self._schedule()
 
     def _schedule(self) -> None:
         try:
