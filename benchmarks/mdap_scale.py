@@ -11,11 +11,16 @@ flags on the simulated ``sim-hanoi-mini``), in one process:
   directly in a plain loop, one draw at a time: no session, no ledger, no store, no checkpoints,
   no diagnostics. The simulated answers are the same, so both make exactly the same calls.
 
-Both print LLM primitives per second — calls (one sampled response each) and forward passes
-(output tokens) — and the engine's cost relative to the direct loop. The full paper-scale run
-is ``--disks 20`` (1,048,575 steps, k = 3); ``--disks 12`` takes seconds.
+The engine runs twice: with the store and without one (``store=None``: the same engine,
+nothing written). Each prints LLM primitives per second — calls (one sampled response each) and
+forward passes (output tokens) — and its cost relative to the direct loop, in wall and CPU time;
+the store's bytes per recorded call and the process's peak memory (max RSS) after the run with
+the store. ``--repeats N`` interleaves N rounds of the three and prints medians (the machine
+is shared: ratios of runs side by side are what to read). The full paper-scale run is
+``--disks 20`` (1,048,575 steps, k = 3); ``--disks 12`` takes seconds.
 
-Run: ``python benchmarks/mdap_scale.py [--disks 20] [--k 3] [--json] [--skip-direct]``.
+Run: ``python benchmarks/mdap_scale.py [--disks 20] [--k 3] [--repeats 3] [--no-store]
+[--skip-direct] [--json]``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import asyncio
 import gc
 import json
 import os
+import resource
+import statistics
 import tempfile
 import time
 from dataclasses import replace
@@ -104,46 +111,100 @@ async def direct(disks: int, k: int) -> tuple[float, float, dict[str, Any]]:
     return elapsed, cpu, {"calls": calls, "output_tokens": out_tokens, "wrong_steps": wrong}
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory so far, MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--disks", type=int, default=20)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--checkpoint-every", type=int, default=10_000)
-    parser.add_argument("--no-store", action="store_true", help="Engine without the run store.")
-    parser.add_argument("--skip-direct", action="store_true", help="Only the engine run.")
+    parser.add_argument(
+        "--no-store", action="store_true", help="Only the engine without the run store."
+    )
+    parser.add_argument("--skip-direct", action="store_true", help="Only the engine run(s).")
+    parser.add_argument(
+        "--skip-no-store", action="store_true", help="Not the engine without the store."
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="Rounds of (engine with store, engine without, direct), interleaved; medians.",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = None if args.no_store else os.path.join(tmp, "mdap_scale.db")
-        gc.collect()
-        t_engine, cpu_engine, result = asyncio.run(
-            engine(args.disks, args.k, args.checkpoint_every, store)
-        )
-        db_bytes = os.path.getsize(store) if store else 0
+    variants = (
+        ["memory"] if args.no_store else ["store"] if args.skip_no_store else ["store", "memory"]
+    )
+    seconds: dict[str, list[float]] = {v: [] for v in [*variants, "direct"]}
+    cpu: dict[str, list[float]] = {v: [] for v in seconds}
+    result: MdapResult | None = None
+    db_bytes = 0
+    peak_after_store = 0.0
+    d: dict[str, Any] = {}
+    for _ in range(args.repeats):
+        for variant in variants:
+            with tempfile.TemporaryDirectory() as tmp:
+                store = os.path.join(tmp, "mdap_scale.db") if variant == "store" else None
+                gc.collect()
+                t, c, result = asyncio.run(engine(args.disks, args.k, args.checkpoint_every, store))
+                if store is not None:
+                    db_bytes = os.path.getsize(store)
+                    peak_after_store = peak_after_store or _peak_mb()
+            seconds[variant].append(t)
+            cpu[variant].append(c)
+        if not args.skip_direct:
+            gc.collect()
+            t, c, d = asyncio.run(direct(args.disks, args.k))
+            seconds["direct"].append(t)
+            cpu["direct"].append(c)
+    assert result is not None
     out = result.to_json()
+    calls = out["calls"]
     row: dict[str, Any] = {
         "disks": args.disks,
         "k": args.k,
         "steps": result.steps,
         "solved": result.solved,
         "errors": result.errors,
-        "calls": out["calls"],
+        "calls": calls,
         "votes": out["votes"],
         "flagged": out["flagged"],
         "dollars": round(out["dollars"], 2),
         "output_tokens": out["output_tokens"],
-        "engine_seconds": round(t_engine, 2),
-        "engine_cpu_seconds": round(cpu_engine, 2),
-        "engine_calls_per_second": round(out["calls"] / t_engine),
-        "engine_forward_passes_per_second": round(out["output_tokens"] / t_engine),
-        "store_bytes": db_bytes,
+        "repeats": args.repeats,
         "sim_seconds": round(result.sim_seconds, 1),
         "collisions": out["diagnostics"]["collisions"],
         "max_votes": out["diagnostics"]["max_votes"],
+        "peak_rss_mb": round(_peak_mb(), 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    for variant in variants:
+        t, c = _median(seconds[variant]), _median(cpu[variant])
+        name = "engine" if variant == "store" else "engine_no_store"
+        row.update(
+            {
+                f"{name}_seconds": round(t, 2),
+                f"{name}_cpu_seconds": round(c, 2),
+                f"{name}_calls_per_second": round(calls / t),
+                f"{name}_forward_passes_per_second": round(out["output_tokens"] / t),
+            }
+        )
+    if "store" in variants:
+        row.update(
+            store_bytes=db_bytes,
+            store_bytes_per_call=round(db_bytes / calls, 1),
+            peak_rss_mb_after_store_run=round(peak_after_store, 1),
+        )
     if not args.skip_direct:
-        gc.collect()
-        t_direct, cpu_direct, d = asyncio.run(direct(args.disks, args.k))
+        t_direct, cpu_direct = _median(seconds["direct"]), _median(cpu["direct"])
         row.update(
             {
                 "direct_seconds": round(t_direct, 2),
@@ -151,37 +212,68 @@ def main() -> None:
                 "direct_calls": d["calls"],
                 "direct_calls_per_second": round(d["calls"] / t_direct),
                 "direct_forward_passes_per_second": round(d["output_tokens"] / t_direct),
-                "engine_over_direct": round(t_engine / t_direct * d["calls"] / out["calls"], 2),
-                "engine_over_direct_cpu": round(cpu_engine / cpu_direct, 2),
             }
         )
+        for variant in variants:
+            name = "engine" if variant == "store" else "engine_no_store"
+            # The same calls on both sides (the simulated answers are the same); scaled anyway.
+            scale = d["calls"] / calls
+            row[f"{name}_over_direct"] = round(_median(seconds[variant]) / t_direct * scale, 2)
+            row[f"{name}_over_direct_cpu"] = round(_median(cpu[variant]) / cpu_direct * scale, 2)
     if args.json:
         print(json.dumps(row))
         return
+    _print(args, result, out, row, variants)
+
+
+def _print(
+    args: argparse.Namespace,
+    result: MdapResult,
+    out: dict[str, Any],
+    row: dict[str, Any],
+    variants: list[str],
+) -> None:
+    repeats = f", medians of {args.repeats} interleaved runs" if args.repeats > 1 else ""
     print(
         f"Towers of Hanoi, {args.disks} disks: {result.steps:,} steps, k = {args.k}, {MODEL}"
-        f"{'' if store else ' (no store)'}"
+        f"{repeats}; load average {row['load_average'][0]:.2f}"
     )
-    print(
-        f"  engine  {t_engine:8.1f} s  {row['engine_calls_per_second']:>8,} calls/s  "
-        f"{row['engine_forward_passes_per_second']:>11,} forward passes/s  "
-        f"({cpu_engine:,.1f} s CPU)"
-    )
+    labels = {
+        "store": ("engine", "engine (store)"),
+        "memory": ("engine_no_store", "engine (no store)"),
+    }
+    for variant in variants:
+        name, label = labels[variant]
+        print(
+            f"  {label:18s} {row[f'{name}_seconds']:8.1f} s  "
+            f"{row[f'{name}_calls_per_second']:>8,} calls/s  "
+            f"{row[f'{name}_forward_passes_per_second']:>11,} forward passes/s  "
+            f"({row[f'{name}_cpu_seconds']:,.1f} s CPU)"
+        )
     if "direct_seconds" in row:
         print(
-            f"  direct  {row['direct_seconds']:8.1f} s  {row['direct_calls_per_second']:>8,} "
-            f"calls/s  {row['direct_forward_passes_per_second']:>11,} forward passes/s  "
+            f"  {'direct':18s} {row['direct_seconds']:8.1f} s  "
+            f"{row['direct_calls_per_second']:>8,} calls/s  "
+            f"{row['direct_forward_passes_per_second']:>11,} forward passes/s  "
             f"({row['direct_cpu_seconds']:,.1f} s CPU)"
         )
-        print(
-            f"  engine / direct: {row['engine_over_direct']:.2f} in wall time, "
-            f"{row['engine_over_direct_cpu']:.2f} in CPU time"
-        )
+        for variant in variants:
+            name, label = labels[variant]
+            print(
+                f"  {label} / direct: {row[f'{name}_over_direct']:.2f} in wall time, "
+                f"{row[f'{name}_over_direct_cpu']:.2f} in CPU time"
+            )
     verdict = "solved" if result.solved else f"FAILED ({result.reason})"
     print(
         f"  {verdict}: {out['calls']:,} calls, {out['votes']:,} votes, {out['flagged']:,} flagged,"
-        f" ${out['dollars']:,.2f}, {result.errors} errors; {db_bytes / 1e6:,.0f} MB store"
+        f" ${out['dollars']:,.2f}, {result.errors} errors"
     )
+    if "store_bytes" in row:
+        print(
+            f"  store {row['store_bytes'] / 1e6:,.1f} MB: {row['store_bytes_per_call']:.0f} bytes "
+            f"per recorded call; peak memory {row['peak_rss_mb_after_store_run']:,.0f} MB after "
+            f"the run with the store ({row['peak_rss_mb']:,.0f} MB at the end)"
+        )
 
 
 if __name__ == "__main__":

@@ -68,8 +68,7 @@ def test_gather_makes_siblings_and_joins() -> None:
 
 @pytest.mark.parametrize("suspends", [False, True])
 def test_inline_gather_keeps_the_happens_before_of_a_forked_one(suspends: bool) -> None:
-    # The simulator answers at once: every child completes inline; the scripted backend
-    # sleeps: every child suspends and continues as a task.
+    # The simulator answers at once; the scripted backend sleeps (the children suspend).
     from hakaru.backends.sim import SimBackend
 
     def shape(inline: bool) -> tuple[list[tuple[int, ...]], int]:
@@ -92,28 +91,40 @@ def test_inline_gather_keeps_the_happens_before_of_a_forked_one(suspends: bool) 
 
     forked, forked_flight = shape(False)
     inline, inline_flight = shape(True)
-    assert inline == forked
-    assert len(inline[-1]) == 3 and all(inline[p - 1] != (1,) for p in inline[-1])  # the b's
-    assert inline_flight == forked_flight == (3 if suspends else 0)  # suspended ones overlap
+    for parents in (forked, inline):  # first; three a's after it; a b after each a; the join
+        a_calls = [i + 1 for i, p in enumerate(parents) if p == (1,)]
+        b_calls = [i + 1 for i, p in enumerate(parents) if len(p) == 1 and p[0] in a_calls]
+        assert len(a_calls) == len(b_calls) == 3
+        assert parents[-1] == tuple(b_calls)
+    if not suspends:  # the same ids too
+        assert inline == forked
+    assert forked_flight == (3 if suspends else 0)  # forked children that suspend overlap
+    assert inline_flight == (1 if suspends else 0)  # inline ones run one after another
 
 
-def test_inline_gather_cancels_the_rest_on_the_first_failure() -> None:
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a child never awaited
+def test_inline_gather_stops_at_the_first_failure_and_keeps_the_fork() -> None:
     started: list[int] = []
 
-    async def child(i: int) -> int:
+    async def child(s: Session, i: int) -> int:
         started.append(i)
+        await s.call(req(f"child {i}"))
         if i == 1:
             raise ValueError("child 1 failed")
-        await asyncio.sleep(0.05 if i == 0 else 0)
         return i
 
-    async def main() -> None:
+    async def main() -> Session:
         async with Session(ScriptedBackend()) as s:
+            await s.call(req("first"))
             with pytest.raises(ValueError, match="child 1 failed"):
-                await s.gather(*(child(i) for i in range(4)), inline=True)
+                await s.gather(*(child(s, i) for i in range(4)), inline=True)
+            await s.call(req("after"))
+            return s
 
-    run(main())  # child 0 (suspended) is cancelled; children 2 and 3 are never started
-    assert started == [0, 1]
+    s = run(main())
+    assert started == [0, 1]  # children 2 and 3 are never started
+    # The children's calls were recorded as siblings; the caller is back at the fork.
+    assert [r.parents for r in s.records] == [(), (1,), (1,), (1,)]
 
 
 def test_a_backend_that_answers_at_once_says_so() -> None:

@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ import pytest
 from hakaru.errors import ConfigError, StoreError
 from hakaru.pricing import Prices
 from hakaru.store import SCHEMA_VERSION, RunNotFound, RunStore, default_store_path
+from hakaru.store.rows import PHYSICAL
 from hakaru.types import CallRecord
 
 FIELDS = [f.name for f in fields(CallRecord)]
@@ -96,11 +97,43 @@ def test_round_trip_of_every_callrecord_field(store: RunStore) -> None:
     assert back[0].step is None and back[0].reasoning_budget is None and back[0].parents == ()
 
 
-def test_calls_table_has_one_column_per_field_and_the_key(store: RunStore) -> None:
+def test_calls_view_has_one_column_per_field_over_lean_rows(store: RunStore) -> None:
     with sqlite3.connect(store.path) as other:
-        info = other.execute("PRAGMA table_info(calls)").fetchall()
-    assert [row[1] for row in info] == FIELDS
-    assert {row[1]: row[5] for row in info if row[5]} == {"run_id": 1, "id": 2}
+        view = other.execute("PRAGMA table_info(calls)").fetchall()
+        table = other.execute("PRAGMA table_info(call_rows)").fetchall()
+    assert [row[1] for row in view] == FIELDS
+    assert [row[1] for row in table] == [("run" if n == "run_id" else n) for n in FIELDS]
+    assert {row[1]: row[5] for row in table if row[5]} == {"run": 1, "id": 2}
+
+
+def test_the_calls_view_shows_the_records_as_schema_3_stored_them(store: RunStore) -> None:
+    run_id = store.new_run("workload", "x")
+    cached = CallRecord(4, (3,), "r", "m", status="cached", sim_start=2.0, sim_end=2.0)
+    store.add_calls(run_id, [full_record(3), cached])
+    with sqlite3.connect(store.path) as other:
+        got = other.execute("SELECT * FROM calls WHERE run_id = ? ORDER BY id", (run_id,))
+        rows = got.fetchall()
+    assert rows[0] == _schema_3_row(full_record(3, run_id))
+    assert rows[1] == _schema_3_row(replace(cached, run_id=run_id))
+
+
+def test_a_lean_row_stores_no_text_twice(store: RunStore) -> None:
+    # The votes of a step: same role, model, status, candidate; parents the previous step's.
+    run_id = store.new_run("maker", "hanoi")
+    votes = [
+        CallRecord(i, (1001, 1002, 1003), "step", "sim-hanoi-mini", candidate="((1, 0, 2), x)")
+        for i in range(1004, 1007)
+    ]
+    store.add_calls(run_id, votes)
+    with sqlite3.connect(store.path) as other:
+        texts = [t for (t,) in other.execute("SELECT text FROM strings ORDER BY id")]
+        parents = [p for (p,) in other.execute("SELECT parents FROM call_rows ORDER BY id")]
+        where = " OR ".join(f'"{name}" IS NULL' for name in PHYSICAL)
+        nulls = other.execute(f"SELECT count(*) FROM call_rows WHERE {where}").fetchone()[0]
+    assert texts == ["step", "sim-hanoi-mini", "ok", "reported", "((1, 0, 2), x)"]
+    assert parents == ["3,2,1", "4,3,2", "5,4,3"]
+    assert nulls == 0  # binding NULL costs the sqlite3 module an adapter lookup
+    assert list(store.calls(run_id)) == [replace(v, run_id=run_id) for v in votes]
 
 
 def test_wal_mode_and_synchronous_normal(store: RunStore) -> None:
@@ -126,27 +159,115 @@ def test_a_field_missing_from_an_old_file_becomes_a_column(tmp_path: Path) -> No
     path = tmp_path / "old.db"
     RunStore(path).close()
     with sqlite3.connect(path) as other:
-        other.execute("ALTER TABLE calls DROP COLUMN reasoning_budget")
+        other.execute("DROP VIEW calls")  # it shows the column
+        other.execute("ALTER TABLE call_rows DROP COLUMN reasoning_budget")
     with RunStore(path) as s:
         run_id = s.new_run("workload", "x")
         s.add_calls(run_id, [full_record(1)])
         assert next(s.calls(run_id)).reasoning_budget == 4096
+    with sqlite3.connect(path) as other:
+        assert [row[1] for row in other.execute("PRAGMA table_info(calls)")] == FIELDS
 
 
 def test_a_store_with_the_old_budget_column_reads_back_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with RunStore(path) as s:
-        run_id = s.new_run("workload", "x")
-        s.add_calls(run_id, [full_record(1, run_id)])
+    _schema_3_store(path, [full_record(1, "r1")])
     with sqlite3.connect(path) as other:  # the file as schema 1 wrote it
         other.execute("ALTER TABLE calls RENAME COLUMN reasoning_budget TO budget")
         other.execute("PRAGMA user_version = 1")
     with RunStore(path) as s:
-        assert [r.reasoning_budget for r in s.calls(run_id)] == [4096]
+        assert [r.reasoning_budget for r in s.calls("r1")] == [4096]
     with sqlite3.connect(path) as other:
-        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         names = [row[1] for row in other.execute("PRAGMA table_info(calls)")]
         assert names == FIELDS and "budget" not in names
+
+
+# The tables as schema 3 made them (hakaru before lean rows), in their column order.
+_SCHEMA_3 = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    params TEXT NOT NULL, status TEXT NOT NULL, summary TEXT, ended REAL,
+    calls INTEGER NOT NULL DEFAULT 0, owner TEXT);
+CREATE INDEX runs_by_created ON runs (created);
+CREATE TABLE calls ("id" INTEGER, "parents" TEXT, "role" TEXT, "model" TEXT, "attempt" INTEGER,
+    "status" TEXT, "error_kind" TEXT, "error" TEXT, "input_tokens" INTEGER,
+    "output_tokens" INTEGER, "reasoning_tokens" INTEGER, "cache_read_tokens" INTEGER,
+    "cache_write_tokens" INTEGER, "usage_source" TEXT, "size" REAL, "dollars" REAL,
+    "latency" REAL, "started" REAL, "ended" REAL, "sim_start" REAL, "sim_end" REAL,
+    "step" INTEGER, "vote" INTEGER, "candidate" TEXT, "finish_reason" TEXT,
+    "reasoning_budget" INTEGER, "run_id" TEXT, PRIMARY KEY (run_id, id)) WITHOUT ROWID;
+CREATE TABLE points (
+    sweep_id TEXT NOT NULL, key TEXT NOT NULL, params TEXT NOT NULL, result TEXT, run_id TEXT,
+    PRIMARY KEY (sweep_id, key));
+CREATE TABLE checkpoints (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (run_id, step));
+CREATE TABLE prices (
+    run_id TEXT NOT NULL, model TEXT NOT NULL, prices TEXT, PRIMARY KEY (run_id, model));
+"""
+
+
+def _schema_3_row(rec: CallRecord) -> tuple[object, ...]:
+    """The row schema 3 stored for ``rec`` (parents as a compact JSON list)."""
+    values = [getattr(rec, name) for name in FIELDS]
+    values[FIELDS.index("parents")] = json.dumps(list(rec.parents), separators=(",", ":"))
+    return tuple(values)
+
+
+def _schema_3_store(path: Path, records: list[CallRecord]) -> None:
+    """A store file exactly as hakaru's schema 3 wrote it, holding ``records``."""
+    with sqlite3.connect(path) as old:
+        old.executescript(_SCHEMA_3)
+        for run_id in sorted({r.run_id for r in records}):
+            n = sum(r.run_id == run_id for r in records)
+            old.execute(
+                "INSERT INTO runs VALUES (?, 1.0, 'maker', 'hanoi', '{}', 'done', '{}', 2.0, ?, "
+                "NULL)",
+                (run_id, n),
+            )
+            old.execute("INSERT INTO checkpoints VALUES (?, 2, '{\"step\":2}', 1.5)", (run_id,))
+        rows = [_schema_3_row(r) for r in records]
+        old.executemany(f"INSERT INTO calls VALUES ({', '.join('?' * len(FIELDS))})", rows)
+        old.execute("PRAGMA user_version = 3")
+
+
+def test_a_schema_3_store_migrates_in_place_and_reads_back_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    votes = [  # a step's votes, a cached call, a flagged one, every field of full_record
+        CallRecord(i, (1, 2), "step", "sim-hanoi-mini", candidate="((1, 0, 2), s)", run_id="a")
+        for i in (3, 4, 5)
+    ]
+    others = [
+        CallRecord(6, (5,), "step", "m", status="cached", sim_start=1.0, sim_end=1.0, run_id="a"),
+        CallRecord(7, (), "step", "m", status="flagged", sim_end=0.5, latency=0.25, run_id="b"),
+        full_record(8, "b"),
+    ]
+    records = votes + others
+    _schema_3_store(path, records)
+    with sqlite3.connect(path) as old:
+        before = old.execute("SELECT * FROM calls ORDER BY run_id, id").fetchall()
+    with RunStore(path, readonly=True) as s:  # read-only: read as it is, nothing written
+        assert list(s.calls("a")) + list(s.calls("b")) == records
+    with sqlite3.connect(path) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 3
+    with RunStore(path) as s:  # upgraded in place
+        assert list(s.calls("a")) + list(s.calls("b")) == records
+        assert [r.calls for r in sorted(s.runs(), key=lambda r: r.id)] == [4, 2]
+        latest = s.latest_checkpoint("a")
+        assert latest is not None and latest.state == {"step": 2}
+        new_run = s.new_run("maker", "hanoi")  # numbered after the migrated runs
+        s.add_calls(new_run, [full_record(1)])
+        assert list(s.calls(new_run)) == [full_record(1, new_run)]
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        after = other.execute(
+            "SELECT * FROM calls WHERE run_id != ? ORDER BY run_id, id", (new_run,)
+        ).fetchall()
+        kinds = dict(other.execute("SELECT name, type FROM sqlite_master").fetchall())
+    assert after == before  # the view shows exactly what the old table held
+    assert kinds["calls"] == "view" and kinds["call_rows"] == "table"
+    assert "strings_by_text" not in kinds  # the migration's own index is gone
 
 
 def test_a_jsonl_export_made_before_the_rename_reads_back() -> None:

@@ -8,19 +8,18 @@ ledger. A new call depends on the frontier; when it returns, the frontier become
 bare ``asyncio.gather``) to fork, or dependencies after the fork will be missed; code that did
 fork with bare ``asyncio.gather`` can declare its dependencies with :meth:`HappensBefore.after`.
 
-Inline forks. ``gather(..., inline=True)`` starts each child at once, in the calling task (each
-in its own copy of the context, so the frontiers are exactly those of a forked gather), and
-makes an asyncio task only of a child that suspends. A child that completes without suspending
-— a call to a backend that answers at once, such as the simulator — then costs no task, no
-scheduling and no turn of the event loop. Only for children that never keep
-``asyncio.current_task()`` across a suspension (``asyncio.timeout`` does): while a child runs
-inline, the current task is the caller's.
+Inline forks. ``gather(..., inline=True)`` awaits the children one after another in the calling
+task, each starting from the frontier of the fork, and then merges their frontiers: the calls
+are recorded exactly as a forked gather records them (the same parents, and the same ids when
+the children do not suspend), but no task is made and the event loop need not turn. For
+children that do not wait on each other and complete at once — calls to a backend that answers
+at once, such as the simulator; a child that suspends holds up the ones after it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextvars import ContextVar, copy_context
 from typing import Any, TypeVar
 
@@ -46,9 +45,9 @@ class HappensBefore:
         """Run awaitables concurrently; afterwards the caller depends on all of them.
 
         Like ``asyncio.gather``; on the first exception the others are cancelled (their
-        finished calls stay recorded) and the exception propagates. ``inline=True`` starts
-        each child in the calling task and makes a task only of those that suspend (see the
-        module docstring for when that is allowed).
+        finished calls stay recorded) and the exception propagates. ``inline=True`` awaits
+        the children one after another, with the happens-before of a fork (see the module
+        docstring for when to use it).
         """
         if inline:
             return await self._gather_inline(aws)
@@ -75,34 +74,20 @@ class HappensBefore:
     async def _gather_inline(self, aws: Sequence[Awaitable[T]]) -> list[T]:
         var = self._frontier
         here = var.get()
-        contexts = [copy_context() for _ in aws]
-        coros = [_as_coroutine(aw) for aw in aws]
-        results: list[Any] = [None] * len(coros)
-        suspended: list[tuple[int, asyncio.Task[Any]]] = []
-        started = 0
+        ends: list[Frontier] = []
+        results: list[T] = []
         try:
-            for i, (coro, ctx) in enumerate(zip(coros, contexts, strict=True)):
-                started = i + 1
-                try:
-                    first = ctx.run(coro.send, None)
-                except StopIteration as stop:
-                    results[i] = stop.value
-                    continue
-                task = asyncio.get_running_loop().create_task(
-                    _Resume(coro, first).run(), context=ctx
-                )
-                suspended.append((i, task))
-            for i, task in suspended:
-                results[i] = await task
+            for aw in aws:
+                var.set(here)  # every child starts from the fork
+                results.append(await aw)
+                ends.append(var.get())
         except BaseException:
-            for coro in coros[started:]:  # never started
-                coro.close()
-            tasks = [task for _, task in suspended]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            var.set(here)  # as after a forked gather that failed
+            for aw in aws[len(results) + 1 :]:  # never started
+                if asyncio.iscoroutine(aw):
+                    aw.close()
             raise
-        self._merge([ctx.get(var, here) for ctx in contexts])
+        self._merge(ends)
         return results
 
     async def map(
@@ -139,39 +124,6 @@ class HappensBefore:
         """Declare that the next calls depend on these responses (for code that forked
         with bare ``asyncio.gather``). Replaces the current frontier."""
         self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
-
-
-class _Resume:
-    """The rest of a coroutine whose first step ran inline and yielded ``first``: a task of
-    :meth:`run` passes ``first`` to the event loop, then forwards every resumption."""
-
-    __slots__ = ("coro", "first")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
-        self.coro = coro
-        self.first = first
-
-    async def run(self) -> Any:
-        return await self
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, value = self.coro, self.first
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # a cancellation: into the coroutine
-                try:
-                    value = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
 
 
 def _as_coroutine(aw: Awaitable[T]) -> Coroutine[Any, Any, T]:

@@ -414,8 +414,11 @@ class Session(HappensBefore):
                 response.call_id = row[0]
                 if self.cache is not None:  # flagged answers too: a replay must see them
                     self.cache.put(request, response)
-                if self._sink is not None:
-                    await self._persist(row)
+                sink = self._sink
+                if sink is not None:  # _persist, inlined: no coroutine per call
+                    sink.add_row(row)
+                    if self._durable:
+                        await sink.durable()
                 if flag is not None:
                     raise flag
                 return response
@@ -602,7 +605,7 @@ class Session(HappensBefore):
     async def _persist(self, row: RecordRow) -> None:
         """Queue the record for the store; with ``durability="call"`` wait for its commit."""
         assert self._sink is not None
-        self._sink.add(CallRecord(*row))
+        self._sink.add_row(row)
         if self._durable:
             await self._sink.durable()
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 from hakaru.errors import ConfigError
@@ -29,6 +30,7 @@ __all__ = [
     "Usage",
     "UsageSource",
     "legacy_dollars",
+    "record_of",
     "record_row",
 ]
 
@@ -378,6 +380,9 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord))
 #: atomic values: a million kept rows cost no collection time, where records or named tuples
 #: would.
 RecordRow = tuple[Any, ...]
+
+#: The row of a record: ``record_of(CallRecord(*row)) == row``.
+record_of: Callable[[CallRecord], RecordRow] = attrgetter(*RECORD_FIELDS)
 
 
 def record_row(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from hakaru.store import RunStore
-from hakaru.types import CallRecord
+from hakaru.types import RecordRow
 
 __all__ = ["BatchedStore"]
 
@@ -38,15 +38,14 @@ class BatchedStore(RunStore):
         super().__init__(path, timeout=timeout)
         self.max_records = max_records
         self.max_delay = max_delay  # seconds
-        self._pending: dict[str, list[CallRecord]] = {}
+        self._pending: dict[str, list[RecordRow]] = {}  # records as rows, per run
         self._queued = 0
         self._timer: asyncio.TimerHandle | None = None
         self._direct = False
 
-    def add_calls(self, run_id: str, records: Iterable[CallRecord]) -> int:
+    def add_rows(self, run_id: str, batch: Sequence[RecordRow]) -> int:
         if self._direct:
-            return super().add_calls(run_id, records)
-        batch = list(records)
+            return super().add_rows(run_id, batch)
         self._pending.setdefault(run_id, []).extend(batch)
         self._queued += len(batch)
         if self._queued >= self.max_records:
@@ -69,7 +68,7 @@ class BatchedStore(RunStore):
         written = 0
         try:
             for run_id in list(pending):
-                written += RunStore.add_calls(self, run_id, pending.pop(run_id))
+                written += RunStore.add_rows(self, run_id, pending.pop(run_id))
         except BaseException:
             for run_id, recs in pending.items():  # keep what was not written for the next try
                 self._pending.setdefault(run_id, [])[:0] = recs

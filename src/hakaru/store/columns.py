@@ -1,8 +1,11 @@
-"""How a :class:`~hakaru.types.CallRecord` maps to a row of the ``calls`` table and to exports.
+"""How a :class:`~hakaru.types.CallRecord` maps to columns, to the ``calls`` rows of schema 3
+and to exports.
 
 The columns are derived from the dataclass fields, in field order, so a field added to
 ``CallRecord`` becomes a column (``ALTER TABLE`` on the next open) without touching this module.
-Tuple fields (``parents``) are stored as compact JSON lists; ``None`` is SQL ``NULL``.
+In the ``calls`` rows of schema 3 (and its view in schema 4) tuple fields (``parents``) are
+compact JSON lists and ``None`` is SQL ``NULL``; schema 4 stores the rows leaner
+(:mod:`hakaru.store.rows`).
 """
 
 from __future__ import annotations
@@ -18,11 +21,9 @@ from hakaru.types import RECORD_FIELDS, CallRecord
 
 __all__ = [
     "FIELDS",
-    "columns_sql",
     "from_row",
     "sql_column",
     "sql_type",
-    "to_row",
     "write_csv",
     "write_jsonl",
 ]
@@ -55,23 +56,6 @@ def sql_column(name: str) -> str:
     if isinstance(default, int | float) and "None" not in _TYPES[name]:
         tail = f" NOT NULL DEFAULT {default!r}"
     return f'"{name}" {sql_type(name)}{tail}'
-
-
-def columns_sql() -> str:
-    """The column definitions of the ``calls`` table (without its key)."""
-    return ", ".join(f'"{name}" {sql_type(name)}' for name in FIELDS)
-
-
-def to_row(record: CallRecord, run_id: str) -> list[Any]:
-    """The values of ``record`` in :data:`FIELDS` order, stored under ``run_id``."""
-    values = list(_GET(record))
-    for i in _JSON:
-        if i in _INT_TUPLES:  # 5x faster than json.dumps, and the same text
-            values[i] = "[" + ",".join(map(str, values[i])) + "]"
-        else:
-            values[i] = json.dumps(list(values[i]), separators=(",", ":"))
-    values[_RUN_ID] = run_id
-    return values
 
 
 def from_row(row: Iterable[Any]) -> CallRecord:

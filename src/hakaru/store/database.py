@@ -18,14 +18,14 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from hakaru.errors import ConfigError, StoreError
 from hakaru.pricing.prices import Prices
-from hakaru.store import columns, opening
+from hakaru.store import columns, opening, rows, schema
 from hakaru.store.entries import (
     Checkpoint,
     RunInfo,
@@ -35,39 +35,14 @@ from hakaru.store.entries import (
     owner,
     owner_alive,
 )
+from hakaru.store.schema import SCHEMA_VERSION
 from hakaru.store.sink import CallSink
-from hakaru.types import CallRecord
+from hakaru.types import CallRecord, RecordRow, record_of
 
 __all__ = ["SCHEMA_VERSION", "RunStore", "default_store_path"]
 
-# 2: the calls column "budget" is "reasoning_budget" (a spending cap is a Budget, not this).
-# 3: token classes: "cached_tokens" is "cache_read_tokens", "cache_write_tokens" is new; each
-#    call keeps its "dollars" (NULL: unpriced) instead of "price_in"/"price_out", and the
-#    prices a run used are kept once per model in the table "prices".
-SCHEMA_VERSION = 3
 RunStatus = Literal["running", "done", "failed"]
 ExportFormat = Literal["jsonl", "csv"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
-    params TEXT NOT NULL, status TEXT NOT NULL, summary TEXT, ended REAL,
-    calls INTEGER NOT NULL DEFAULT 0, owner TEXT);
-CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
-CREATE TABLE IF NOT EXISTS calls ({calls}, PRIMARY KEY (run_id, id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS points (
-    sweep_id TEXT NOT NULL, key TEXT NOT NULL, params TEXT NOT NULL, result TEXT, run_id TEXT,
-    PRIMARY KEY (sweep_id, key));
-CREATE TABLE IF NOT EXISTS checkpoints (
-    run_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
-    PRIMARY KEY (run_id, step));
-CREATE TABLE IF NOT EXISTS prices (
-    run_id TEXT NOT NULL, model TEXT NOT NULL, prices TEXT, PRIMARY KEY (run_id, model));
-"""
-
-#: Columns of the calls table renamed since a store was made: old name → CallRecord field.
-#: Opening an older store renames them in place, so what it recorded reads back unchanged.
-_RENAMED = {"budget": "reasoning_budget", "cached_tokens": "cache_read_tokens"}
 
 
 def default_store_path() -> Path:
@@ -124,11 +99,13 @@ class RunStore:
         self.commits = 0  # write transactions committed through this object
         self._lock = threading.RLock()  # one connection, shared by threads (the sync facade's)
         self._sinks: weakref.WeakSet[CallSink] = weakref.WeakSet()
-        names = ", ".join(f'"{n}"' for n in columns.FIELDS)
+        names = ", ".join(f'"{n}"' for n in rows.PHYSICAL)
         self._insert = (
-            f"INSERT INTO calls ({names}) VALUES ({', '.join('?' * len(columns.FIELDS))})"
+            f"INSERT INTO call_rows ({names}) VALUES ({', '.join('?' * len(rows.PHYSICAL))})"
         )
-        self._select = f"SELECT {names} FROM calls WHERE run_id = ? ORDER BY id"
+        self._codec = rows.RowCodec()
+        self._nums: dict[str, int] = {}  # run id → run number, of the runs written here
+        self._lean = True  # False: a schema-3 store opened read-only (read as it is)
         self._db: sqlite3.Connection | None = None
         if readonly and self._open_readonly(timeout):
             return
@@ -149,7 +126,10 @@ class RunStore:
         with opening.failures(self.path, timeout, "open") as db:
             self.journal_mode = opening.use_wal(db, timeout)
             db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(db)
+            # Checkpoint the log into the file every ~32 MB rather than every 4 MB: a checkpoint
+            # syncs both files, and a million-call run would pay for a few hundred of them.
+            db.execute("PRAGMA wal_autocheckpoint=8192")
+            schema.migrate(db, self.path)
             self._db = db
 
     def _open_readonly(self, timeout: float) -> bool:
@@ -158,98 +138,13 @@ class RunStore:
         made by an older hakaru: it is then opened read-write once, to be upgraded)."""
         with opening.failures(self.path, timeout, "open", readonly=True) as db:
             self.journal_mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
-            version, missing = self._schema_state(db)
-            if version == 0 or missing:
+            version, missing = schema.schema_state(db, self.path)
+            if version == 0 or [m for m in missing if m not in ("num", "calls")]:
                 db.close()
                 return False
+            self._lean = version >= SCHEMA_VERSION  # else read the schema-3 table as it is
             self._db = db
         return True
-
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        """Create the schema, or bring an older file up to date: rename the columns of
-        ``_RENAMED``, add columns for CallRecord fields new since the file was made, and turn
-        per-call prices into dollars (:meth:`_price_columns_to_dollars`).
-
-        Only reads when the file is current, so opening a store to read it never waits for the
-        write lock of another process.
-        """
-        version, missing = self._schema_state(db)
-        if version == SCHEMA_VERSION and not missing:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version, missing = self._schema_state(db)  # again: another process may have begun
-            if version == 0:
-                for statement in _SCHEMA.format(calls=columns.columns_sql()).split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            else:
-                have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-                for old, new in _RENAMED.items():
-                    if old in have and new in missing:
-                        db.execute(f'ALTER TABLE calls RENAME COLUMN "{old}" TO "{new}"')
-                        missing.remove(new)
-                for name in missing:
-                    if name == "owner":  # runs made before hakaru recorded their process
-                        db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
-                    elif name == "prices":  # stores made before token classes
-                        db.execute(_SCHEMA.split(";")[-2])
-                    else:
-                        column = columns.sql_column(name)
-                        db.execute(f"ALTER TABLE calls ADD COLUMN {column}")
-                self._price_columns_to_dollars(db)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        finally:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-
-    @staticmethod
-    def _price_columns_to_dollars(db: sqlite3.Connection) -> None:
-        """A store of schema 2 or older kept each call's ``price_in``/``price_out``: keep the
-        dollars they give (:func:`hakaru.types.legacy_dollars`: unknown where both were 0, as
-        those versions priced unknown models at $0), the prices once per run and model, and
-        drop the two columns."""
-        have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        if not {"price_in", "price_out"} <= have:
-            return
-        db.execute(
-            "UPDATE calls SET dollars = CASE "
-            "WHEN status NOT IN ('ok', 'flagged') THEN 0.0 "
-            "WHEN COALESCE(price_in, 0) = 0 AND COALESCE(price_out, 0) = 0 THEN NULL "
-            "ELSE (input_tokens * price_in + output_tokens * price_out) / 1e6 END"
-        )
-        rows = db.execute(
-            "SELECT DISTINCT run_id, model, price_in, price_out FROM calls "
-            "WHERE COALESCE(price_in, 0) != 0 OR COALESCE(price_out, 0) != 0"
-        ).fetchall()
-        for run_id, model, price_in, price_out in rows:
-            prices = Prices.of(price_in or 0.0, price_out or 0.0, source="model spec")
-            db.execute(
-                "INSERT OR REPLACE INTO prices VALUES (?, ?, ?)",
-                (run_id, model, _dumps(prices.as_dict(), "prices")),
-            )
-        for name in ("price_in", "price_out"):
-            db.execute(f'ALTER TABLE calls DROP COLUMN "{name}"')
-
-    def _schema_state(self, db: sqlite3.Connection) -> tuple[int, list[str]]:
-        """The file's schema version and the columns it lacks: CallRecord fields missing from
-        its calls table, and ``owner`` if its runs table has none."""
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"The run store at {self.path} has schema version {version}; this hakaru knows "
-                f"up to {SCHEMA_VERSION}. Upgrade hakaru, or choose another store with --store."
-            )
-        have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        missing = [name for name in columns.FIELDS if name not in have]
-        runs = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-        if runs and "owner" not in runs:
-            missing.append("owner")
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-        if runs and "prices" not in tables:
-            missing.append("prices")
-        return version, missing
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -301,8 +196,9 @@ class RunStore:
                 try:
                     with self._write() as db:
                         db.execute(
-                            "INSERT INTO runs (id, created, kind, name, params, status, owner) "
-                            "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                            "INSERT INTO runs (id, created, kind, name, params, status, owner, "
+                            "num) VALUES (?, ?, ?, ?, ?, 'running', ?, "
+                            "(SELECT COALESCE(max(num), 0) + 1 FROM runs))",
                             (run_id, time.time(), kind, name, blob, me),
                         )
                     return run_id
@@ -375,48 +271,99 @@ class RunStore:
 
     def add_calls(self, run_id: str, records: Iterable[CallRecord]) -> int:
         """Write ``records`` under ``run_id`` in one transaction; returns how many."""
-        rows = [columns.to_row(r, run_id) for r in records]
-        if not rows:
+        return self.add_rows(run_id, [record_of(r) for r in records])
+
+    def add_rows(self, run_id: str, batch: Sequence[RecordRow]) -> int:
+        """:meth:`add_calls` for records given as rows (:func:`~hakaru.types.record_row`)."""
+        if not batch:
             return 0
+        codec = self._codec
         try:
             with self._errors("write call records"), self._write() as db:
                 count = "UPDATE runs SET calls = calls + ? WHERE id = ?"
-                if db.execute(count, (len(rows), run_id)).rowcount == 0:
+                if db.execute(count, (len(batch), run_id)).rowcount == 0:
                     raise RunNotFound.unknown(run_id, self.path)
-                db.executemany(self._insert, rows)
-        except StoreError as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                num = self._nums.get(run_id)
+                if num is None:
+                    found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,))
+                    num = self._nums[run_id] = int(found.fetchone()[0])
+                top = db.execute("SELECT max(id) FROM strings").fetchone()[0]
+                codec.begin((top or 0) + 1)
+                encoded = codec.encode(batch, num)
+                new = codec.new_strings()
+                if new:
+                    db.executemany("INSERT INTO strings VALUES (?, ?)", new)
+                db.executemany(self._insert, encoded)
+        except BaseException as exc:
+            codec.rollback()  # the texts it interned were not committed
+            if isinstance(exc, StoreError) and isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise StoreError(
                     f"A call id is already stored for run {run_id} in {self.path} "
                     f"({exc.__cause__}). Give every call record of a run its own id."
                 ) from None
             raise
-        return len(rows)
+        codec.commit()
+        return len(batch)
 
     def calls(self, run_id: str) -> Iterator[CallRecord]:
         """Stream the call records of run ``run_id`` (an exact id), ordered by call id."""
+        if not self._lean:  # a schema-3 store opened read-only: its own table, as it is
+            yield from self._legacy_calls(run_id)
+            return
         with self._errors("read call records"):
-            cursor = self._conn().execute(self._select, (run_id,))
+            db = self._conn()
+            found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None or found[0] is None:
+                return
+            cursor = db.execute(rows.read_sql(), (found[0],))
+        decode = rows.decode
         while True:  # in chunks, so that the lock is not held while the caller works
             with self._errors("read call records"):
-                rows = cursor.fetchmany(1024)
-            if not rows:
+                chunk = cursor.fetchmany(1024)
+            if not chunk:
                 return
-            for row in rows:
+            for row in chunk:
+                yield decode(row, run_id)
+
+    def _legacy_calls(self, run_id: str) -> Iterator[CallRecord]:
+        names = ", ".join(f'"{n}"' for n in columns.FIELDS)
+        with self._errors("read call records"):
+            cursor = self._conn().execute(
+                f"SELECT {names} FROM calls WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        while True:
+            with self._errors("read call records"):
+                chunk = cursor.fetchmany(1024)
+            if not chunk:
+                return
+            for row in chunk:
                 yield columns.from_row(row)
 
     def calls_by_id(self, run_id: str, ids: Iterable[int]) -> list[CallRecord]:
         """The records of run ``run_id`` with call ids ``ids`` (those stored), ordered by id."""
         wanted = sorted(set(ids))
         out: list[CallRecord] = []
-        for i in range(0, len(wanted), 500):  # below SQLite's limit on parameters
-            chunk = wanted[i : i + 500]
-            query = self._select.replace(
-                "ORDER BY", f"AND id IN ({', '.join('?' * len(chunk))}) ORDER BY"
-            )
-            with self._errors("read call records"):
-                rows = self._conn().execute(query, (run_id, *chunk)).fetchall()
-            out.extend(columns.from_row(row) for row in rows)
+        with self._errors("read call records"):
+            db = self._conn()
+            if self._lean:
+                found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if found is None or found[0] is None:
+                    return out
+                key: Any = found[0]
+                query = rows.read_sql().replace("ORDER BY", "AND c.id IN ({}) ORDER BY")
+            else:  # a schema-3 store opened read-only: its own table, as it is
+                key = run_id
+                names = ", ".join(f'"{n}"' for n in columns.FIELDS)
+                query = f"SELECT {names} FROM calls WHERE run_id = ? AND id IN ({{}}) ORDER BY id"
+            for i in range(0, len(wanted), 500):  # below SQLite's limit on parameters
+                chunk = wanted[i : i + 500]
+                found_rows = db.execute(
+                    query.format(", ".join("?" * len(chunk))), (key, *chunk)
+                ).fetchall()
+                if self._lean:
+                    out.extend(rows.decode(row, run_id) for row in found_rows)
+                else:
+                    out.extend(columns.from_row(row) for row in found_rows)
         return out
 
     def sink(self, run_id: str) -> CallSink:

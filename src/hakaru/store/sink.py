@@ -15,7 +15,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from hakaru.errors import StoreError
-from hakaru.types import CallRecord
+from hakaru.types import CallRecord, RecordRow, record_of
 
 if TYPE_CHECKING:
     from hakaru.store.database import RunStore
@@ -51,7 +51,7 @@ class CallSink:
         self.run_id = run_id
         self.written = 0  # records committed
         self.batches = 0  # transactions committed
-        self._queue: list[CallRecord] = []
+        self._queue: list[RecordRow] = []  # records as rows (hakaru.types.record_row)
         self._added = 0  # records ever queued; durable() waits until `written` reaches it
         self._waiters: list[asyncio.Future[None]] = []
         self._scheduled_on: asyncio.AbstractEventLoop | None = None
@@ -73,9 +73,18 @@ class CallSink:
             raise StoreError(f"The call sink of run {self.run_id} is closed. Open a new sink.")
         if not isinstance(record, CallRecord):
             raise TypeError(f"CallSink.add takes a CallRecord, not {type(record).__name__}")
-        self._queue.append(record)
+        self.add_row(record_of(record))
+
+    def add_row(self, row: RecordRow) -> None:
+        """:meth:`add` for a record given as its row (what the session builds: no
+        :class:`CallRecord` object is needed)."""
+        if self._closed:
+            raise StoreError(f"The call sink of run {self.run_id} is closed. Open a new sink.")
+        self._queue.append(row)
         self._added += 1
-        self._schedule()
+        on = self._scheduled_on  # a flush is pending on a loop that can still run it
+        if on is None or on.is_closed():
+            self._schedule()
 
     def _schedule(self) -> None:
         try:
@@ -97,7 +106,7 @@ class CallSink:
         batch = self._queue
         if batch:
             try:
-                self.store.add_calls(self.run_id, batch)
+                self.store.add_rows(self.run_id, batch)
             except Exception as exc:
                 self._wake(exc)
                 raise
