@@ -60,7 +60,8 @@ def test_estimated_tokens_are_marked(loop_thread: LoopThread, tmp_path: Path) ->
     db = str(tmp_path / "h.db")
     try:
         out = hakaru(
-            "profile", "--upstream", upstream.url + "/v1", "--sizes", "1,2,3", "--store", db,
+            "profile", "--capture", "proxy", "--upstream", upstream.url + "/v1", "--sizes", "1,2,3",
+            "--store", db,
             "--", "python", str(script), "{n}",
         )  # fmt: skip
     finally:
