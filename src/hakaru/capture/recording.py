@@ -21,6 +21,7 @@ program that crashes, or is killed, leaves every call it had finished in the sto
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -86,6 +87,7 @@ class CapturedRun:
         self.models: dict[str, ModelSpec] = {n: m.spec for n, m in BUILTIN_MODELS.items()}
         self.models.update(models or {})
         self.book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
+        self.pid = os.getpid()  # records are written by this process only (not a forked child)
         self.recorded = 0
         self.estimated = 0  # calls whose tokens were estimated (no usage reported)
         self._lock = threading.Lock()
