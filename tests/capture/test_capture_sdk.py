@@ -11,6 +11,7 @@ import anthropic
 import openai
 import pytest
 from capture_sim import Sim, captured
+from proxy_servers import spawn, stop
 
 import hakaru
 from hakaru.store import RunStore
@@ -129,3 +130,21 @@ def test_a_call_outside_the_block_is_not_recorded(sim: Sim, tmp_path: Path) -> N
     with RunStore(tmp_path / "h.db", readonly=True) as store:
         info = store.run(run.run_id)
     assert info.status == "done" and info.kind == "capture"
+
+
+def test_failed_calls_are_recorded_as_failures(tmp_path: Path) -> None:
+    proc, url = spawn("sim", "serve", "--port", "0", "--fault-500", "1")
+    try:
+        client = openai.OpenAI(base_url=url, api_key="sk-test", max_retries=0)
+        with hakaru.capture(tmp_path / "h.db", name="failing") as run:
+            for _ in range(3):
+                with pytest.raises(openai.InternalServerError):
+                    client.chat.completions.create(model="gpt-4.1-mini", messages=ASK)
+        faults = Sim(url)._stats()["faults"]
+    finally:
+        stop(proc)
+    totals = run.totals()
+    assert totals["calls"] == totals["failed_calls"] == faults["500"] == 3
+    assert totals["input_tokens"] == 0 and totals["dollars"] == 0
+    rows = records(tmp_path / "h.db", run.run_id)
+    assert {(r.status, r.error_kind) for r in rows} == {("error", "server_error")}

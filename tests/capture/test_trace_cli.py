@@ -55,15 +55,32 @@ def test_json_totals_equal_what_the_server_billed(sim: Sim, tmp_path: Path) -> N
 def test_a_crashing_program_keeps_its_calls_and_its_exit_code(sim: Sim, tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     program = str(PROGRAMS / "openai_chain.py")
-    out = hakaru_trace(sim, db, "--", "python", program, "5", env={"CRASH_AFTER": "3"})
+    out = hakaru_trace(
+        sim, db, "--name", "crash", "--size", "5", "--", "python", program, "{n}",
+        env={"CRASH_AFTER": "3"},
+    )  # fmt: skip
     assert out.returncode == 1, out.stderr  # Python's status for an uncaught exception
     assert "crashed on purpose after 3 calls" in out.stderr
     assert "exited with status 1; its 3 captured calls" in out.stderr
     with RunStore(db, readonly=True) as store:
         [info] = store.runs()
-        assert info.status == "failed"
+        assert info.status == "failed" and info.name == "crash" and info.params["n"] == 5
         assert [r.status for r in store.calls(info.id)] == ["ok"] * 3
     assert sim.billed()["calls"] == 3
+
+
+def test_a_program_killed_with_sigkill_keeps_every_call_it_finished(
+    sim: Sim, tmp_path: Path
+) -> None:
+    db = tmp_path / "h.db"
+    program = str(PROGRAMS / "openai_chain.py")
+    out = hakaru_trace(sim, db, "--", "python", program, "6", env={"KILL_AFTER": "4"})
+    assert out.returncode == 128 + 9, out.stderr  # as a shell reports SIGKILL
+    assert "killed by signal 9; its 4 captured calls" in out.stderr
+    with RunStore(db, readonly=True) as store:
+        [info] = store.runs()
+        assert info.status == "failed" and len(list(store.calls(info.id))) == 4
+    assert sim.billed()["calls"] == 4
 
 
 def test_a_failed_instrumentor_is_named_and_capture_goes_on(sim: Sim, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ the program: it is kept in :attr:`CaptureProcessor.problems` and reported when t
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -185,6 +186,9 @@ class CaptureProcessor(SpanProcessor):
             entry.call, entry.run = run.start(entry.path, role, span.start_time or end), run
         assert entry.run is not None
         if entry.run.sink.closed:  # the capture ended while the call was in flight
+            return
+        if entry.run.pid != os.getpid():  # a forked child: the store's connection is not its
+            self.problems.append(f"a call in forked process {os.getpid()} was not recorded")
             return
         kind, message = _error(span)
         entry.run.finish(entry.call, read_call(attributes), end, error_kind=kind, error=message)

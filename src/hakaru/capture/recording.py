@@ -11,7 +11,8 @@ what it disproves: a call A inside a span that was still running when call B sta
 of a parallel branch, an agent that had not returned) cannot have handed B its result, unless
 B runs inside that same span. So for a candidate A, the outermost span that contains A and not
 B must have ended before B started; a candidate that fails is replaced by its own parents,
-checked the same way (the frontier holds only the latest calls of a chain).
+checked the same way (the frontier holds only the latest calls of a chain); the frontier then
+drops only the parents kept, so a disproved candidate stays a possible parent of later calls.
 
 **Durability.** Each record is committed before :meth:`finish` returns — on the thread that
 ended the span, before the program gets its answer when the SDK's span ends with the call — so a
@@ -20,6 +21,7 @@ program that crashes, or is killed, leaves every call it had finished in the sto
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -44,20 +46,18 @@ _NS = 1e-9
 class Started:
     """A call in flight: its id, parents, the spans that contain it and when it started."""
 
-    __slots__ = ("candidates", "id", "parents", "path", "role", "start_ns")
+    __slots__ = ("id", "parents", "path", "role", "start_ns")
 
     def __init__(
         self,
         call_id: int,
-        candidates: tuple[int, ...],
         parents: tuple[int, ...],
         path: tuple[int, ...],
         role: str,
         start_ns: int,
     ) -> None:
         self.id = call_id
-        self.candidates = candidates  # the timing rule's parents (what the frontier needs back)
-        self.parents = parents  # after span context removed what it disproves
+        self.parents = parents  # the timing rule's, less what span context disproves
         self.path = path
         self.role = role
         self.start_ns = start_ns
@@ -87,6 +87,7 @@ class CapturedRun:
         self.models: dict[str, ModelSpec] = {n: m.spec for n, m in BUILTIN_MODELS.items()}
         self.models.update(models or {})
         self.book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
+        self.pid = os.getpid()  # records are written by this process only (not a forked child)
         self.recorded = 0
         self.estimated = 0  # calls whose tokens were estimated (no usage reported)
         self._lock = threading.Lock()
@@ -107,7 +108,7 @@ class CapturedRun:
             call_id, candidates = self.dependencies.start()
             self._containers.update(path)
             parents = self._possible(candidates, path, start_ns)
-            return Started(call_id, candidates, parents, path, role, start_ns)
+            return Started(call_id, parents, path, role, start_ns)
 
     def _possible(
         self, candidates: tuple[int, ...], path: tuple[int, ...], start_ns: int
@@ -164,7 +165,9 @@ class CapturedRun:
         """The call ended: record it (committed before this returns)."""
         failed = bool(error_kind)
         with self._lock:
-            self.dependencies.finish(started.id, started.candidates)
+            # The frontier drops only the parents kept: a candidate span context disproved
+            # stays in it, a possible parent of later calls.
+            self.dependencies.finish(started.id, started.parents)
             self._calls[started.id] = (started.path, started.parents, end_ns)
             dollars: float | None = 0.0
             if not failed:

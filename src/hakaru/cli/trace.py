@@ -88,12 +88,14 @@ def trace(
     for problem in result.problems:
         click.echo(f"hakaru trace: problem: {problem}", err=True)
     code = result.exit_code
-    if result.exit_code != 0:
+    if code != 0:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         click.echo(
-            f"hakaru trace: the program exited with status {code}; its "
-            f"{result.totals['calls']} captured calls are in run {result.run_id}.",
+            f"hakaru trace: the program {how}; its {result.totals['calls']} captured calls "
+            f"are in run {result.run_id}.",
             err=True,
         )
+        code = 128 - code if code < 0 else code  # as a shell reports a signal
     if result.totals["calls"] == 0:
         if not result.started:
             why = (
