@@ -28,6 +28,16 @@ def test_langgraph(hakaru_cassette):
     _log(total)
     assert total == 136
 
+def test_langgraph_captured(hakaru_cassette, tmp_path):
+    import hakaru
+    spec = importlib.util.spec_from_file_location("mapreduce", os.environ["MAPREDUCE"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mapreduce"] = module
+    spec.loader.exec_module(module)
+    with hakaru.capture(tmp_path / "captured.db", name="replay") as run:
+        total = asyncio.run(module.run(16, "sim-oracle", 4))
+    _log([total, run.totals()["calls"], run.totals()["input_tokens"]])
+
 def test_anthropic_stream(hakaru_cassette):
     client = anthropic.Anthropic(max_retries=0)  # ANTHROPIC_BASE_URL: the cassette
     with client.messages.stream(
@@ -74,13 +84,17 @@ def test_replays_without_a_connection(
 ) -> None:
     answers = programs.path / "answers.jsonl"
     url = f"--hakaru-base-url={upstreams.sim_url}"
-    _run(programs, "-k", test, "--hakaru-record", "once", url).assert_outcomes(passed=1)
+    _run(programs, f"test_programs.py::{test}", "--hakaru-record", "once", url).assert_outcomes(
+        passed=1
+    )
     recorded = _answers(answers)
     assert recorded and upstreams.connections >= 1
     cassette = programs.path / "cassettes" / "test_programs" / f"{test}.jsonl"
     assert "secret" not in cassette.read_text()
     before = upstreams.connections
-    _run(programs, "-k", test, "--hakaru-record", "none", url).assert_outcomes(passed=1)
+    _run(programs, f"test_programs.py::{test}", "--hakaru-record", "none", url).assert_outcomes(
+        passed=1
+    )
     assert upstreams.connections == before
     assert _answers(answers) == recorded  # the same total; the same events, usage included
     if test == "test_anthropic_stream":
@@ -98,3 +112,19 @@ def test_a_swallowed_miss_still_fails_the_test(
     result = _run(programs, "-k", "swallowed", "--hakaru-record", "none")
     result.assert_outcomes(passed=1, errors=1)  # the test body passed; its teardown fails
     result.stdout.fnmatch_lines(["*1 call(s) missed the cassette (the program caught the error)*"])
+
+
+def test_in_process_capture_counts_a_replayed_langgraph_program(
+    programs: pytest.Pytester, upstreams: Upstreams
+) -> None:
+    # capture switches instrumentors on for the whole process: the runs get processes of their own
+    answers = programs.path / "answers.jsonl"
+    url = f"--hakaru-base-url={upstreams.sim_url}"
+    args = ("-p", "no:cacheprovider", "-k", "test_langgraph_captured", url)
+    programs.runpytest_subprocess(*args, "--hakaru-record", "once").assert_outcomes(passed=1)
+    recorded = _answers(answers)
+    before = upstreams.connections
+    programs.runpytest_subprocess(*args, "--hakaru-record", "none").assert_outcomes(passed=1)
+    assert upstreams.connections == before
+    replayed = _answers(answers)
+    assert replayed == recorded and replayed[0][:2] == [136, 5]  # type: ignore[index]
