@@ -72,7 +72,7 @@ def dag_figure(facts: DagFacts) -> Markup | None:
             ring = {"facecolors": "none", "edgecolors": "#d62728", "linewidths": 0.8}
             ax.scatter([x for x, _ in path], [y for _, y in path], s=30, label="critical path",
                        zorder=3, **ring)  # fmt: skip
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(_commas))  # never "+2.676e5"
         ax.set_xlabel("level", fontsize=8)
@@ -103,7 +103,7 @@ def levels_figure(dag: DagFacts) -> Markup | None:
         ax.plot(xs, [b.mean for b in bins], color="#4c78a8", linewidth=1.2, label="mean")
         ax.legend(fontsize=7, loc="upper right")
         title = f"calls per level ({dag.depth:,} levels, in bins of {size:,})"
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(_commas))
     ax.set_xlabel("level (1 + deepest dependency)", fontsize=8)
     ax.set_ylabel("calls", fontsize=8)
