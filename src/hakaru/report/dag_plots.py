@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["dag_figure", "levels_figure", "path_roles_figure"]
 
 
+def _commas(value: float, _pos: object = None) -> str:
+    return f"{value:,.0f}"
+
+
 def _title(d: DagDrawing, facts: DagFacts) -> str:
     shown = f"{len(d.calls):,} of their {d.of_calls:,} calls" if d.of_calls > len(d.calls) else (
         f"their {len(d.calls):,} calls"
@@ -40,7 +44,7 @@ def dag_figure(facts: DagFacts) -> Markup | None:
         return None
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     roles = list(dict.fromkeys(role for d in facts.drawings for _, _, role, _ in d.calls))
     panels = len(facts.drawings)
@@ -68,8 +72,9 @@ def dag_figure(facts: DagFacts) -> Markup | None:
             ring = {"facecolors": "none", "edgecolors": "#d62728", "linewidths": 0.8}
             ax.scatter([x for x, _ in path], [y for _, y in path], s=30, label="critical path",
                        zorder=3, **ring)  # fmt: skip
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(_commas))  # never "+2.676e5"
         ax.set_xlabel("level", fontsize=8)
         ax.set_ylabel("calls on the level", fontsize=8)
         ax.set_title(plain(_title(d, facts)), fontsize=9, loc="left")
@@ -83,7 +88,7 @@ def levels_figure(dag: DagFacts) -> Markup | None:
     bins = dag.level_bins
     if not bins:
         return None
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     fig, ax = new_figure(5.2, 2.8)
     if all(b.first == b.last for b in bins):
@@ -98,7 +103,8 @@ def levels_figure(dag: DagFacts) -> Markup | None:
         ax.plot(xs, [b.mean for b in bins], color="#4c78a8", linewidth=1.2, label="mean")
         ax.legend(fontsize=7, loc="upper right")
         title = f"calls per level ({dag.depth:,} levels, in bins of {size:,})"
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(_commas))
     ax.set_xlabel("level (1 + deepest dependency)", fontsize=8)
     ax.set_ylabel("calls", fontsize=8)
     ax.set_title(title, fontsize=9, loc="left")
@@ -114,6 +120,8 @@ def path_roles_figure(dag: DagFacts) -> Markup | None:
     roles = dag.path_roles
     if not roles:
         return None
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     fig, axes = new_figure(5.2, 0.45 * len(roles) + 1.4, 1, 2)
     ys = list(range(len(roles)))[::-1]
     names = [plain(r.role) for r in roles]
@@ -123,6 +131,8 @@ def path_roles_figure(dag: DagFacts) -> Markup | None:
     ):
         ax.barh(ys, values, color=[_ROLE_COLORS[i % len(_ROLE_COLORS)] for i in range(len(roles))])
         ax.set_yticks(ys, names, fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.xaxis.set_major_formatter(FuncFormatter(_commas))
         ax.set_xlabel(label, fontsize=8)
     axes[0, 1].set_yticks(ys, [""] * len(ys))
     axes[0, 0].set_title(
