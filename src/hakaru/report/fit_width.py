@@ -62,9 +62,9 @@ def fit_columns(table: Table, console: Console, shorten: Collection[str] = ()) -
 
     A column gets at least its longest word holding a digit, its header's longest word and a
     few characters (all of its widest line if it does not wrap); the width left first gives the
-    columns that want little all they want, then is shared by the wide ones in proportion. The columns headed by a name in
-    ``shorten`` are labels whatever they hold (a command line, a path): they may be cut. False
-    when even the least is too wide.
+    columns that want little all they want, then is shared by the wide ones in proportion. The
+    columns headed by a name in ``shorten`` are labels whatever they hold (a command line, a
+    path): they may be cut. False when even the least is too wide.
     """
     columns = table.columns
     if not columns or any(
