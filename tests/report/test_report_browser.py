@@ -199,8 +199,9 @@ def maker_and_proxy_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
     maker = hakaru("maker", "run", "--task", "hanoi", "--disks", "8", "--k", "2")
     profile = hakaru(
-        "profile", "--sim", "--sizes", "2,4,8", "--", "python", "examples/openai_chain.py", "{n}"
-    )  # "profile --sim": the options go before "--"
+        "profile", "--sim", "--capture", "proxy", "--sizes", "2,4,8", "--",
+        "python", "examples/openai_chain.py", "{n}",
+    )  # fmt: skip
     return db, maker["run_id"], profile["points"][-1]["run_id"]
 
 

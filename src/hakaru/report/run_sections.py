@@ -142,7 +142,22 @@ def run_ledger(data: ReportData) -> list[Section]:
 
 
 def dependency_source(kind: str) -> str:
-    """Where a run's dependencies come from, in one sentence: a proxy infers them from timing."""
+    """Where a run's dependencies come from, in one sentence: a proxy infers them from timing,
+    in-process capture from timing pruned by the spans' context, an import from its links."""
+    if kind == "capture":
+        return (
+            "Dependencies were inferred from timing by in-process capture, pruned by the "
+            "spans' context: a call may depend on every call that had finished before it "
+            "started, unless a span still running then contains the one and not the other; "
+            "calls that overlapped are never linked, and the depth is an upper bound "
+            "(docs/capture.md)."
+        )
+    if kind == "import":
+        return (
+            "Dependencies come from the imported trace: its span links where it has them, "
+            "else inferred from timing (a call may depend on every call that had finished "
+            "before it started)."
+        )
     if kind == "proxy":
         return (
             "Dependencies were inferred from timing by the recording proxy, which sees "
