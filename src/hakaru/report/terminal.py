@@ -296,7 +296,7 @@ def print_run(console: Console, run: RunSummary) -> None:
     )
     if not run.by_role and not run.totals.get("calls"):
         what = (
-            "a profile: its calls are in the runs of its executions (kind proxy), its fits below"
+            "a profile: its calls are in the runs of its executions, its fits below"
             if info.kind == "profile"
             else "no calls recorded"
         )
