@@ -204,23 +204,11 @@ def error_of(done: subprocess.CompletedProcess[str]) -> str:
     return err[err.rindex("\nError: ") + 1 :]
 
 
-CRITIQUE_LOOP = """
-import sys, openai
-client, draft = openai.OpenAI(), "a first draft"
-for i in range(int(sys.argv[1])):  # linear in n: one call per round
-    draft = client.chat.completions.create(
-        model="gpt-4.1-mini",
-        messages=[{"role": "user", "content": f"Critique and rewrite, round {i}: {draft[:200]}"}],
-    ).choices[0].message.content
-"""
-
-
 def test_sim_repeats_differ_and_noisy_fits_say_they_are_uncertain(tmp_path: Path) -> None:
     """A write-and-critique loop (linear in n) against long-tailed simulated answers: repeats
     draw other answers, and token classes fitted on one run per size are flagged uncertain
     when they are wrong (seed 5 makes output tokens look like n log n)."""
-    script = tmp_path / "loop.py"
-    script.write_text(CRITIQUE_LOOP)
+    script = ROOT / "examples" / "openai_critique_loop.py"
 
     def run(*args: str) -> dict[str, Any]:
         done = hakaru(

@@ -217,7 +217,8 @@ def test_the_section_in_hakaru_report_html(
     ]
     c = out["diagnostics"]["collisions"]
     assert f"{c['observed']} collisions against {c['predicted_independent']:.2f} predicted" in page
-    assert page.count("<svg") == 2 + 6  # undecided and length; the run's own six
+    assert page.count("<svg") == 2 + 3  # undecided and length; the run's own six but the
+    # three of one category (share per role, per model, critical path by role: one role)
     assert "exponential decay at rate" in page
     worst = out["diagnostics"]["worst_steps"][0]
     assert f'<td class="num ">{worst["step"]}</td>' in page

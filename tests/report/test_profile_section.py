@@ -156,7 +156,7 @@ def test_a_stopped_profile_is_rebuilt_from_its_executions(tmp_path: Path) -> Non
         "--html", str(html), "--store", str(tmp_path / "h.db"), "--",
         sys.executable, "-c", code, "{n}", HOSTILE,
     )  # fmt: skip
-    assert done.returncode != 0 and "failed at n=16" in done.stderr
+    assert done.returncode != 0 and "failed at n=16 (repeat 1), exit status 1" in done.stderr
     assert not html.exists()
     with RunStore(tmp_path / "h.db") as store:
         (info,) = store.runs(kind="profile")

@@ -92,7 +92,7 @@ def test_report_renders_in_chromium(
     assert errors == []  # no script ran, and nothing the CSP had to block
 
     svgs = page.locator("main svg")
-    assert svgs.count() == 11
+    assert svgs.count() == 10  # the run's share per model: one model, no chart
     for i in range(svgs.count()):
         box = svgs.nth(i).bounding_box()
         assert svgs.nth(i).is_visible() and box["width"] > 100 and box["height"] > 50, box
@@ -151,7 +151,9 @@ def test_a_big_runs_report_shows_every_section_and_figure(
     for i in range(headings.count()):
         assert headings.nth(i).is_visible(), names[i]
     svgs = page.locator("main svg")
-    assert svgs.count() == 2 + 2 + 4  # roles, models; undecided, length; DAG, levels, path, time
+    # undecided, length; DAG, levels, time — one role and one model: no share charts, and no
+    # chart of the critical path by role (its table says it)
+    assert svgs.count() == 2 + 3
     for i in range(svgs.count()):
         svgs.nth(i).scroll_into_view_if_needed()
         box = svgs.nth(i).bounding_box()
@@ -164,3 +166,77 @@ def test_a_big_runs_report_shows_every_section_and_figure(
     assert "critical path by role" in text.lower()
     dag = page.locator("main svg", has_text="the first levels, 1–")
     assert dag.count() == 1 and "the last levels" in (dag.text_content() or "")
+
+
+# Per chart axis: the tick labels, for the axes whose labels are words (categories: roles,
+# models, bins of draws), not numbers.
+_CATEGORY_AXES = """() => [...document.querySelectorAll('main svg')].flatMap((svg, i) =>
+  [...svg.querySelectorAll('g[id^="matplotlib.axis"]')].map(axis => ({
+    chart: i,
+    title: [...svg.querySelectorAll('text')].map(t => t.textContent).join(' | ').slice(0, 2000),
+    labels: [...axis.querySelectorAll('g[id^="xtick_"], g[id^="ytick_"]')]
+      .map(tick => tick.textContent.trim()).filter(text => text.length > 0),
+  })).filter(axis => axis.labels.some(text => /[A-Za-z]{2,}/.test(text))))"""
+
+
+@pytest.fixture(scope="module")
+def maker_and_proxy_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A MAKER run with a single role (and a few long draws), and a proxied run."""
+    import json
+    import subprocess
+    import sys
+
+    db = tmp_path_factory.mktemp("browser") / "h.db"
+    root = Path(__file__).resolve().parents[2]
+
+    def hakaru(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "hakaru.cli.main", args[0], args[1], "--json", "--store",
+             str(db), *args[2:]],
+            capture_output=True, text=True, timeout=240, cwd=root, check=True,
+        )  # fmt: skip
+        return json.loads(done.stdout)
+
+    maker = hakaru("maker", "run", "--task", "hanoi", "--disks", "8", "--k", "2")
+    profile = hakaru(
+        "profile", "--sim", "--capture", "proxy", "--sizes", "2,4,8", "--",
+        "python", "examples/openai_chain.py", "{n}",
+    )  # fmt: skip
+    return db, maker["run_id"], profile["points"][-1]["run_id"]
+
+
+def test_charts_have_categories_and_bins_show_their_counts(
+    page: Any, maker_and_proxy_store: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    """No chart of a single category (a share of 100 % says nothing); the error rate against
+    response length shows each bin's draws, bins too small to estimate merged; a proxied run
+    says its dependencies were inferred from timing, and why the critical path and the depth
+    differ."""
+    import re
+
+    from hakaru.report.maker_plots import MIN_DRAWS
+
+    path, maker_id, proxy_id = maker_and_proxy_store
+    from hakaru.report import maker_section
+
+    with RunStore(path) as store:
+        data = report_data(store, [maker_id, proxy_id])
+        maker_section.add_maker_reports(store, data)  # as hakaru report does
+        out = write_report(tmp_path / "report.html", data)
+    page.goto(out.resolve().as_uri())
+    page.wait_for_load_state("load")
+    axes = page.evaluate(_CATEGORY_AXES)
+    assert axes, "no chart with categories at all: the check below would be empty"
+    for axis in axes:
+        assert len(axis["labels"]) >= 2, f"a chart of one category: {axis}"
+    (bins,) = [a["labels"] for a in axes if "error rate against response length" in a["title"]]
+    for label in bins:
+        match = re.search(r"([\d,]+) draws?$", label)
+        assert match, f"a bin without its count of draws: {label!r}"
+        assert int(match.group(1).replace(",", "")) >= MIN_DRAWS, label
+    body = page.inner_text("body")
+    assert "Dependencies were inferred from timing by the recording proxy" in body
+    dag = page.locator("section", has_text=f"Call DAG of run {proxy_id}").first
+    assert "tracked by the session" not in dag.inner_text()
+    assert "The depth counts the calls of the longest chain; the critical path" in body
+    assert "95 % Wilson intervals" in body

@@ -38,7 +38,7 @@ def test_a_run_and_a_sweep_in_the_terminal_and_in_html(report_store: Store, tmp_
         assert " ".join(line.split()) in " ".join(text.split())  # prose wraps at the width
     # at 80 columns the label may be shortened, never a number
     assert re.search(r"routing +k +system +generalist/deleg\S* +n +Θ\(k\) +agrees +k ≈ 1\.0", text)
-    assert out.read_text(encoding="utf-8").count("<svg") == 11
+    assert out.read_text(encoding="utf-8").count("<svg") == 10  # no one-model share chart
 
 
 def test_json(report_store: Store) -> None:

@@ -8,7 +8,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["hakaru.report.maker_votes", "hakaru.report.sections"])
+@pytest.mark.parametrize(
+    "name", ["hakaru.report.maker_plots", "hakaru.report.maker_votes", "hakaru.report.sections"]
+)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0

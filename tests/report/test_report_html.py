@@ -81,7 +81,7 @@ def test_the_page_fetches_nothing_and_runs_nothing(report_store: Store, tmp_path
     assert hrefs and all(h.startswith("#") for h in hrefs)  # in-page links only
     # the sweep: claims, ratio, growth, work/span, roles; the run: roles, models, the DAG
     # drawn, levels, the critical path by role, timeline
-    assert page.count("<svg") == 11
+    assert page.count("<svg") == 10  # no one-model share chart
 
 
 def test_sweep_report_answers_the_routing_study(report_store: Store) -> None:

@@ -116,9 +116,10 @@ def levels_figure(dag: DagFacts) -> Markup | None:
 
 @_styled
 def path_roles_figure(dag: DagFacts) -> Markup | None:
-    """The critical path by role: its calls and its simulated seconds."""
+    """The critical path by role: its calls and its simulated seconds (None for one role: the
+    table says it)."""
     roles = dag.path_roles
-    if not roles:
+    if len(roles) < 2:
         return None
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 

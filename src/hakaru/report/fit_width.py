@@ -61,10 +61,10 @@ def fit_columns(table: Table, console: Console, shorten: Collection[str] = ()) -
     """Set the widths of ``table``'s columns so that it fits ``console`` with numbers whole.
 
     A column gets at least its longest word holding a digit, its header's longest word and a
-    few characters (all of its widest line if it does not wrap); the width left goes to the
-    columns that want more, in proportion to what they want. The columns headed by a name in
-    ``shorten`` are labels whatever they hold (a command line, a path): they may be cut. False
-    when even the least is too wide.
+    few characters (all of its widest line if it does not wrap); the width left first gives the
+    columns that want little all they want, then is shared by the wide ones in proportion. The
+    columns headed by a name in ``shorten`` are labels whatever they hold (a command line, a
+    path): they may be cut. False when even the least is too wide.
     """
     columns = table.columns
     if not columns or any(
@@ -94,7 +94,15 @@ def fit_columns(table: Table, console: Console, shorten: Collection[str] = ()) -
         return False
     spare = budget - sum(floor)
     extra = [w - f for w, f in zip(want, floor, strict=True)]
-    widths = [f + (spare * e) // sum(extra) for f, e in zip(floor, extra, strict=True)]
+    widths = list(floor)
+    open_ = sorted(range(len(columns)), key=lambda i: extra[i])
+    while open_ and extra[open_[0]] * len(open_) <= spare:  # the modest wants in full
+        i = open_.pop(0)
+        widths[i] += extra[i]
+        spare -= extra[i]
+    rest = sum(extra[i] for i in open_)
+    for i in open_:  # the wide ones share what is left
+        widths[i] += spare * extra[i] // rest
     for c, width in zip(columns, widths, strict=True):
         c.width = width
     return True

@@ -10,7 +10,7 @@ building the report's tables does not pay for it; the sections that place them a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hakaru.report.plots import _styled, new_figure, svg_of
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from hakaru.report.maker_load import MakerReport
     from hakaru.report.maker_votes import Decay
 
-__all__: list[str] = []
+__all__ = ["MIN_DRAWS", "length_bins"]
 
 
 @_styled
@@ -73,26 +73,89 @@ def _undecided_figure(r: MakerReport, decay: Decay | None) -> Markup | None:
     return svg_of(fig)
 
 
+#: Draws a length bin needs for its rates to be estimated; smaller bins join their neighbour.
+MIN_DRAWS = 30
+
+
+def length_bins(rows: list[dict[str, Any]], min_draws: int = MIN_DRAWS) -> list[dict[str, Any]]:
+    """The 100-token bins of :meth:`~hakaru.mdap.diagnostics.MakerDiagnostics.by_length`,
+    consecutive bins merged until each holds ``min_draws`` draws (a last small one joins the
+    bin before it), with the 95 % Wilson interval of each rate (``scipy.stats.binomtest``).
+
+    >>> rows = [{"tokens": "0-99", "votes": 500, "wrong": 5, "flagged": 0},
+    ...         {"tokens": "100-199", "votes": 6, "wrong": 6, "flagged": 0},
+    ...         {"tokens": "200-299", "votes": 14, "wrong": 14, "flagged": 0},
+    ...         {"tokens": "300-399", "votes": 40, "wrong": 1, "flagged": 0}]
+    >>> [(b["tokens"], b["votes"], b["wrong"]) for b in length_bins(rows)]
+    [('0-99', 500, 5), ('100-399', 60, 21)]
+    """
+    from scipy.stats import binomtest
+
+    groups: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if groups and sum(r["votes"] + r["flagged"] for r in groups[-1]) < min_draws:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    if len(groups) > 1 and sum(r["votes"] + r["flagged"] for r in groups[-1]) < min_draws:
+        groups[-2].extend(groups.pop())
+    out = []
+    for group in groups:
+        votes = sum(r["votes"] for r in group)
+        wrong = sum(r["wrong"] for r in group)
+        flagged = sum(r["flagged"] for r in group)
+        first, last = group[0]["tokens"].split("-")[0], group[-1]["tokens"].split("-")[-1]
+        merged: dict[str, Any] = {
+            "tokens": f"{first}-{last}",
+            "votes": votes,
+            "wrong": wrong,
+            "flagged": flagged,
+            "draws": votes + flagged,
+            "error_rate": wrong / votes if votes else None,
+            "error_interval": None,
+            "flagged_share": flagged / (votes + flagged) if votes + flagged else 0.0,
+            "flagged_interval": None,
+        }
+        if votes:
+            ci = binomtest(wrong, votes).proportion_ci(0.95, method="wilson")
+            merged["error_interval"] = (float(ci.low), float(ci.high))
+        if votes + flagged:
+            ci = binomtest(flagged, votes + flagged).proportion_ci(0.95, method="wilson")
+            merged["flagged_interval"] = (float(ci.low), float(ci.high))
+        out.append(merged)
+    return out
+
+
 def _count_tick(value: float, _pos: object = None) -> str:
     return f"{value:,.0f}" if value >= 1 else f"{value:g}"
 
 
 @_styled
 def _length_figure(r: MakerReport) -> Markup | None:
-    rows = r.diagnostics.by_length()
+    rows = length_bins(r.diagnostics.by_length())
     if not rows:
         return None
     fig, ax = new_figure(10.5, 2.9)
     xs = list(range(len(rows)))
-    err = [row["error_rate"] or 0.0 for row in rows]
-    flag = [row["flagged"] / (row["votes"] + row["flagged"]) for row in rows]
-    ax.bar([x - 0.2 for x in xs], err, width=0.4, color="#cf222e", label="wrong / valid votes")
-    ax.bar([x + 0.2 for x in xs], flag, width=0.4, color="#9a6700",
-           label="flagged / draws")  # fmt: skip
-    draws = [row["votes"] + row["flagged"] for row in rows]
+    for shift, key, color, label in (
+        (-0.2, "error", "#cf222e", "wrong / valid votes"),
+        (0.2, "flagged", "#9a6700", "flagged / draws"),
+    ):
+        rates = [(row["error_rate"] or 0.0) if key == "error" else row["flagged_share"]
+                 for row in rows]  # fmt: skip
+        spans = [
+            row[f"{key}_interval"] or (rate, rate) for row, rate in zip(rows, rates, strict=True)
+        ]
+        low = [rate - lo for rate, (lo, _) in zip(rates, spans, strict=True)]
+        high = [hi - rate for rate, (_, hi) in zip(rates, spans, strict=True)]
+        at = [x + shift for x in xs]
+        ax.bar(at, rates, width=0.4, color=color, label=label + " (95 % interval)")
+        ax.errorbar(at, rates, yerr=[low, high], fmt="none", ecolor="#333333", capsize=2, lw=0.8)
+        for x, rate, (_, hi) in zip(at, rates, spans, strict=True):
+            ax.annotate(f"{rate:.1%}", (x, hi), ha="center", va="bottom", fontsize=6,
+                        xytext=(0, 1), textcoords="offset points")  # fmt: skip
     labels = [
-        f"{row['tokens']}\n{n:,} draw{'' if n == 1 else 's'}"
-        for row, n in zip(rows, draws, strict=True)
+        f"{row['tokens']}\n{row['draws']:,} draw{'' if row['draws'] == 1 else 's'}" for row in rows
     ]
     ax.set_xticks(xs, labels, fontsize=7)
     ax.set_xlabel("output tokens of the draw", fontsize=8)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from hakaru.report.maker_load import MakerReport, WorstStep, load_maker
-from hakaru.report.maker_plots import _length_figure, _undecided_figure
+from hakaru.report.maker_plots import MIN_DRAWS, _length_figure, _undecided_figure, length_bins
 from hakaru.report.maker_votes import Decay, StepVotes, fit_decay, rebuild_step
 from hakaru.report.sections import (
     Cell,
@@ -356,18 +356,20 @@ def _errors_section(r: MakerReport) -> Section:
             row["tokens"],
             f"{row['votes']:,}",
             f"{row['wrong']:,}",
-            "–" if row["error_rate"] is None else f"{row['error_rate']:.4f}",
+            _rate(row["error_rate"], row["error_interval"]),
             f"{row['flagged']:,}",
-            f"{row['flagged'] / (row['votes'] + row['flagged']):.4f}",
+            _rate(row["flagged_share"], row["flagged_interval"]),
         )
-        for row in d.by_length()
+        for row in length_bins(d.by_length())
     ]
     if length_rows:
         tables.append(
             Table(
                 ("output tokens", "valid votes", "wrong", "error rate", "flagged", "flagged share"),
                 length_rows,
-                caption="Error rate of valid votes and share of flagged draws per 100-token bin.",
+                caption="Error rate of valid votes and share of flagged draws per bin of output "
+                f"tokens (100-token bins; bins of fewer than {MIN_DRAWS} draws merged with the "
+                "next), with 95 % Wilson intervals.",
             )
         )
     if r.worst:
@@ -407,8 +409,23 @@ def _errors_section(r: MakerReport) -> Section:
         ),
         figures=()
         if figure is None
-        else (Figure(figure, "Wrong valid votes and flagged draws per 100-token bin."),),
+        else (
+            Figure(
+                figure,
+                "Wrong valid votes and flagged draws per bin of output tokens, with 95 % "
+                f"intervals; each bin's draws under its label (bins of fewer than {MIN_DRAWS} "
+                "draws merged).",
+            ),
+        ),
         tables=tables,
+    )
+
+
+def _rate(rate: float | None, interval: tuple[float, float] | None) -> str:
+    if rate is None:
+        return "–"
+    return (
+        f"{rate:.4f}" if interval is None else f"{rate:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]"
     )
 
 

@@ -296,6 +296,8 @@ def role_shares_figure(results: Sequence[StudyResult], key: str = "aalp") -> Mar
     if not bars:
         return None
     all_roles = list(dict.fromkeys(role for _, shares in bars for role in shares))
+    if len(all_roles) < 2:  # every bar would be one full bar
+        return None
     fig, ax = new_figure(10.5, 0.45 * len(bars) + 1.2)
     ys = list(range(len(bars)))[::-1]
     for j, role in enumerate(all_roles):
@@ -355,11 +357,12 @@ def timeline_figure(run: RunSummary) -> Markup | None:
 
 @_styled
 def run_roles_figure(groups: Mapping[str, Mapping[str, float]], title: str) -> Markup | None:
-    """Horizontal bars: AALP cost and USD share per role (or model) of one run."""
+    """Horizontal bars: AALP cost and USD share per role (or model) of one run; None for a
+    single role (its share is 100 %: the chart would say nothing)."""
     names = list(groups)
     total_aalp = sum(g.get("aalp", 0.0) for g in groups.values())
     total_usd = sum(g.get("dollars", 0.0) for g in groups.values())
-    if not names or total_aalp <= 0:
+    if len(names) < 2 or total_aalp <= 0:
         return None
     fig, ax = new_figure(5.2, 0.5 * len(names) + 1.3)
     ys = list(range(len(names)))[::-1]

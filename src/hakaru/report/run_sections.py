@@ -10,7 +10,7 @@ from hakaru.report.sections import Cell, Figure, ReportData, Section, Table, Ton
 from hakaru.report.summary import format_value
 from hakaru.report.token_classes import class_report_table
 
-__all__ = ["run_calls", "run_dag", "run_ledger"]
+__all__ = ["dependency_source", "path_vs_depth", "run_calls", "run_dag", "run_ledger"]
 
 
 def _group_rows(groups: Mapping[str, Mapping[str, float]]) -> list[tuple[str, ...]]:
@@ -141,6 +141,50 @@ def run_ledger(data: ReportData) -> list[Section]:
     return out
 
 
+def dependency_source(kind: str) -> str:
+    """Where a run's dependencies come from, in one sentence: a proxy infers them from timing,
+    in-process capture from timing pruned by the spans' context, an import from its links."""
+    if kind == "capture":
+        return (
+            "Dependencies were inferred from timing by in-process capture, pruned by the "
+            "spans' context: a call may depend on every call that had finished before it "
+            "started, unless a span still running then contains the one and not the other; "
+            "calls that overlapped are never linked, and the depth is an upper bound "
+            "(docs/capture.md)."
+        )
+    if kind == "import":
+        return (
+            "Dependencies come from the imported trace: its span links where it has them, "
+            "else inferred from timing (a call may depend on every call that had finished "
+            "before it started)."
+        )
+    if kind == "proxy":
+        return (
+            "Dependencies were inferred from timing by the recording proxy, which sees "
+            "requests, not the program's data flow: a call may depend on every call that had "
+            "finished before it started (the transitive reduction is kept), so calls that "
+            "overlapped are never linked and the depth is an upper bound (docs/profile.md)."
+        )
+    return (
+        "Every call depends on the calls whose results its code had awaited (happens-before, "
+        "tracked by the session)."
+    )
+
+
+def path_vs_depth(path: int, depth: int) -> str:
+    """Why the critical path (in calls) can differ from the depth (levels), in one line."""
+    why = (
+        "The depth counts the calls of the longest chain; the critical path is the chain that "
+        "ends last in time, so"
+    )
+    if path == depth:
+        return f"{why} they agree here: {path:,} calls."
+    return (
+        f"{why} it has {path:,} calls beside a depth of {depth:,}: a longer chain of quicker "
+        "calls finished earlier."
+    )
+
+
 def _dag_words(d: DagFacts) -> str:
     """What the DAG figures show, in words."""
     if any(g.what == "whole" for g in d.drawings):
@@ -224,10 +268,10 @@ def run_dag(data: ReportData) -> list[Section]:
                 f"Call DAG of run {run.info.id}",
                 key=f"dag-{run.info.id}",
                 paragraphs=(
-                    "Every call depends on the calls whose results its code had awaited "
-                    "(happens-before, tracked by the session). A call's level is one more "
-                    "than its deepest dependency's; the critical path is the chain that ends "
-                    "last in simulated time.",
+                    dependency_source(run.info.kind)
+                    + " A call's level is one more than its deepest dependency's; the critical "
+                    "path is the chain that ends last in simulated time.",
+                    path_vs_depth(d.path_length, d.depth),
                     _dag_words(d)
                     + (
                         f" The timeline shows the first {len(run.timeline):,} calls."

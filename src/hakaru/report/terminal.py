@@ -296,7 +296,7 @@ def print_run(console: Console, run: RunSummary) -> None:
     )
     if not run.by_role and not run.totals.get("calls"):
         what = (
-            "a profile: its calls are in the runs of its executions (kind proxy), its fits below"
+            "a profile: its calls are in the runs of its executions, its fits below"
             if info.kind == "profile"
             else "no calls recorded"
         )
@@ -346,18 +346,20 @@ def print_makers(console: Console, reports: Sequence[Any]) -> None:
 
 
 def profile_table(profiles: Sequence[Mapping[str, Any]]) -> Table:
-    """One row per fitted metric of each profile: the class and the formula."""
+    """One row per fitted metric of each profile: the class, the formula and whether the class
+    is ambiguous or uncertain (the reasons are in the HTML report's fit table)."""
     from hakaru.report.profile_section import LABELS
 
     table = _table("Profiles: how each metric grows with n")
-    for head in ("profile", "metric", "class", "formula", "R²"):
+    for head in ("profile", "metric", "class", "formula", "R²", "note"):
         table.add_column(head, justify="right" if head == "R²" else "left")
     for p in profiles:
         for metric, fit in (p.get("fits") or {}).items():
             r2 = fit.get("r2")
+            note = [w for w in ("ambiguous", "uncertain") if fit.get(w)]
             _add(
                 table, p.get("profile", ""), LABELS.get(metric, metric), fit.get("class", "–"),
-                fit.get("formula", "–"), "–" if r2 is None else f"{r2:.3f}",
+                fit.get("formula", "–"), "–" if r2 is None else f"{r2:.3f}", ", ".join(note),
             )  # fmt: skip
     return table
 
