@@ -312,6 +312,46 @@ class Session(HappensBefore):
             self.store.put_prices(self.run_id, model, found)
         return found
 
+    # -- calls made elsewhere (in-process capture) ----------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session has closed (it takes no more records)."""
+        return self._closed
+
+    def frontier(self) -> Frontier:
+        """The happens-before frontier of the running context: what a call made here depends
+        on (its parents, and their finish times per cost model)."""
+        return self._frontier.get()
+
+    def record_external(
+        self,
+        request: Request,
+        response: Response | None,
+        *,
+        after: Frontier,
+        began: float,
+        error: BaseException | None = None,
+    ) -> CallRecord:
+        """Record a call the program made *without* :meth:`call` — an instrumented SDK's,
+        seen by ``hakaru.capture(session=...)`` — as :meth:`call` records an attempt: through
+        :meth:`_record`, with the next id, in the ledger and the store (committed before this
+        returns), its usage settled against the budget after the fact (it was never reserved:
+        a budget cannot stop it, only count it). ``after`` is the frontier where the call
+        began (its parents); ``began`` its start on ``time.perf_counter``'s clock. The call
+        joins the frontier of the running context, so later calls here depend on it."""
+        parents, start = after
+        spec = self.spec(request.model)
+        status: CallStatus = "ok" if error is None else "error"
+        row = self._record(request, spec, parents, 1, status, began, start, response, error)
+        finish = self._account(row, start, Amount() if self.guard is not None else None)
+        if response is not None:
+            response.finish, response.call_id = finish, row[0]
+        if self._sink is not None:
+            self._sink.add_row(row)
+            self._sink.flush()
+        return CallRecord(*row)
+
     # -- the chokepoint ----------------------------------------------------------------------
 
     async def call(

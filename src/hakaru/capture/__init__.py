@@ -10,7 +10,8 @@ frameworks' span nesting included. docs/capture.md explains what is captured and
 - :mod:`~hakaru.capture.recording`    ids, parents (timing + span context), prices, commits
 - :mod:`~hakaru.capture.processor`    the ``SpanProcessor``: spans → calls, one record a call
 - :mod:`~hakaru.capture.instruments`  the tracer provider and the instrumentors, by name
-- :mod:`~hakaru.capture.api`          ``with hakaru.capture(store, name) as run:``
+- :mod:`~hakaru.capture.session_run`  calls captured into a live ``Session`` (its frontier)
+- :mod:`~hakaru.capture.api`          ``with hakaru.capture(store, name) as run:`` (or ``session=``)
 - :mod:`~hakaru.capture.boot`         ``hakaru trace``'s side in the traced program
 - :mod:`~hakaru.capture.trace`        ``hakaru trace``: run a command with capture on
 

@@ -6,6 +6,10 @@ use), records every LLM call the block makes (:mod:`hakaru.capture.recording`: c
 call) and, on leaving, finishes the run with its totals (``failed`` if the block raised; the
 calls it made stay recorded). The handle says which instrumentors were loaded and which could
 not be, and gives the totals.
+
+``hakaru.capture(session=s)`` records into a live :class:`~hakaru.session.Session` instead: the
+captured calls join the session's run, with the session's happens-before as their parents
+(:mod:`hakaru.capture.session_run`); the session finishes its run.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from hakaru.types import ModelSpec
 if TYPE_CHECKING:
     from hakaru.capture.instruments import Hub
     from hakaru.capture.recording import CapturedRun
+    from hakaru.capture.session_run import SessionRun
+    from hakaru.session import Session
 
 __all__ = ["Capture", "attach", "capture"]
 
@@ -30,7 +36,7 @@ __all__ = ["Capture", "attach", "capture"]
 class Capture:
     """A capture in progress (or ended): its run, instrumentors and totals."""
 
-    def __init__(self, run: CapturedRun, hub: Hub) -> None:
+    def __init__(self, run: CapturedRun | SessionRun, hub: Hub) -> None:
         self._run = run
         self._hub = hub
         self.run_id = run.run_id
@@ -122,6 +128,20 @@ def attach(
 
 
 @contextmanager
+def _into(session: Session, extra: Iterable[str]) -> Iterator[Capture]:
+    from hakaru.capture.instruments import hub
+    from hakaru.capture.session_run import SessionRun
+
+    h = hub(extra)
+    run = SessionRun(session)
+    h.processor.push(run)
+    try:
+        yield Capture(run, h)
+    finally:
+        h.processor.pop(run)
+
+
+@contextmanager
 def capture(
     store: RunStore | str | os.PathLike[str] | None = None,
     name: str = "",
@@ -131,9 +151,12 @@ def capture(
     models: Mapping[str, ModelSpec] | None = None,
     prices: PriceSource = None,
     otlp_endpoint: str | None = None,
+    session: Session | None = None,
 ) -> Iterator[Capture]:
     """Record every LLM call made inside the block as a run of ``store`` (a :class:`RunStore`
-    or a path; default ``$HAKARU_HOME/hakaru.db``).
+    or a path; default ``$HAKARU_HOME/hakaru.db``) — or, with ``session``, as calls of that
+    live :class:`~hakaru.session.Session` (its run, ledger, budget and store; parents from its
+    happens-before: :mod:`hakaru.capture.session_run`).
 
     ``instrumentors`` adds OpenTelemetry instrumentors by ``module:Class``; ``models`` and
     ``prices`` price model names as :class:`hakaru.proxy.recorder.Recorder` does;
@@ -153,6 +176,27 @@ def capture(
             "Capture needs OpenTelemetry's SDK and the instrumentors: "
             "pip install 'hakaru[capture]'."
         ) from None
+    if session is not None:
+        given = [
+            k
+            for k, v in (
+                ("store", store),
+                ("name", name),
+                ("params", params),
+                ("models", models),
+                ("prices", prices),
+                ("otlp_endpoint", otlp_endpoint),
+            )
+            if v
+        ]
+        if given:
+            raise ConfigError(
+                f"capture(session=...) records into the session's own run, store, prices and "
+                f"OTLP stream; do not also give {', '.join(given)} (set them on the Session)."
+            )
+        with _into(session, instrumentors) as handle:
+            yield handle
+        return
     db, own = _open(store)
     try:
         run_id = db.new_run("capture", name or "capture", dict(params or {}))

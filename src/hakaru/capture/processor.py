@@ -2,7 +2,8 @@
 
 :class:`CaptureProcessor` is an OpenTelemetry SDK ``SpanProcessor``. It follows every span
 (its path of enclosing spans, from the span context), and reports each *LLM call* to the
-:class:`~hakaru.capture.recording.CapturedRun` that is active: started when its span starts
+:class:`~hakaru.capture.recording.Recorder` that is active (a run of its own, or a live
+``Session``'s: :mod:`hakaru.capture.session_run`): started when its span starts
 (so its parents are the calls that finished before — :mod:`hakaru.capture.recording`), recorded
 when it ends, with what :func:`~hakaru.capture.spans.read_call` reads from it.
 
@@ -35,7 +36,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from hakaru.capture.recording import CapturedRun, Started
+from hakaru.capture.recording import Recorder, Started
 from hakaru.capture.spans import is_llm_span, read_call
 
 __all__ = ["CaptureProcessor"]
@@ -58,7 +59,7 @@ class _Live:
         self.name = name
         self.llm = llm
         self.call: Started | None = None
-        self.run: CapturedRun | None = None
+        self.run: Recorder | None = None
         self.handed = False  # an inner LLM span took this call over
 
 
@@ -78,10 +79,10 @@ def _error(span: ReadableSpan) -> tuple[str, str]:
 
 
 class CaptureProcessor(SpanProcessor):
-    """Turns LLM spans into records of the innermost active :class:`CapturedRun`."""
+    """Turns LLM spans into records of the innermost active :class:`Recorder`."""
 
     def __init__(self) -> None:
-        self._runs: list[CapturedRun] = []
+        self._runs: list[Recorder] = []
         self._live: dict[int, _Live] = {}
         self._lock = threading.Lock()
         self.problems: list[str] = []
@@ -89,12 +90,12 @@ class CaptureProcessor(SpanProcessor):
         #: a span that has no parent in OpenTelemetry's context.
         self.resolvers: list[Callable[[], Any]] = []
 
-    def push(self, run: CapturedRun) -> None:
+    def push(self, run: Recorder) -> None:
         """Record LLM calls into ``run`` from now on (until :meth:`pop`)."""
         with self._lock:
             self._runs.append(run)
 
-    def pop(self, run: CapturedRun) -> None:
+    def pop(self, run: Recorder) -> None:
         with self._lock:
             if run in self._runs:
                 self._runs.remove(run)
@@ -185,7 +186,7 @@ class CaptureProcessor(SpanProcessor):
                 _, role = self._enclosing(entry.path)
             entry.call, entry.run = run.start(entry.path, role, span.start_time or end), run
         assert entry.run is not None
-        if entry.run.sink.closed:  # the capture ended while the call was in flight
+        if entry.run.closed:  # the capture ended while the call was in flight
             return
         if entry.run.pid != os.getpid():  # a forked child: the store's connection is not its
             self.problems.append(f"a call in forked process {os.getpid()} was not recorded")

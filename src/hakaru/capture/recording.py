@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.capture.spans import LlmCall
@@ -38,7 +38,7 @@ from hakaru.types import CallRecord, ModelSpec
 if TYPE_CHECKING:
     from hakaru.otel.live import LiveExport
 
-__all__ = ["CapturedRun", "Started"]
+__all__ = ["CapturedRun", "Recorder", "Started"]
 
 _NS = 1e-9
 
@@ -46,7 +46,7 @@ _NS = 1e-9
 class Started:
     """A call in flight: its id, parents, the spans that contain it and when it started."""
 
-    __slots__ = ("id", "parents", "path", "role", "start_ns")
+    __slots__ = ("after", "id", "parents", "path", "role", "start_ns")
 
     def __init__(
         self,
@@ -55,12 +55,38 @@ class Started:
         path: tuple[int, ...],
         role: str,
         start_ns: int,
+        after: Any = None,
     ) -> None:
         self.id = call_id
         self.parents = parents  # the timing rule's, less what span context disproves
         self.path = path
         self.role = role
         self.start_ns = start_ns
+        self.after = after  # what the recorder keeps of the call's start (a session's frontier)
+
+
+class Recorder(Protocol):
+    """What the span processor reports calls to: :class:`CapturedRun` (a run of its own) or
+    :class:`~hakaru.capture.session_run.SessionRun` (a live session's run)."""
+
+    pid: int
+
+    @property
+    def closed(self) -> bool: ...
+
+    def start(self, path: tuple[int, ...], role: str, start_ns: int) -> Started: ...
+
+    def span_ended(self, span_id: int, end_ns: int) -> None: ...
+
+    def finish(
+        self,
+        started: Started,
+        call: LlmCall,
+        end_ns: int,
+        *,
+        error_kind: str = "",
+        error: str = "",
+    ) -> CallRecord: ...
 
 
 class CapturedRun:
@@ -99,6 +125,11 @@ class CapturedRun:
         self._containers: set[int] = set()
         self.live: LiveExport | None = None  # spans streamed to an OTLP endpoint
         self.otlp: dict[str, int] = {}  # sent and dropped spans, once the stream ended
+
+    @property
+    def closed(self) -> bool:
+        """Whether the run takes no more records (the capture ended)."""
+        return self.sink.closed
 
     # -- calls -------------------------------------------------------------------------------
 
