@@ -46,6 +46,18 @@ def _first(attrs: Attributes, *keys: str) -> Any:
     return None
 
 
+def _count(attrs: Attributes, *keys: str) -> int | None:
+    """``_int(_first(attrs, *keys))``, with the common case — an int — taken first."""
+    value = None
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None:
+            break
+    if type(value) is int:
+        return value if value > 0 else 0
+    return _int(value)
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -103,13 +115,13 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
     model = str(
         _first(a, GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL, OPENINFERENCE.MODEL) or "unknown"
     )
-    n_in = _int(_first(a, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS))
-    n_out = _int(
-        _first(a, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS)
+    n_in = _count(a, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS)
+    n_out = _count(
+        a, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS
     )
-    reasoning = _int(_first(a, GEN_AI.REASONING, OPENINFERENCE.REASONING)) or 0
-    read = _int(_first(a, GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ)) or 0
-    write = _int(_first(a, GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE)) or 0
+    reasoning = _count(a, GEN_AI.REASONING, OPENINFERENCE.REASONING) or 0
+    read = _count(a, GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ) or 0
+    write = _count(a, GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE) or 0
     estimated = a.get(CALL.USAGE_SOURCE) == "estimated"
     no_usage = False
     if n_in is None or n_out is None:

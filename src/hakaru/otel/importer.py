@@ -25,6 +25,7 @@ calls spilled into a temporary SQLite file, read back trace by trace in order.
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 import tempfile
 from collections import Counter
@@ -40,7 +41,7 @@ from hakaru.otel.attributes import CALL, RUN
 from hakaru.otel.call_of import Pricing, call_fields, structure_kind
 from hakaru.otel.reader import Attributes, ReadProblems, attributes, read_spans
 from hakaru.store import RunStore
-from hakaru.types import CallRecord
+from hakaru.types import RecordRow
 
 __all__ = ["ImportReport", "ImportedRun", "import_traces"]
 
@@ -106,7 +107,7 @@ class _Spill:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute(
             "CREATE TABLE calls (trace TEXT, span TEXT, ord INTEGER, start INTEGER, end INTEGER,"
-            " links TEXT, fields TEXT, PRIMARY KEY (trace, span)) WITHOUT ROWID"
+            " links TEXT, fields BLOB, PRIMARY KEY (trace, span)) WITHOUT ROWID"
         )
         self.db.execute("CREATE TABLE sizes (trace TEXT PRIMARY KEY, size TEXT) WITHOUT ROWID")
         self.pending: list[tuple[Any, ...]] = []
@@ -226,7 +227,7 @@ def _take(
             start,
             end,
             json.dumps(links) if links else "",
-            json.dumps([fields.priced_from_model, *row]),
+            marshal.dumps([fields.priced_from_model, *row]),  # read back by this process
         )
     )
 
@@ -314,7 +315,7 @@ class _RunBuilder:
         self.next_id = 1
         self.traces = 0
         self.t0: float | None = None
-        self.pending: list[CallRecord] = []
+        self.pending: list[RecordRow] = []
         self.priced: set[str] = set()
         self.ledger = Ledger(keep_records=False)
 
@@ -333,13 +334,14 @@ class _RunBuilder:
         finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
         zero = self.ledger.zero
         for i, r in enumerate(rows):
-            rec = self._record(first + i, parents[i], r)
+            rid, ps = first + i, parents[i]
+            rec = self._record(rid, ps, r)
             start = zero
-            for p in rec.parents:
+            for p in ps:
                 f = finish.get(p)
                 if f is not None:
                     start = tuple(map(max, start, f))
-            finish[rec.id] = self.ledger.add(rec, start)
+            finish[rid] = self.ledger.add_row(rec, start)
             self.pending.append(rec)
         self.next_id += len(rows)
         if len(self.pending) >= _CHUNK:
@@ -357,8 +359,9 @@ class _RunBuilder:
             out.append(parent)
         return tuple(out)
 
-    def _record(self, rid: int, parents: tuple[int, ...], r: tuple[Any, ...]) -> CallRecord:
-        priced_from_model, *f = json.loads(r[6])
+    def _record(self, rid: int, parents: tuple[int, ...], r: tuple[Any, ...]) -> RecordRow:
+        """The :class:`~hakaru.types.CallRecord` of a spilled call, as its row."""
+        priced_from_model, *f = marshal.loads(r[6])
         model = f[1]
         if priced_from_model and model not in self.priced:
             self.priced.add(model)
@@ -369,18 +372,17 @@ class _RunBuilder:
         started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
         latency, sim_start, sim_end = f[14], f[15], f[16]
         self.report.calls += 1
-        fields = [
+        return (
             rid, parents, *f[:14],
             ended - started if latency is None else latency,
             started, ended,
             started if sim_start is None else sim_start,
             ended if sim_end is None else sim_end,
-            *f[17:],
-        ]  # fmt: skip
-        return CallRecord(*fields)
+            *f[17:], "",  # run_id: the store's
+        )  # fmt: skip
 
     def _write(self) -> None:
-        self.store.add_calls(self.run_id, self.pending)
+        self.store.add_rows(self.run_id, self.pending)
         self.pending = []
 
     def finish(self) -> ImportedRun:

@@ -2,8 +2,10 @@
 
 Two layouts are read. *JSON lines* — one ``ExportTraceServiceRequest`` object per line — is what
 the OpenTelemetry collector's file exporter, the SDK's ``FileSpanExporter`` and
-``hakaru runs export --format otlp-json`` write; each line is parsed with :mod:`json` (a line is
-one batch, so memory is bounded by the largest batch). *One object* — a single
+``hakaru runs export --format otlp-json`` write; each line is parsed with orjson (the ``otel``
+extra; :mod:`json` where it is not installed — the same values for OTLP, which has no NaN
+literals nor integers beyond 64 bits), a line being one batch, so memory is bounded by the
+largest batch. *One object* — a single
 ``{"resourceSpans": [...]}`` document, possibly pretty-printed and as large as the file — is
 parsed incrementally with ijson (its C backend, yajl2), span by span, so a 1 GB file is never
 held in memory. A file is read as JSON lines when its first line (at most
@@ -18,12 +20,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from hakaru.errors import ConfigError
+
+_loads: Callable[[bytes], Any]  # the parser of a line (tests run both)
+try:
+    from orjson import loads as _loads
+except ImportError:  # the otel extra brings orjson
+    _loads = json.loads
 
 __all__ = ["MAX_LINE", "ReadProblems", "attributes", "read_spans", "value_of"]
 
@@ -96,7 +104,7 @@ def read_spans(path: Path, problems: ReadProblems) -> Iterator[tuple[Attributes,
     with fh:
         first = fh.readline(MAX_LINE)
         try:
-            doc = json.loads(first) if first.strip() else None
+            doc = _loads(first) if first.strip() else None
         except ValueError:
             doc = None
         if isinstance(doc, dict) and "resourceSpans" in doc and first.endswith(b"\n"):
@@ -141,7 +149,7 @@ def _lines(
                 line = fh.readline(MAX_LINE)
             continue
         try:
-            doc = json.loads(line)
+            doc = _loads(line)
         except ValueError:
             reason = "truncated line" if not line.endswith(b"\n") else "line that is not JSON"
             problems.skip(reason, f"{path}:{number}")
