@@ -240,7 +240,9 @@ def test_cli_serves_and_reports_what_it_answered() -> None:
 def test_the_servers_print_their_url_alone_on_stdout(tmp_path: Path) -> None:
     """docs/profile.md's recipe: the first line of stdout is the bare URL (prose on stderr)."""
     script = r"""
-    hakaru() { "$PY" -m hakaru.cli.main "$@"; }
+    # exec: a backgrounded function runs in a subshell, and $! must be the server itself, or
+    # the kill below leaves it running
+    hakaru() { exec "$PY" -m hakaru.cli.main "$@"; }
     hakaru sim serve --port 0 > sim.url 2> sim.err & SIM=$!
     until [ -s sim.url ]; do sleep 0.1; done
     hakaru proxy --upstream "$(head -1 sim.url)" --port 0 --store p.db > proxy.url 2> proxy.err &
