@@ -36,7 +36,9 @@ CORE = (
 LAYERS: dict[str, int] = {
     **dict.fromkeys(CORE.split(), 1),
     **dict.fromkeys(("patterns", "analysis"), 2),
-    **dict.fromkeys(("workloads", "mdap", "gates", "reasoning", "hbpo", "proxy", "capture"), 3),
+    **dict.fromkeys(
+        ("workloads", "mdap", "gates", "reasoning", "hbpo", "neural", "proxy", "capture"), 3
+    ),
     **dict.fromkeys(("runner", "sweeps", "testing"), 4),
     **dict.fromkeys(("report", "demo"), 5),
     "cli": 6,

@@ -15,6 +15,7 @@ another in the calling task, instead of as one asyncio task each
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,6 +44,9 @@ class Backend(Protocol):
 
 BackendFactory = Callable[..., Backend]
 _REGISTRY: dict[str, BackendFactory] = {}
+#: Backends that live above the core, named ``"module:Class"`` and imported only when created
+#: (the neural model needs torch and sits in layer 3; the core never imports it).
+_LAZY: dict[str, str] = {"neural": "hakaru.neural.backend:NeuralBackend"}
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
@@ -62,7 +66,7 @@ def _load_builtins() -> None:
 def available_backends() -> list[str]:
     """Names accepted by :func:`create_backend`."""
     _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *_LAZY})
 
 
 def create_backend(name: str, **options: Any) -> Backend:
@@ -71,10 +75,13 @@ def create_backend(name: str, **options: Any) -> Backend:
     >>> backend = create_backend("sim", seed=1)
     """
     _load_builtins()
+    if name not in _REGISTRY and name in _LAZY:
+        module, _, attr = _LAZY[name].partition(":")
+        register_backend(name, getattr(importlib.import_module(module), attr))
     try:
         factory = _REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"Unknown backend '{name}'. Choose one of: {', '.join(sorted(_REGISTRY))}."
+            f"Unknown backend '{name}'. Choose one of: {', '.join(available_backends())}."
         ) from None
     return factory(**options)

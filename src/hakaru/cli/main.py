@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "budget": ("hakaru.cli.reasoning", "budget", "Deprecated: the old name of 'reasoning'."),
     "train": ("hakaru.cli.train", "train", "Train a model with HBPO (and its baselines)."),
+    "neural": ("hakaru.cli.neural", "neural", "Train the tiny neural model (--backend neural)."),
     "sim": ("hakaru.cli.sim", "sim", "Serve the simulated LLM over HTTP (OpenAI-compatible)."),
     "proxy": ("hakaru.cli.proxy", "proxy", "Record OpenAI-compatible traffic as calls."),
     "profile": ("hakaru.cli.profile", "profile", "Profile any agent program over sizes."),

@@ -27,10 +27,11 @@ def backend_options(fn: F) -> F:
     )(fn)
     fn = click.option(
         "--backend",
-        type=click.Choice(["sim", "openai", "anthropic"]),
+        type=click.Choice(["sim", "openai", "anthropic", "neural"]),
         default="sim",
         show_default=True,
-        help="Simulated LLM, an OpenAI-compatible server, or Anthropic's Messages API.",
+        help="Simulated LLM, an OpenAI-compatible server, Anthropic's Messages API, or the "
+        "tiny trained model (neural, --model neural-sum).",
     )(fn)
     return fn
 

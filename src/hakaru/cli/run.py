@@ -80,6 +80,8 @@ def run(
     options: dict[str, Any] = {}
     if backend in ("openai", "anthropic"):
         options = {"base_url": base_url, "api_key": api_key}
+    elif backend == "neural":
+        options = {"seed": seed}
     elif base_url or api_key:
         raise ConfigError(
             "--base-url and --api-key need --backend openai or anthropic. Add --backend openai"

@@ -1,0 +1,83 @@
+"""neural-sum throughput: calls per second with dynamic batching against one call at a time,
+side by side in one run, on the committed weights.
+
+The calls are tree-sum's first level at fan-in 4 (4 numbers of 0..999 each, greedy). Batched:
+all calls are made concurrently and the backend merges up to ``--max-batch`` of them into one
+forward pass per step (bounded wait 2 ms). One by one: the same calls awaited in turn on a
+backend that never waits (``max_wait=0``), so each runs alone. Both use one torch thread.
+The answers of the two runs are compared (they must be equal: greedy decoding).
+
+Run: ``python benchmarks/neural_throughput.py [--calls 512] [--max-batch 64] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+
+from hakaru.neural.backend import NeuralBackend
+from hakaru.tasks import task_kind
+from hakaru.types import Request
+
+
+def calls(n: int, seed: int = 0) -> list[Request]:
+    rng, kind = random.Random(seed), task_kind("sum")
+    return [
+        kind.request("neural-sum", {"numbers": [rng.randrange(1000) for _ in range(4)]})
+        for _ in range(n)
+    ]
+
+
+async def batched(reqs: list[Request], max_batch: int) -> tuple[float, list[str], float]:
+    backend = NeuralBackend(max_batch=max_batch, max_wait=0.002, threads=1)
+    t0 = time.perf_counter()
+    out = await asyncio.gather(*(backend.complete(r) for r in reqs))
+    seconds = time.perf_counter() - t0
+    mean_batch = sum(backend.work.batch_sizes) / len(backend.work.batch_sizes)
+    return seconds, [r.text for r in out], mean_batch
+
+
+async def one_by_one(reqs: list[Request]) -> tuple[float, list[str]]:
+    backend = NeuralBackend(max_wait=0, threads=1)
+    t0 = time.perf_counter()
+    out = [await backend.complete(r) for r in reqs]
+    return time.perf_counter() - t0, [r.text for r in out]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=512)
+    parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    reqs = calls(args.calls)
+    t_one, one = asyncio.run(one_by_one(reqs))
+    t_batch, together, mean_batch = asyncio.run(batched(reqs, args.max_batch))
+    result = {
+        "calls": args.calls,
+        "max_batch": args.max_batch,
+        "mean_batch": round(mean_batch, 1),
+        "one_by_one_calls_per_s": round(args.calls / t_one, 1),
+        "batched_calls_per_s": round(args.calls / t_batch, 1),
+        "speedup": round(t_one / t_batch, 2),
+        "same_answers": one == together,
+        "target_met": t_one / t_batch >= 5,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"neural-sum, {args.calls} calls of 4 numbers, greedy, 1 torch thread")
+    print(f"  one by one : {result['one_by_one_calls_per_s']:>8} calls/s")
+    print(
+        f"  batched    : {result['batched_calls_per_s']:>8} calls/s "
+        f"(mean batch {result['mean_batch']}, max {args.max_batch})"
+    )
+    print(f"  speedup    : {result['speedup']}x (target >= 5x: {result['target_met']})")
+    print(f"  same answers: {result['same_answers']}")
+
+
+if __name__ == "__main__":
+    main()
