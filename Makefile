@@ -9,7 +9,7 @@ STAMP_DEV := $(VENV)/.dev-installed
 PHOENIX_VENV := .venv-phoenix
 STAMP_PHOENIX := $(PHOENIX_VENV)/.phoenix-installed
 
-.PHONY: demo test lint typecheck bench setup phoenix clean hbpo-repro
+.PHONY: demo test lint typecheck bench setup phoenix clean hbpo-repro neural-repro
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,10 @@ hbpo-repro: $(STAMP_DEV)
 browser-18: $(STAMP_DEV)
 	HAKARU_BROWSER_DISKS=18 HAKARU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider \
 		tests/report/test_report_browser.py -k big_runs -v
+
+# Decomposition on the tiny neural model (about a minute): experiments/neural/decomposition.{json,md}.
+neural-repro: $(STAMP_DEV)
+	nice -n 19 $(BIN)/python experiments/neural/decomposition.py --runs 20
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV) .hakaru build *.egg-info
