@@ -23,7 +23,7 @@ torch = pytest.importorskip("torch")
 
 from hakaru.backends.base import create_backend  # noqa: E402
 from hakaru.neural.backend import NeuralBackend  # noqa: E402
-from hakaru.neural.train import TrainConfig, build, evaluate, train  # noqa: E402
+from hakaru.neural.train import TrainConfig, build, evaluate, k_max, train  # noqa: E402
 from hakaru.neural.weights import default_weights, load_card, load_weights, save_weights  # noqa: E402
 
 SUM = task_kind("sum")
@@ -162,3 +162,9 @@ def test_cli_unknown_model_is_one_line() -> None:
     assert p.stderr.strip() == (
         "Error: Unknown neural model 'neural-chess'. Choose one of: neural-sum."
     )
+
+
+def test_curriculum_grows_k_max_from_two_to_eight() -> None:
+    cfg = TrainConfig(curriculum=0.5)
+    assert [k_max(cfg, done) for done in (0.0, 0.25, 0.5, 0.9)] == [2, 5, 8, 8]
+    assert k_max(TrainConfig(curriculum=0), 0.0) == 8

@@ -25,6 +25,13 @@ def neural() -> None:
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
 @click.option("--held-out", type=int, default=2000, show_default=True, help="Held-out examples.")
+@click.option(
+    "--curriculum",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of the budget over which the most numbers per example grows from 2 to 8.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 def train(
     task: str,
@@ -34,6 +41,7 @@ def train(
     out: str | None,
     threads: int,
     held_out: int,
+    curriculum: float,
     as_json: bool,
 ) -> None:
     """Train neural-TASK within --minutes / --steps; write FILE and its model card FILE.json.
@@ -49,7 +57,13 @@ def train(
     from hakaru.neural.train import train as run_training
 
     cfg = TrainConfig(
-        task=task, minutes=minutes, steps=steps, seed=seed, threads=threads, held_out=held_out
+        task=task,
+        minutes=minutes,
+        steps=steps,
+        seed=seed,
+        threads=threads,
+        held_out=held_out,
+        curriculum=curriculum,
     )
     result = run_training(cfg, log=lambda line: click.echo(line, err=True))
     path = out or default_weights(task)

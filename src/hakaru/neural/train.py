@@ -22,7 +22,7 @@ from hakaru.neural.tokenizer import ANSWER_TOKENS, SumTokenizer
 if TYPE_CHECKING:
     from hakaru.hbpo.model import GPT
 
-__all__ = ["TASKS", "TrainConfig", "TrainResult", "build", "evaluate", "train"]
+__all__ = ["TASKS", "TrainConfig", "TrainResult", "build", "evaluate", "k_max", "train"]
 
 TASKS = ("sum",)
 
@@ -46,6 +46,7 @@ class TrainConfig:
     context_numbers: int = 16
     held_out: int = 2000
     threads: int = 1
+    curriculum: float = 0.0  # share of the budget over which k_max grows from 2 (0: none)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -70,8 +71,15 @@ class TrainResult:
             "name": f"neural-{cfg.task}",
             "task": cfg.task,
             "data": (
-                f"k numbers, k uniform in 1..{cfg.max_numbers}, each the sum of 2^j leaves drawn "
-                "uniformly from 0..999 (tree-sum's generator), j uniform in 0..7"
+                f"k numbers, k uniform in 1..{cfg.max_numbers}"
+                + (
+                    f" (1..k_max, k_max growing from 2 over the first {cfg.curriculum:.0%} of "
+                    "the budget)"
+                    if cfg.curriculum > 0
+                    else ""
+                )
+                + ", each the sum of 2^j leaves drawn uniformly from 0..999 (tree-sum's "
+                "generator), j uniform in 0..7"
             ),
             "config": asdict(cfg),
             "parameters": self.model.n_params(),
@@ -86,6 +94,14 @@ class TrainResult:
             },
             "command": command,
         }
+
+
+def k_max(cfg: TrainConfig, done: float) -> int:
+    """The most numbers of a training example when ``done`` of the budget is spent: 2 at the
+    start, growing linearly to ``max_numbers`` at ``curriculum`` of the budget."""
+    grown = 1.0 if cfg.curriculum <= 0 else min(1.0, done / cfg.curriculum)
+    low = min(2, cfg.max_numbers)
+    return low + round((cfg.max_numbers - low) * grown)
 
 
 def build(cfg: TrainConfig) -> GPT:
@@ -121,7 +137,7 @@ def train(
         warm = min(1.0, (step + 1) / min(200, max(1, cfg.steps // 5)))  # linear warm-up
         for group in opt.param_groups:
             group["lr"] = cfg.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
-        x, y = training_batch(cfg.batch, cfg.max_numbers, gen)
+        x, y = training_batch(cfg.batch, k_max(cfg, done), gen)
         logits = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
