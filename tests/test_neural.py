@@ -160,7 +160,7 @@ def test_cli_unknown_model_is_one_line() -> None:
     p = hakaru("run", "tree-sum", "--backend", "neural", "--model", "neural-chess", "--no-store")
     assert p.returncode == 2
     assert p.stderr.strip() == (
-        "Error: Unknown neural model 'neural-chess'. Choose one of: neural-sum."
+        "Error: Unknown neural model 'neural-chess'. Choose one of: neural-hanoi, neural-sum."
     )
 
 

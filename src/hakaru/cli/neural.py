@@ -16,7 +16,7 @@ def neural() -> None:
 
 
 @neural.command("train")
-@click.argument("task", type=click.Choice(["sum"]))
+@click.argument("task", type=click.Choice(["sum", "hanoi"]))
 @click.option("--minutes", type=float, default=10.0, show_default=True, help="Time budget.")
 @click.option("--steps", type=int, default=1_000_000, show_default=True, help="Step budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of init and data.")
@@ -32,6 +32,9 @@ def neural() -> None:
     show_default=True,
     help="Share of the budget over which the most numbers per example grows from 2 to 8.",
 )
+@click.option("--layers", type=int, default=3, show_default=True, help="Transformer blocks.")
+@click.option("--width", type=int, default=96, show_default=True, help="Embedding width.")
+@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 def train(
     task: str,
@@ -42,6 +45,9 @@ def train(
     threads: int,
     held_out: int,
     curriculum: float,
+    layers: int,
+    width: int,
+    lr: float,
     as_json: bool,
 ) -> None:
     """Train neural-TASK within --minutes / --steps; write FILE and its model card FILE.json.
@@ -64,6 +70,9 @@ def train(
         threads=threads,
         held_out=held_out,
         curriculum=curriculum,
+        n_layer=layers,
+        n_embd=width,
+        lr=lr,
     )
     result = run_training(cfg, log=lambda line: click.echo(line, err=True))
     path = out or default_weights(task)

@@ -8,6 +8,10 @@ neural-sum`` serves them (:mod:`~hakaru.neural.backend`: real tokens, real forwa
 counted, temperature sampling with a seed, dynamic batching). Its errors are the model's, not
 parameters: measured on a model, not exact by construction as on the simulator.
 
+``neural-hanoi`` (:mod:`~hakaru.neural.hanoi_data`) is the same decoder trained on the optimal
+Towers of Hanoi solution's steps (3 … 10 disks): MAKER's step, served with ``--backend neural
+--model neural-hanoi`` to ``hakaru maker calibrate`` and ``hakaru maker run``.
+
 Importing this package does not import torch; loading, training and serving do, and say
 ``pip install 'hakaru[train]'`` when it is missing.
 

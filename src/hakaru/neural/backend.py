@@ -5,6 +5,9 @@
 tokens: the prompt text is read by :class:`~hakaru.neural.tokenizer.SumTokenizer`, the answer is
 generated token by token and decoded back to ``sum = N`` (or to its raw tokens, which the strict
 parser red-flags). Nothing about the answer comes from an oracle: its errors are the model's.
+``model="neural-hanoi"`` serves the MAKER step model the same way: a ``hanoi-step`` prompt is read
+into its own tokens (:class:`~hakaru.neural.hanoi_data.HanoiTokenizer`) and the answer comes back
+as ``move = [...]`` / ``next_state = [[...], [...], [...]]`` for the strict red-flag parser.
 
 Counting. ``Usage`` reports the model's real tokens: ``input_tokens`` n (the prompt's tokens),
 ``output_tokens`` o (the generated ones, ``<eos>`` included). Generation runs with the HBPO
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from hakaru.errors import ConfigError, ContextOverflow
 from hakaru.neural.generate import generate, positions_cached, positions_uncached
+from hakaru.neural.hanoi_data import HanoiTokenizer, step_of_prompt
 from hakaru.neural.tokenizer import ANSWER_TOKENS, SumTokenizer, numbers_of_prompt
 from hakaru.neural.weights import default_weights, load_weights
 from hakaru.types import ModelSpec, Request, Response, Usage
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MODELS", "NeuralBackend", "NeuralWork"]
 
-MODELS = {"neural-sum": "sum"}  #: model name -> task it was trained on
+MODELS = {"neural-sum": "sum", "neural-hanoi": "hanoi"}  #: model name -> task it was trained on
 
 
 @dataclass
@@ -72,7 +76,7 @@ class _Job:
 
 
 class NeuralBackend:
-    """The trained ``neural-sum`` model, batched. See the module docstring."""
+    """The trained ``neural-sum`` or ``neural-hanoi`` model, batched. See the module docstring."""
 
     def __init__(
         self,
@@ -98,6 +102,8 @@ class NeuralBackend:
 
             torch.set_num_threads(threads)
         self.tokenizer = SumTokenizer()
+        self.hanoi = HanoiTokenizer()
+        self.eos = self.hanoi.eos if self.task == "hanoi" else self.tokenizer.eos
         self.seed = seed
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -116,7 +122,7 @@ class NeuralBackend:
             context_window=self.net.cfg.block_size,
             price_in=0.0,
             price_out=0.0,
-            capabilities=frozenset({self.task}),
+            capabilities=frozenset({"hanoi-step" if self.task == "hanoi" else self.task}),
         )
 
     async def complete(self, request: Request) -> Response:
@@ -127,14 +133,19 @@ class NeuralBackend:
                 f"Start one with --model {model}"
             )
         started = time.perf_counter()
-        tokens = self.tokenizer.encode_numbers(numbers_of_prompt(request.prompt_text()))
+        if self.task == "hanoi":
+            step = step_of_prompt(request.prompt_text())
+            tokens, answer_tokens = self.hanoi.encode_step(step), step.disks + 4
+        else:
+            tokens = self.tokenizer.encode_numbers(numbers_of_prompt(request.prompt_text()))
+            answer_tokens = ANSWER_TOKENS
         block = self.net.cfg.block_size
-        if len(tokens) + ANSWER_TOKENS > block:
+        if len(tokens) + answer_tokens > block:
             raise ContextOverflow(
-                f"The prompt is {len(tokens)} tokens; with its {ANSWER_TOKENS}-token answer that "
+                f"The prompt is {len(tokens)} tokens; with its {answer_tokens}-token answer that "
                 f"exceeds {model}'s context of {block} tokens. Add fewer numbers per call"
             )
-        max_new = min(ANSWER_TOKENS, request.max_tokens or ANSWER_TOKENS)
+        max_new = min(answer_tokens, request.max_tokens or answer_tokens)
         seed = self.seed if request.seed is None else request.seed
         key = f"{seed}:{request.sample}:{request.vote}:{tokens}".encode()
         job = _Job(
@@ -152,9 +163,14 @@ class NeuralBackend:
         self.work.output_tokens += o
         self.work.positions_cached += positions_cached(n, o)
         self.work.positions_uncached += positions_uncached(n, o)
-        finished = bool(out) and out[-1] == self.tokenizer.eos
+        finished = bool(out) and out[-1] == self.eos
+        text = (
+            self.hanoi.answer_text(out, step.disks)
+            if self.task == "hanoi"
+            else self.tokenizer.answer_text(out)
+        )
         return Response(
-            text=self.tokenizer.answer_text(out),
+            text=text,
             usage=Usage(input_tokens=n, output_tokens=o),
             model=model,
             finish_reason="stop" if finished else "length",
@@ -202,7 +218,7 @@ class NeuralBackend:
             self.net,
             torch.tensor([job.tokens for job in group]),
             max_new=group[0].max_new,
-            eos=self.tokenizer.eos,
+            eos=self.eos,
             temperatures=[job.temperature for job in group],
             generators=[torch.Generator().manual_seed(job.seed) for job in group],
         )

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hakaru.errors import ConfigError
 from hakaru.neural.data import held_out, training_batch
+from hakaru.neural.hanoi_data import evaluate_hanoi, hanoi_batch
 from hakaru.neural.tokenizer import ANSWER_TOKENS, SumTokenizer
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TASKS", "TrainConfig", "TrainResult", "build", "evaluate", "k_max", "train"]
 
-TASKS = ("sum",)
+TASKS = ("sum", "hanoi")
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,18 @@ class TrainResult:
     seconds: float
     losses: list[float]  # mean loss of each logged window
     accuracy: float
+    by_disks: dict[int, float] = field(default_factory=dict)  # hanoi: accuracy per N
 
     def card(self, cfg: TrainConfig, command: str) -> dict[str, Any]:
         """The model card."""
+        from hakaru.neural.hanoi_data import HANOI_DATA
+
         return {
             "name": f"neural-{cfg.task}",
             "task": cfg.task,
-            "data": (
+            "data": HANOI_DATA
+            if cfg.task == "hanoi"
+            else (
                 f"k numbers, k uniform in 1..{cfg.max_numbers}"
                 + (
                     f" (1..k_max, k_max growing from 2 over the first {cfg.curriculum:.0%} of "
@@ -90,6 +96,7 @@ class TrainResult:
                 "examples": cfg.held_out,
                 "max_numbers": cfg.max_numbers,
                 "accuracy": self.accuracy,
+                **({"accuracy_by_disks": self.by_disks} if self.by_disks else {}),
                 "decoding": "greedy, exact answer",
             },
             "command": command,
@@ -107,6 +114,11 @@ def k_max(cfg: TrainConfig, done: float) -> int:
 def build(cfg: TrainConfig) -> GPT:
     """A freshly initialised model for ``cfg``."""
     from hakaru.hbpo.model import GPT, GPTConfig
+
+    if cfg.task == "hanoi":
+        from hakaru.neural.hanoi_data import build_hanoi
+
+        return build_hanoi(cfg.n_layer, cfg.n_head, cfg.n_embd)
 
     tok = SumTokenizer()
     block = tok.prompt_length(cfg.context_numbers) + ANSWER_TOKENS
@@ -137,7 +149,10 @@ def train(
         warm = min(1.0, (step + 1) / min(200, max(1, cfg.steps // 5)))  # linear warm-up
         for group in opt.param_groups:
             group["lr"] = cfg.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
-        x, y = training_batch(cfg.batch, k_max(cfg, done), gen)
+        if cfg.task == "hanoi":
+            x, y = hanoi_batch(cfg.batch, gen)
+        else:
+            x, y = training_batch(cfg.batch, k_max(cfg, done), gen)
         logits = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -155,6 +170,9 @@ def train(
     if step % log_every:
         losses.append(window / (step % log_every))
     seconds = time.monotonic() - start
+    if cfg.task == "hanoi":
+        accuracy, by_disks = evaluate_hanoi(model, cfg.held_out)
+        return TrainResult(model, step, seconds, losses, accuracy, by_disks)
     accuracy = evaluate(model, cfg.held_out, cfg.max_numbers)
     return TrainResult(model, step, seconds, losses, accuracy)
 

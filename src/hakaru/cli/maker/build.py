@@ -33,9 +33,10 @@ def _sim_backend(seed: int, sim_error: float | None, time_scale: float | None) -
 
 def build_backend(
     backend: str, base_url: str | None, api_key: str | None, seed: int, sim_error: float | None,
-    time_scale: float | None,
+    time_scale: float | None, *, model: str | None = None,
 ) -> Any:  # fmt: skip
-    """The simulated Hanoi models (``sim``) or an OpenAI-compatible server, from the options."""
+    """The simulated Hanoi models (``sim``), the trained ``neural-hanoi`` model (``neural``:
+    ``model``) or an OpenAI-compatible server, from the options."""
     from hakaru.backends.base import create_backend
 
     if backend == "sim":
@@ -46,6 +47,10 @@ def build_backend(
         return _sim_backend(seed, sim_error, time_scale)
     if sim_error is not None or time_scale is not None:
         raise ConfigError("--sim-error and --sim-time-scale apply to --backend sim only. Drop them")
+    if backend == "neural":
+        if base_url or api_key:
+            raise ConfigError("--base-url and --api-key need --backend openai. Drop them")
+        return create_backend("neural", model=model or "neural-hanoi", seed=seed)
     return create_backend(backend, base_url=base_url, api_key=api_key)
 
 

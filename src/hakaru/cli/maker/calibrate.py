@@ -42,7 +42,9 @@ from hakaru.report.fit_width import print_table
 @click.option("--conservative", is_flag=True, help="Plan with the lower bound of p̂'s interval.")
 @click.option("--sim-error", type=float, default=None, help="Override the sim models' error rate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Steps and sim seed.")
-@click.option("--backend", type=click.Choice(["sim", "openai"]), default="sim", show_default=True)
+@click.option(
+    "--backend", type=click.Choice(["sim", "openai", "neural"]), default="sim", show_default=True
+)
 @click.option("--base-url", default=None, help="OpenAI-compatible URL (with --backend openai).")
 @click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored.")
 @click.option("--store", default=None, metavar="PATH", help=STORE_HELP)
@@ -80,7 +82,10 @@ def calibrate_cmd(
 
     from hakaru.mdap.hanoi import HANOI_MODELS
 
-    chosen = list(models) or (list(HANOI_MODELS) if backend == "sim" else [])
+    defaults = {"sim": list(HANOI_MODELS), "neural": ["neural-hanoi"]}
+    chosen = list(models) or defaults.get(backend, [])
+    if backend == "neural" and len(chosen) > 1:
+        raise ConfigError("--backend neural serves one model: give one --model.")
     if not chosen:
         raise ConfigError("Name the models to calibrate with --model (repeat it for several).")
     opened = open_store(store, no_store)
@@ -137,7 +142,7 @@ async def _calibrate(
     }  # fmt: skip
     cals = []
     async with Session(
-        build_backend(backend, base_url, api_key, seed, sim_error, None),
+        build_backend(backend, base_url, api_key, seed, sim_error, None, model=models[0]),
         keep_records=False,
         store=store,
         durability="batch",

@@ -92,7 +92,10 @@ _RUN_DEFAULTS: dict[str, Any] = {
     help="Sleep simulated latency × SCALE per call (tests and demos).",
 )  # fmt: skip
 @click.option(
-    "--backend", type=click.Choice(["sim", "openai"]), default=None, help="LLM backend. [sim]"
+    "--backend",
+    type=click.Choice(["sim", "openai", "neural"]),
+    default=None,
+    help="LLM backend (neural: the trained neural-hanoi model). [sim]",
 )
 @click.option("--base-url", default=None, help="OpenAI-compatible URL (with --backend openai).")
 @click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY). Never stored.")
@@ -185,6 +188,8 @@ def run_cmd(
             name: (given[name] if given[name] is not None else default)
             for name, default in _RUN_DEFAULTS.items()
         }
+        if backend == "neural" and model is None:
+            params["model"] = "neural-hanoi"
     try:
         outcome = asyncio.run(
             _run(
@@ -238,7 +243,7 @@ async def _run(
     )
     backend = build_backend(
         str(params["backend"]), base_url, api_key, int(params["seed"]), params["sim_error"],
-        time_scale,
+        time_scale, model=str(params["model"]),
     )  # fmt: skip
     run_params = dict(params)
     if params.get("reasoning_budget") is not None:  # every vote of every step
