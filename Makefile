@@ -67,6 +67,7 @@ browser-18: $(STAMP_DEV)
 # Decomposition on the tiny neural model (about a minute): experiments/neural/decomposition.{json,md}.
 neural-repro: $(STAMP_DEV)
 	nice -n 19 $(BIN)/python experiments/neural/decomposition.py --runs 20
+	nice -n 19 $(BIN)/python experiments/neural/voting.py --runs 40
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV) .hakaru build *.egg-info

@@ -7,7 +7,11 @@ forward pass per step (bounded wait 2 ms). One by one: the same calls awaited in
 backend that never waits (``max_wait=0``), so each runs alone. Both use one torch thread.
 The answers of the two runs are compared (they must be equal: greedy decoding).
 
-Run: ``python benchmarks/neural_throughput.py [--calls 512] [--max-batch 64] [--json]``.
+With ``--model neural-hanoi`` the calls are MAKER steps instead: random steps of the optimal
+8-disk solution (the ``hanoi-step`` prompt, greedy) on the committed neural-hanoi weights.
+
+Run: ``python benchmarks/neural_throughput.py [--calls 512] [--max-batch 64]
+[--model neural-sum|neural-hanoi] [--json]``.
 """
 
 from __future__ import annotations
@@ -31,8 +35,23 @@ def calls(n: int, seed: int = 0) -> list[Request]:
     ]
 
 
-async def batched(reqs: list[Request], max_batch: int) -> tuple[float, list[str], float]:
-    backend = NeuralBackend(max_batch=max_batch, max_wait=0.002, threads=1)
+def hanoi_calls(n: int, seed: int = 0, disks: int = 8) -> list[Request]:
+    from hakaru.mdap.hanoi import HANOI_KIND
+    from hakaru.mdap.hanoi.rules import move_at, state_at
+
+    rng = random.Random(seed)
+    reqs = []
+    for _ in range(n):
+        t = rng.randrange((1 << disks) - 1)
+        payload = HANOI_KIND.payload(disks, state_at(disks, t), move_at(disks, t) if t else None)
+        reqs.append(Request(model="neural-hanoi", messages=HANOI_KIND.messages(payload)))
+    return reqs
+
+
+async def batched(
+    reqs: list[Request], max_batch: int, model: str = "neural-sum"
+) -> tuple[float, list[str], float]:
+    backend = NeuralBackend(model, max_batch=max_batch, max_wait=0.002, threads=1)
     t0 = time.perf_counter()
     out = await asyncio.gather(*(backend.complete(r) for r in reqs))
     seconds = time.perf_counter() - t0
@@ -40,8 +59,8 @@ async def batched(reqs: list[Request], max_batch: int) -> tuple[float, list[str]
     return seconds, [r.text for r in out], mean_batch
 
 
-async def one_by_one(reqs: list[Request]) -> tuple[float, list[str]]:
-    backend = NeuralBackend(max_wait=0, threads=1)
+async def one_by_one(reqs: list[Request], model: str = "neural-sum") -> tuple[float, list[str]]:
+    backend = NeuralBackend(model, max_wait=0, threads=1)
     t0 = time.perf_counter()
     out = [await backend.complete(r) for r in reqs]
     return time.perf_counter() - t0, [r.text for r in out]
@@ -51,12 +70,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=512)
     parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--model", choices=["neural-sum", "neural-hanoi"], default="neural-sum")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    reqs = calls(args.calls)
-    t_one, one = asyncio.run(one_by_one(reqs))
-    t_batch, together, mean_batch = asyncio.run(batched(reqs, args.max_batch))
+    reqs = hanoi_calls(args.calls) if args.model == "neural-hanoi" else calls(args.calls)
+    t_one, one = asyncio.run(one_by_one(reqs, args.model))
+    t_batch, together, mean_batch = asyncio.run(batched(reqs, args.max_batch, args.model))
     result = {
+        "model": args.model,
         "calls": args.calls,
         "max_batch": args.max_batch,
         "mean_batch": round(mean_batch, 1),
@@ -69,7 +90,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"neural-sum, {args.calls} calls of 4 numbers, greedy, 1 torch thread")
+    what = "8-disk MAKER steps" if args.model == "neural-hanoi" else "4 numbers"
+    print(f"{args.model}, {args.calls} calls of {what}, greedy, 1 torch thread")
     print(f"  one by one : {result['one_by_one_calls_per_s']:>8} calls/s")
     print(
         f"  batched    : {result['batched_calls_per_s']:>8} calls/s "

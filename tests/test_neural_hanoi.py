@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +143,22 @@ def test_cli_maker_neural_refuses_a_base_url() -> None:
     p = hakaru("maker", "run", "--backend", "neural", "--disks", "4", "--base-url", "http://x",
                "--no-store")  # fmt: skip
     assert p.returncode != 0 and "--base-url" in p.stderr
+
+
+def test_voting_experiment_quick(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "experiments" / "neural" / "voting.py"
+    p = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert p.returncode == 0, p.stderr
+    data = json.loads((tmp_path / "voting-quick.json").read_text())
+    assert data["disks"] == [4, 5] and data["ks"][0] == 1
+    assert len(data["runs"]) == 2 * len(data["ks"]) * 2  # two schedules, two N
+    for row in data["runs"]:
+        assert 0.0 <= row["observed"] <= 1.0 and 0.0 <= row["predicted"] <= 1.0
+        assert row["solved"] == round(row["observed"] * row["runs"])
+    assert {tuple(s["schedule"]) for s in data["schedules"]} >= {(0.0, 0.1), (1.0, 1.0)}
+    assert "## Verdicts" in (tmp_path / "voting-quick.md").read_text()
