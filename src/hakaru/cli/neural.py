@@ -55,6 +55,7 @@ def train(
     \b
       nice -n 19 hakaru neural train sum --minutes 19
       hakaru neural train sum --steps 50 --out /tmp/sum.pt
+      nice -n 5 hakaru neural train hanoi --steps 2500 --minutes 20 --held-out 4000
     """
     from hakaru.neural.weights import default_weights, require_torch, save_weights
 
