@@ -407,6 +407,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"{_pct(row['predicted'])} | {_pct(row['observed'])} | {_pct(lo)}–{_pct(hi)} | "
             f"{c['observed']} / {c['predicted_independent']:.2f} ({c['same_wrong']}) | {first} |"
         )
+    lines += ["", "![predicted vs observed full-task success](voting.png)"]
     pooled: dict[tuple[float, int], list[dict[str, Any]]] = {}
     for row in r["runs"]:
         pooled.setdefault((row["schedule"][1], row["k"]), []).append(row)
@@ -419,10 +420,14 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(f"| {hot} | {k} | {total} | {_pct(pred)} | {_pct(obs)} |")
     lines += ["", "## Red flags (the draws of the full runs)", ""]
     for rf in r["red_flags"]:
+        rows = [x for x in r["runs"] if x["schedule"] == rf["schedule"]]
+        votes, wrong = sum(x["votes"] for x in rows), sum(x["wrong_votes"] for x in rows)
+        base = _pct(wrong / votes if votes else None)
         lines.append(
             f"- Schedule {rf['schedule']}: {rf['flagged']} draws red-flagged; {rf['move_wrong']} "
             f"of them had a wrong move too (precision, flagged answers that would have been "
-            f"wrong: {_pct(rf['precision_move'])})."
+            f"wrong: {_pct(rf['precision_move'])}), against {base} "
+            f"wrong among the {votes} valid votes of the same runs."
         )
     lines += [
         "",
@@ -513,32 +518,31 @@ def plot(r: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, n in enumerate(r["disks"]):
-        rows = [x for x in r["runs"] if x["disks"] == n and x["schedule"][1] == HOT[0]]
-        ks = [x["k"] for x in rows]
-        color = f"C{i}"
-        ax.plot(ks, [x["predicted"] for x in rows], "--", color=color, alpha=0.7)
-        lo = [max(0.0, x["observed"] - x["observed_interval"][0]) for x in rows]
-        hi = [max(0.0, x["observed_interval"][1] - x["observed"]) for x in rows]
-        ax.errorbar(
-            ks,
-            [x["observed"] for x in rows],
-            yerr=[lo, hi],
-            fmt="o-",
-            color=color,
-            label=f"N = {n}",
-            capsize=3,
-        )
-    ax.set_xlabel("voting margin k")
-    ax.set_ylabel("full-task success")
-    ax.set_title(
-        f"neural-hanoi, draws after the first at T = {HOT[0]}: "
-        "observed (95% CI) vs planner (dashed)",
-        fontsize=9,
-    )
-    ax.set_ylim(-0.02, 1.02)
-    ax.legend()
+    fig, axes = plt.subplots(1, len(HOT), figsize=(11, 4.5), sharey=True)
+    for ax, hot in zip(axes, HOT, strict=True):
+        for i, n in enumerate(r["disks"]):
+            rows = [x for x in r["runs"] if x["disks"] == n and x["schedule"][1] == hot]
+            ks = [x["k"] + 0.04 * (i - 2) for x in rows]  # dodged so the lines stay apart
+            color = f"C{i}"
+            ax.plot(ks, [x["predicted"] for x in rows], "--", color=color, alpha=0.7)
+            lo = [max(0.0, x["observed"] - x["observed_interval"][0]) for x in rows]
+            hi = [max(0.0, x["observed_interval"][1] - x["observed"]) for x in rows]
+            ax.errorbar(
+                ks,
+                [x["observed"] for x in rows],
+                yerr=[lo, hi],
+                fmt="o-",
+                color=color,
+                label=f"N = {n}",
+                capsize=3,
+            )
+        ax.set_xlabel("voting margin k")
+        ax.set_xticks(r["ks"])
+        ax.set_title(f"first draw greedy, the rest at T = {hot}", fontsize=10)
+        ax.set_ylim(-0.02, 1.02)
+    axes[0].set_ylabel("full-task success")
+    axes[-1].legend()
+    fig.suptitle("neural-hanoi: observed (solid, 95% CI) vs the planner's prediction (dashed)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
