@@ -42,9 +42,10 @@ from typing import Any
 
 import torch
 
-from hakaru.errors import RedFlag
+from hakaru.errors import RedFlag, StepFailed
 from hakaru.mdap.calibrate import calibrate, wilson
 from hakaru.mdap.diagnostics import Diagnostics
+from hakaru.mdap.driver import DriverConfig, run_mdap
 from hakaru.mdap.formulas import full_success, k_min
 from hakaru.mdap.hanoi import HanoiTask, parse_flag
 from hakaru.neural.backend import NeuralBackend
@@ -224,6 +225,30 @@ def run_all(
     return results
 
 
+async def _driver_run(n: int, k: int, hot: float, seed: int) -> bool:
+    backend = NeuralBackend("neural-hanoi", seed=seed, max_wait=0.001)
+    config = DriverConfig("neural-hanoi", k=k, temperatures=(0.0, hot), checkpoint_every=0)
+    async with Session(backend, keep_records=False, store=None) as session:
+        try:
+            return (await run_mdap(session, HanoiTask(n), config)).solved
+        except StepFailed:
+            return False
+
+
+def driver_check(n: int, k: int, hot: float, runs: int, seed: int) -> dict[str, Any]:
+    """The same cell run by hakaru's own MAKER driver (:func:`run_mdap`) on the backend, one
+    backend seed per run: a check of the shared-draw shortcut above."""
+
+    async def all_runs() -> list[bool]:
+        return list(
+            await asyncio.gather(*(_driver_run(n, k, hot, 1000 + seed + r) for r in range(runs)))
+        )
+
+    solved = sum(asyncio.run(all_runs()))
+    return {"disks": n, "k": k, "schedule": [0.0, hot], "runs": runs, "solved": solved,
+            "observed": solved / runs, "observed_interval": wilson(solved, runs, 0.95)}  # fmt: skip
+
+
 def greedy_errors(model: Any, disks: list[int]) -> dict[str, list[list[int]]]:
     """Per N, every step whose greedy answer is wrong: [step (1-based), disk the step moves]."""
     out = {}
@@ -287,20 +312,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="experiments/neural")
     ap.add_argument("--quick", action="store_true", help="A few seconds: N = 4, 5, few runs.")
+    ap.add_argument("--driver-runs", type=int, default=20, help="Runs of the driver check.")
+    ap.add_argument("--driver-cell", default="7,2,1.0", help="Its N, k and T1.")
     ap.add_argument(
         "--from-json", default=None, metavar="FILE", help="Only rewrite the .md/.png from FILE."
     )
     args = ap.parse_args()
+    n_check, k_check, t_check = args.driver_cell.split(",")
+    cell = (int(n_check), int(k_check), float(t_check))
     if args.from_json:
         path = Path(args.from_json)
         saved = json.loads(path.read_text())
+        if "driver_check" not in saved:  # add it to a result saved without it
+            saved["driver_check"] = driver_check(*cell, args.driver_runs, saved["seed"])
+            path.write_text(json.dumps(saved, indent=1) + "\n")
         args.runs, args.disks = saved["runs_per_cell"], ",".join(map(str, saved["disks"]))
         path.with_suffix(".md").write_text(report(saved, args))
         plot(saved, path.with_suffix(".png"))
         return
     if args.quick:
         args.disks, args.runs, args.calibrate, args.pairs = "4,5", 4, 40, 2
-        args.schedule_steps = 10
+        args.schedule_steps, args.driver_runs, cell = 10, 2, (4, 2, 1.0)
     torch.set_num_threads(1)
     disks = [int(x) for x in args.disks.split(",")]
     started = time.perf_counter()
@@ -321,6 +353,7 @@ def main() -> None:
         share = flags["move_wrong"] / flags["flagged"] if flags["flagged"] else None
         red_flags.append({"schedule": [0.0, hot], **flags, "precision_move": share})
     greedy_wrong = greedy_errors(sampler.model, disks)
+    check = driver_check(*cell, args.driver_runs, args.seed)
     temps = schedules(sampler, disks, args.pairs, args.schedule_steps, args.seed)
     result = {
         "disks": disks,
@@ -342,6 +375,7 @@ def main() -> None:
         "runs": runs,
         "red_flags": red_flags,
         "greedy_wrong": greedy_wrong,
+        "driver_check": check,
         "schedules": temps,
         "seconds": round(time.perf_counter() - started, 1),
         "forward_rows": sampler.forward_rows,
@@ -408,6 +442,21 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"{c['observed']} / {c['predicted_independent']:.2f} ({c['same_wrong']}) | {first} |"
         )
     lines += ["", "![predicted vs observed full-task success](voting.png)"]
+    d = r.get("driver_check")
+    if d:
+        same = next(
+            (x for x in r["runs"] if (x["disks"], x["k"], x["schedule"]) ==
+             (d["disks"], d["k"], d["schedule"])), None,
+        )  # fmt: skip
+        lo, hi = d["observed_interval"]
+        lines += [
+            "",
+            f"Check of the shared-draw method: the cell N = {d['disks']}, k = {d['k']}, schedule "
+            f"{d['schedule']} run by hakaru's MAKER driver (`run_mdap` through a Session on the "
+            f"neural backend, one backend seed per run): {d['solved']}/{d['runs']} solved "
+            f"({_pct(d['observed'])}, 95% interval {_pct(lo)}–{_pct(hi)}), against "
+            f"{'—' if same is None else _pct(same['observed'])} in the table above.",
+        ]
     pooled: dict[tuple[float, int], list[dict[str, Any]]] = {}
     for row in r["runs"]:
         pooled.setdefault((row["schedule"][1], row["k"]), []).append(row)
