@@ -162,3 +162,10 @@ def test_voting_experiment_quick(tmp_path: Path) -> None:
         assert row["solved"] == round(row["observed"] * row["runs"])
     assert {tuple(s["schedule"]) for s in data["schedules"]} >= {(0.0, 0.1), (1.0, 1.0)}
     assert "## Verdicts" in (tmp_path / "voting-quick.md").read_text()
+
+
+def test_sum_weights_are_refused_for_hanoi() -> None:
+    from hakaru.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trained for task 'sum'.*neural-sum"):
+        NeuralBackend("neural-hanoi", weights=default_weights("sum"))
