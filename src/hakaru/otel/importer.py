@@ -154,8 +154,8 @@ def import_traces(
         spill = _Spill(folder)
         pricing = Pricing()
         for path in files:
-            for resource, span in read_spans(path, problems):
-                _take(span, resource, spill, report, size_attribute, problems, pricing)
+            for resource, spans in read_spans(path, problems):
+                _take(spans, resource, spill, report, size_attribute, problems, pricing)
         spill.flush()
         if spill.duplicates:
             report.skipped["duplicate span id"] += spill.duplicates
@@ -174,7 +174,7 @@ def import_traces(
 
 
 def _take(
-    span: dict[str, Any],
+    spans: list[Any],
     resource: Attributes,
     spill: _Spill,
     report: ImportReport,
@@ -182,54 +182,66 @@ def _take(
     problems: ReadProblems,
     pricing: Pricing,
 ) -> None:
-    report.spans += 1
-    trace, span_id = span.get("traceId"), span.get("spanId")
-    try:
-        start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
-    except (KeyError, TypeError, ValueError):
-        start = end = -1
-    if not trace or not span_id or start < 0:
-        problems.skip("span without trace id, span id or times", f"span {span.get('name', '?')}")
-        return
-    attrs = attributes(span.get("attributes"))
-    if size_attribute is not None:
-        value = attrs.get(size_attribute)
-        if value is None:
-            value = resource.get(size_attribute)
-        value = _number(value)  # 2, 2.0 and "2": one size
-        if value is not None:
-            spill.sizes.append((trace, json.dumps(value)))
-    elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
-        spill.sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
-    kind = structure_kind(attrs)
-    if kind is not None:
-        report.structure[kind] += 1
-        return
-    links = [
-        link["spanId"]
-        for link in span.get("links") or ()
-        if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
-    ]
-    state = span.get("status") or {}
-    failed = state.get("code") in (2, "STATUS_CODE_ERROR")
-    fields = call_fields(attrs, "error" if failed else "ok", state.get("message", ""), pricing)
-    report.estimated += fields.estimated
-    report.no_usage += fields.no_usage
-    row = fields.row
-    if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
-        report.unpriced += 1
-    order = attrs.get(CALL.ID)
-    spill.add(
-        (
-            trace,
-            span_id,
-            order if isinstance(order, int) else 0,
-            start,
-            end,
-            json.dumps(links) if links else "",
-            marshal.dumps([fields.priced_from_model, *row]),  # read back by this process
+    """Classify the spans of one batch; spill their model calls (the loop runs once per span:
+    what it calls is bound to locals)."""
+    report.spans += len(spans)
+    add, sizes, structure = spill.add, spill.sizes, report.structure
+    for span in spans:
+        try:
+            trace, span_id = span["traceId"], span["spanId"]
+            start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+        except (KeyError, TypeError, ValueError):
+            trace = span_id = None
+            start = end = -1
+        if not trace or not span_id or start < 0:
+            where = span.get("name", "?") if isinstance(span, dict) else "?"
+            problems.skip("span without trace id, span id or times", f"span {where}")
+            continue
+        attrs = attributes(span.get("attributes"))
+        if size_attribute is not None:
+            value = attrs.get(size_attribute)
+            if value is None:
+                value = resource.get(size_attribute)
+            if value is not None:
+                value = _number(value)  # 2, 2.0 and "2": one size
+                if value is not None:
+                    sizes.append((trace, json.dumps(value)))
+        elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
+            sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
+        kind = structure_kind(attrs)
+        if kind is not None:
+            structure[kind] += 1
+            continue
+        links = span.get("links")
+        if links:
+            links = [
+                link["spanId"]
+                for link in links
+                if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
+            ]
+        state = span.get("status") or {}
+        failed = state.get("code") in (2, "STATUS_CODE_ERROR")
+        row, estimated, no_usage, from_model = call_fields(
+            attrs, "error" if failed else "ok", state.get("message", ""), pricing
         )
-    )
+        if estimated:
+            report.estimated += 1
+        if no_usage:
+            report.no_usage += 1
+        if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
+            report.unpriced += 1
+        order = attrs.get(CALL.ID)
+        add(
+            (
+                trace,
+                span_id,
+                order if isinstance(order, int) else 0,
+                start,
+                end,
+                json.dumps(links) if links else "",
+                marshal.dumps([from_model, *row]),  # read back by this process
+            )
+        )
 
 
 def _make_runs(
