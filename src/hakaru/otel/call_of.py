@@ -160,14 +160,14 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
             dollars = (
                 None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
             )
-    finish = a.get(GEN_AI.FINISH_REASONS)
-    error = a.get(CALL.ERROR) or (message if status == "error" else "")
-    head = [
-        str(a.get(GEN_AI.AGENT_NAME) or "llm"),
+    finish = get(GEN_AI.FINISH_REASONS)
+    error = get(CALL.ERROR) or (message if status == "error" else "")
+    row = [
+        str(get(GEN_AI.AGENT_NAME) or "llm"),
         model,
         1,
         status,
-        str(a.get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
+        str(get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
         str(error or ""),
         n_in,
         n_out,
@@ -177,23 +177,25 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
         "estimated" if estimated else "reported",
         1.0,
         dollars,
-    ]
-    tail: list[Any] = [None, None, None, None, None, ""]
-    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
-        head[2] = _int(a.get(CALL.ATTEMPT)) or 1
-        head[12] = _float(a.get(CALL.MODEL_SIZE)) or 1.0
-        tail = [
-            _float(a.get(CALL.LATENCY)),
-            _float(a.get(CALL.SIM_START)),
-            _float(a.get(CALL.SIM_END)),
-            _int(a.get(CALL.STEP)),
-            _int(a.get(CALL.VOTE)),
-            str(a.get(CALL.CANDIDATE) or ""),
-        ]
-    row = [
-        *head,
-        *tail,
+        None,  # latency, sim_start, sim_end, step, vote, candidate: hakaru's own, below
+        None,
+        None,
+        None,
+        None,
+        "",
         str(finish[0]) if isinstance(finish, list) and finish else "",
-        _int(a.get(CALL.REASONING_BUDGET)) if CALL.ID in a else None,
+        None,  # reasoning_budget
     ]
+    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
+        row[2] = _int(get(CALL.ATTEMPT)) or 1
+        row[12] = _float(get(CALL.MODEL_SIZE)) or 1.0
+        row[14:20] = [
+            _float(get(CALL.LATENCY)),
+            _float(get(CALL.SIM_START)),
+            _float(get(CALL.SIM_END)),
+            _int(get(CALL.STEP)),
+            _int(get(CALL.VOTE)),
+            str(get(CALL.CANDIDATE) or ""),
+        ]
+        row[21] = _int(get(CALL.REASONING_BUDGET))
     return CallFields(row, estimated, no_usage, from_model)
