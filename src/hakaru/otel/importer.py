@@ -33,6 +33,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -274,24 +276,17 @@ def _make_runs(
         + "c.trace, c.ord, c.start, c.end"
     )
     current: _RunBuilder | None = None
-    trace_rows: list[tuple[Any, ...]] = []
-    last: tuple[Any, Any] | None = None
-    for row in rows:
-        key = (row[0], row[1])
-        if last is not None and key != last:
-            assert current is not None
-            current.add_trace(trace_rows)
-            trace_rows = []
-            if size_attribute is None or key[0] != last[0]:
-                report.runs.append(current.finish())
-                current = None
+    last: Any = None
+    for (value, _), trace in groupby(rows, key=itemgetter(0, 1)):  # one trace at a time
+        if current is not None and (size_attribute is None or value != last):
+            report.runs.append(current.finish())
+            current = None
         if current is None:
-            group = size if size is not None else _size(row[0], size_attribute or RUN.SIZE)
+            group = size if size is not None else _size(value, size_attribute or RUN.SIZE)
             current = _RunBuilder(store, report, pricing, name, group, size_attribute)
-        trace_rows.append(row)
-        last = key
+        current.add_trace(list(trace))
+        last = value
     if current is not None:
-        current.add_trace(trace_rows)
         report.runs.append(current.finish())
 
 
@@ -339,7 +334,8 @@ class _RunBuilder:
         self.run_id = store.new_run("import", name, params)
         self.next_id = 1
         self.traces = 0
-        self.t0: float | None = None
+        self.t0 = 0.0
+        self.started = False
         self.pending: list[RecordRow] = []
         self.priced: set[str] = set()
         self.ledger = Ledger(keep_records=False)
@@ -347,27 +343,42 @@ class _RunBuilder:
     def add_trace(self, rows: list[tuple[Any, ...]]) -> None:
         """The model calls of one trace, in the order of their hakaru call ids, else times."""
         self.traces += 1
-        if self.t0 is None:
-            self.t0 = min(r[3] for r in rows) / _NS
+        if not self.started:
+            self.t0, self.started = min(r[3] for r in rows) / _NS, True
         first = self.next_id
         if any(r[5] for r in rows):  # links: the parents it names
             ids = {r[2]: first + i for i, r in enumerate(rows)}
             parents = [self._linked(ids, r[5], first + i) for i, r in enumerate(rows)]
         else:
-            rows.sort(key=lambda r: (r[3], r[4], r[2]))
+            rows.sort(key=itemgetter(3, 4, 2))
             parents = _by_timing([(r[3], r[4]) for r in rows], first)
         finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
-        zero = self.ledger.zero
-        for i, r in enumerate(rows):
-            rid, ps = first + i, parents[i]
-            rec = self._record(rid, ps, r)
+        zero, add_row, keep = self.ledger.zero, self.ledger.add_row, self.pending.append
+        priced, loads, t0 = self.priced, marshal.loads, self.t0
+        rid = first - 1
+        for r, ps in zip(rows, parents, strict=True):  # once per call: written out
+            rid += 1
+            f = loads(r[6])  # priced from the model's prices, then role to reasoning_budget
+            if f[0] and f[2] not in priced:
+                self._price(f[2])
+            started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
+            latency, sim_start, sim_end = f[15], f[16], f[17]
+            rec: RecordRow = (
+                rid, ps, *f[1:15],
+                ended - started if latency is None else latency,
+                started, ended,
+                started if sim_start is None else sim_start,
+                ended if sim_end is None else sim_end,
+                *f[18:], "",  # run_id: the store's
+            )  # fmt: skip
             start = zero
             for p in ps:
-                f = finish.get(p)
-                if f is not None:
-                    start = tuple(map(max, start, f))
-            finish[rid] = self.ledger.add_row(rec, start)
-            self.pending.append(rec)
+                done = finish.get(p)
+                if done is not None:
+                    start = tuple(map(max, start, done))
+            finish[rid] = add_row(rec, start)
+            keep(rec)
+        self.report.calls += len(rows)
         self.next_id += len(rows)
         if len(self.pending) >= _CHUNK:
             self._write()
@@ -384,27 +395,12 @@ class _RunBuilder:
             out.append(parent)
         return tuple(out)
 
-    def _record(self, rid: int, parents: tuple[int, ...], r: tuple[Any, ...]) -> RecordRow:
-        """The :class:`~hakaru.types.CallRecord` of a spilled call, as its row."""
-        priced_from_model, *f = marshal.loads(r[6])
-        model = f[1]
-        if priced_from_model and model not in self.priced:
-            self.priced.add(model)
-            prices = self.pricing.of(model)
-            self.store.put_prices(self.run_id, model, prices)
-            self.ledger.set_prices(model, prices)
-        t0 = self.t0 or 0.0
-        started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
-        latency, sim_start, sim_end = f[14], f[15], f[16]
-        self.report.calls += 1
-        return (
-            rid, parents, *f[:14],
-            ended - started if latency is None else latency,
-            started, ended,
-            started if sim_start is None else sim_start,
-            ended if sim_end is None else sim_end,
-            *f[17:], "",  # run_id: the store's
-        )  # fmt: skip
+    def _price(self, model: str) -> None:
+        """The run's first call priced from ``model``'s prices: the run records them."""
+        self.priced.add(model)
+        prices = self.pricing.of(model)
+        self.store.put_prices(self.run_id, model, prices)
+        self.ledger.set_prices(model, prices)
 
     def _write(self) -> None:
         self.store.add_rows(self.run_id, self.pending)
@@ -422,19 +418,18 @@ def _by_timing(times: Sequence[tuple[int, int]], first_id: int) -> list[tuple[in
     """Parents of calls (sorted by start) inferred from their (start, end) times: events in
     time order, a finish before a start at the same instant."""
     deps = InferredDependencies()
-    events: list[tuple[int, int, int]] = []
-    for i, (start, end) in enumerate(times):
-        events.append((start, 1, i))
-        events.append((max(end, start), 0, i))
+    events = [(start, 1, i) for i, (start, _) in enumerate(times)]
+    events += [(end if end > start else start, 0, i) for i, (start, end) in enumerate(times)]
     events.sort()
     parents: list[tuple[int, ...]] = [()] * len(times)
-    local: dict[int, int] = {}
+    local = [0] * len(times)
+    begin, end_call = deps.start, deps.finish
     for _, is_start, i in events:
         if is_start:
-            cid, ps = deps.start()
-            local[i] = cid
-            parents[i] = ps
+            local[i], parents[i] = begin()
         else:
-            deps.finish(local[i], parents[i])
+            end_call(local[i], parents[i])
     offset = first_id - 1
-    return [tuple(p + offset for p in ps) for ps in parents]
+    if not offset:
+        return parents
+    return [tuple(p + offset for p in ps) if ps else ps for ps in parents]
