@@ -269,12 +269,22 @@ def _make_runs(
     pricing: Pricing,
 ) -> None:
     """One run per trace (or per size value), written in chunks as the rows stream out."""
-    rows = db.execute(
-        "SELECT s.size, c.trace, c.span, c.start, c.end, c.links, c.fields FROM calls c "
-        "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY "
-        + ("CAST(s.size AS REAL), s.size, " if size_attribute is not None else "")
-        + "c.trace, c.ord, c.start, c.end"
-    )
+    columns = "s.size, c.trace, c.span, c.start, c.end, c.links, c.fields"
+    if size_attribute is None:
+        sql = (
+            f"SELECT {columns} FROM calls c LEFT JOIN sizes s ON s.trace = c.trace "
+            "ORDER BY c.trace, c.ord, c.start, c.end"
+        )
+    else:  # traces in order of size (an index), each trace's calls in order (another): the
+        # rows come out sorted a trace at a time, never all of them at once
+        db.execute("INSERT OR IGNORE INTO sizes SELECT DISTINCT trace, NULL FROM calls")
+        db.execute("CREATE INDEX sizes_order ON sizes (CAST(size AS REAL), size, trace)")
+        sql = (
+            f"SELECT {columns} FROM sizes s CROSS JOIN calls c INDEXED BY calls_order "
+            "ON c.trace = s.trace ORDER BY CAST(s.size AS REAL), s.size, s.trace, c.ord, "
+            "c.start, c.end"
+        )
+    rows = db.execute(sql)
     current: _RunBuilder | None = None
     last: Any = None
     for (value, _), trace in groupby(rows, key=itemgetter(0, 1)):  # one trace at a time
