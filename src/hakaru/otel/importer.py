@@ -176,7 +176,8 @@ def import_traces(
 def _cyclic_gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while an import runs: every parsed line makes some
     ten thousand dicts and lists, freed by reference counting (the import makes no cycles),
-    and the collections they set off took a fifth of the import's time. Restored after."""
+    and the collections they set off were a large share of the import's time. The collector's
+    state is restored after."""
     was = gc.isenabled()
     gc.disable()
     try:
