@@ -177,3 +177,24 @@ def test_runs_per_size_come_in_numeric_order(tmp_path: Path) -> None:
         tmp_path, write_lines(tmp_path / "n.jsonl", *docs), size_attribute="app.n"
     )
     assert [(r.size, r.traces) for r in report.runs] == [(9.0, 2), (10.0, 1)]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path, enabled: bool) -> None:
+    """The import pauses the cyclic collector; it is restored after, a failed import too."""
+    import gc
+
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.json"
+    write_lines(good, doc(span("a1", 1, 2, chat(**USAGE))))
+    bad.write_text('{"hello": 1}\n')
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with RunStore(tmp_path / "r.db") as store:
+            assert import_traces(store, [good]).calls == 1
+            assert gc.isenabled() is enabled
+            with pytest.raises(ConfigError):
+                import_traces(store, [bad])
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -106,3 +106,28 @@ def test_json_and_orjson_give_the_same_import(
         "truncated line": 1,
     }
     assert [r["size"] for r in report["runs"]] == [4.0, 8.0]
+
+
+def test_malformed_attribute_items_are_read_one_by_one() -> None:
+    """A list with a malformed item leaves the one-comprehension reading: the others keep
+    their values, the malformed ones are None (a key, no readable value) or left out."""
+    good = [
+        {"key": "s", "value": {"stringValue": "x"}},
+        {"key": "i", "value": {"intValue": "7"}},
+        {"key": "d", "value": {"doubleValue": 0.5}},
+        {"key": "b", "value": {"boolValue": True}},
+        {"key": "a", "value": {"arrayValue": {"values": [{"stringValue": "stop"}]}}},
+        {"key": "k", "value": {"kvlistValue": {"values": [_attr("n", 2)]}}},
+    ]
+    expected = {"s": "x", "i": 7, "d": 0.5, "b": True, "a": ["stop"], "k": {"n": 2}}
+    assert reader.attributes(good) == expected
+    bad = [
+        {"key": "empty", "value": {}},
+        {"key": "nan", "value": {"intValue": "seven"}},
+        {"key": "odd", "value": {"fooValue": 1}},
+        {"value": {"stringValue": "no key"}},
+        "not an item",
+    ]
+    got = reader.attributes(good[:3] + bad + good[3:])
+    assert got == {**expected, "empty": None, "nan": None, "odd": None}
+    assert reader.attributes(None) == {} and reader.attributes([]) == {}

@@ -9,8 +9,7 @@ any (``usage_source = "estimated"``) and no dollars (unknown, never $0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hakaru.otel.attributes import CALL, GEN_AI, OPENINFERENCE
 from hakaru.pricing import PriceBook, Prices
@@ -44,18 +43,6 @@ def _first(attrs: Attributes, *keys: str) -> Any:
         if value is not None:
             return value
     return None
-
-
-def _count(attrs: Attributes, *keys: str) -> int | None:
-    """``_int(_first(attrs, *keys))``, with the common case — an int — taken first."""
-    value = None
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None:
-            break
-    if type(value) is int:
-        return value if value > 0 else 0
-    return _int(value)
 
 
 def _int(value: Any) -> int | None:
@@ -93,8 +80,7 @@ class Pricing:
         return self.known[model]
 
 
-@dataclass(frozen=True, slots=True)
-class CallFields:
+class CallFields(NamedTuple):
     """A call's record without what depends on its run: id, parents and times. ``row`` holds
     the :class:`~hakaru.types.CallRecord` fields from ``role`` to ``reasoning_budget`` in
     order, with ``None`` for latency and simulated times the span does not give."""
@@ -107,22 +93,42 @@ class CallFields:
 
 def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) -> CallFields:
     """The record fields of a model-call span with these attributes; ``status`` is the span's
-    (``error`` when its status code is ERROR, else ``ok``), ``message`` its status message."""
+    (``error`` when its status code is ERROR, else ``ok``), ``message`` its status message.
+
+    This runs once per imported call: the common look-ups are written out (a helper call per
+    attribute cost as much as the rest of the work on a span's attributes)."""
     a = attrs
-    own = a.get(CALL.STATUS)
+    get = a.get
+    own = get(CALL.STATUS)
     if own in _STATUSES:
         status = own
-    model = str(
-        _first(a, GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL, OPENINFERENCE.MODEL) or "unknown"
-    )
-    n_in = _count(a, GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS)
-    n_out = _count(
-        a, GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS
-    )
-    reasoning = _count(a, GEN_AI.REASONING, OPENINFERENCE.REASONING) or 0
-    read = _count(a, GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ) or 0
-    write = _count(a, GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE) or 0
-    estimated = a.get(CALL.USAGE_SOURCE) == "estimated"
+    model = get(GEN_AI.RESPONSE_MODEL)
+    if model is None:
+        model = get(GEN_AI.REQUEST_MODEL)
+        if model is None:
+            model = get(OPENINFERENCE.MODEL)
+    model = str(model or "unknown")
+    v = get(GEN_AI.INPUT_TOKENS)
+    if v is None:
+        v = _first(a, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS)
+    n_in = (v if v > 0 else 0) if type(v) is int else _int(v)
+    v = get(GEN_AI.OUTPUT_TOKENS)
+    if v is None:
+        v = _first(a, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS)
+    n_out = (v if v > 0 else 0) if type(v) is int else _int(v)
+    v = get(GEN_AI.REASONING)
+    if v is None:
+        v = get(OPENINFERENCE.REASONING)
+    reasoning = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    v = get(GEN_AI.CACHE_READ)
+    if v is None:
+        v = get(OPENINFERENCE.CACHE_READ)
+    read = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    v = get(GEN_AI.CACHE_CREATION)
+    if v is None:
+        v = get(OPENINFERENCE.CACHE_WRITE)
+    write = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    estimated = get(CALL.USAGE_SOURCE) == "estimated"
     no_usage = False
     if n_in is None or n_out is None:
         estimated = True
@@ -135,14 +141,17 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
                 _text(a, ("output.value", "gen_ai.output.messages"), "llm.output_messages")
             )
         no_usage = n_in == 0 and n_out == 0 and status in ("ok", "flagged")
-    n_in, n_out = max(n_in, read + write), max(n_out, reasoning)
+    if read + write > n_in:
+        n_in = read + write
+    if reasoning > n_out:
+        n_out = reasoning
     dollars: float | None = 0.0
     from_model = False
-    if status in ("ok", "flagged"):
+    if status == "ok" or status == "flagged":
         if CALL.DOLLARS_KNOWN in a:  # exported by hakaru: its own dollars, or unknown
-            dollars = _float(a.get(CALL.DOLLARS)) if a[CALL.DOLLARS_KNOWN] else None
-        elif _float(a.get(OPENINFERENCE.COST_TOTAL)) is not None:
-            dollars = _float(a.get(OPENINFERENCE.COST_TOTAL))
+            dollars = _float(get(CALL.DOLLARS)) if a[CALL.DOLLARS_KNOWN] else None
+        elif OPENINFERENCE.COST_TOTAL in a and _float(a[OPENINFERENCE.COST_TOTAL]) is not None:
+            dollars = _float(a[OPENINFERENCE.COST_TOTAL])
         elif estimated:
             dollars = None  # tokens not reported: the dollars are not known either
         else:
@@ -151,14 +160,14 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
             dollars = (
                 None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
             )
-    finish = a.get(GEN_AI.FINISH_REASONS)
-    error = a.get(CALL.ERROR) or (message if status == "error" else "")
-    head = [
-        str(a.get(GEN_AI.AGENT_NAME) or "llm"),
+    finish = get(GEN_AI.FINISH_REASONS)
+    error = get(CALL.ERROR) or (message if status == "error" else "")
+    row = [
+        str(get(GEN_AI.AGENT_NAME) or "llm"),
         model,
         1,
         status,
-        str(a.get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
+        str(get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
         str(error or ""),
         n_in,
         n_out,
@@ -168,23 +177,25 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
         "estimated" if estimated else "reported",
         1.0,
         dollars,
-    ]
-    tail: list[Any] = [None, None, None, None, None, ""]
-    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
-        head[2] = _int(a.get(CALL.ATTEMPT)) or 1
-        head[12] = _float(a.get(CALL.MODEL_SIZE)) or 1.0
-        tail = [
-            _float(a.get(CALL.LATENCY)),
-            _float(a.get(CALL.SIM_START)),
-            _float(a.get(CALL.SIM_END)),
-            _int(a.get(CALL.STEP)),
-            _int(a.get(CALL.VOTE)),
-            str(a.get(CALL.CANDIDATE) or ""),
-        ]
-    row = [
-        *head,
-        *tail,
+        None,  # latency, sim_start, sim_end, step, vote, candidate: hakaru's own, below
+        None,
+        None,
+        None,
+        None,
+        "",
         str(finish[0]) if isinstance(finish, list) and finish else "",
-        _int(a.get(CALL.REASONING_BUDGET)) if CALL.ID in a else None,
+        None,  # reasoning_budget
     ]
+    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
+        row[2] = _int(get(CALL.ATTEMPT)) or 1
+        row[12] = _float(get(CALL.MODEL_SIZE)) or 1.0
+        row[14:20] = [
+            _float(get(CALL.LATENCY)),
+            _float(get(CALL.SIM_START)),
+            _float(get(CALL.SIM_END)),
+            _int(get(CALL.STEP)),
+            _int(get(CALL.VOTE)),
+            str(get(CALL.CANDIDATE) or ""),
+        ]
+        row[21] = _int(get(CALL.REASONING_BUDGET))
     return CallFields(row, estimated, no_usage, from_model)

@@ -24,13 +24,17 @@ calls spilled into a temporary SQLite file, read back trace by trace in order.
 
 from __future__ import annotations
 
+import gc
 import json
 import marshal
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +118,6 @@ class _Spill:
         self.sizes: list[tuple[str, str]] = []
         self.duplicates = 0
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        self.pending.append(row)
-        if len(self.pending) >= _CHUNK:
-            self.flush()
-
     def flush(self) -> None:
         if self.pending:
             before = self.db.total_changes
@@ -150,12 +149,12 @@ def import_traces(
         raise ConfigError("No file given. Name the OTLP/JSON files to import.")
     report = ImportReport([str(p) for p in files])
     problems = ReadProblems()
-    with tempfile.TemporaryDirectory(prefix="hakaru-import-") as folder:
+    with _cyclic_gc_paused(), tempfile.TemporaryDirectory(prefix="hakaru-import-") as folder:
         spill = _Spill(folder)
         pricing = Pricing()
         for path in files:
-            for resource, span in read_spans(path, problems):
-                _take(span, resource, spill, report, size_attribute, problems, pricing)
+            for resource, spans in read_spans(path, problems):
+                _take(spans, resource, spill, report, size_attribute, problems, pricing)
         spill.flush()
         if spill.duplicates:
             report.skipped["duplicate span id"] += spill.duplicates
@@ -173,8 +172,23 @@ def import_traces(
     return report
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while an import runs: every parsed line makes some
+    ten thousand dicts and lists, freed by reference counting (the import makes no cycles),
+    and the collections they set off were a large share of the import's time. The collector's
+    state is restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _take(
-    span: dict[str, Any],
+    spans: list[Any],
     resource: Attributes,
     spill: _Spill,
     report: ImportReport,
@@ -182,54 +196,68 @@ def _take(
     problems: ReadProblems,
     pricing: Pricing,
 ) -> None:
-    report.spans += 1
-    trace, span_id = span.get("traceId"), span.get("spanId")
-    try:
-        start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
-    except (KeyError, TypeError, ValueError):
-        start = end = -1
-    if not trace or not span_id or start < 0:
-        problems.skip("span without trace id, span id or times", f"span {span.get('name', '?')}")
-        return
-    attrs = attributes(span.get("attributes"))
-    if size_attribute is not None:
-        value = attrs.get(size_attribute)
-        if value is None:
-            value = resource.get(size_attribute)
-        value = _number(value)  # 2, 2.0 and "2": one size
-        if value is not None:
-            spill.sizes.append((trace, json.dumps(value)))
-    elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
-        spill.sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
-    kind = structure_kind(attrs)
-    if kind is not None:
-        report.structure[kind] += 1
-        return
-    links = [
-        link["spanId"]
-        for link in span.get("links") or ()
-        if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
-    ]
-    state = span.get("status") or {}
-    failed = state.get("code") in (2, "STATUS_CODE_ERROR")
-    fields = call_fields(attrs, "error" if failed else "ok", state.get("message", ""), pricing)
-    report.estimated += fields.estimated
-    report.no_usage += fields.no_usage
-    row = fields.row
-    if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
-        report.unpriced += 1
-    order = attrs.get(CALL.ID)
-    spill.add(
-        (
-            trace,
-            span_id,
-            order if isinstance(order, int) else 0,
-            start,
-            end,
-            json.dumps(links) if links else "",
-            marshal.dumps([fields.priced_from_model, *row]),  # read back by this process
+    """Classify the spans of one batch; spill their model calls (the loop runs once per span:
+    what it calls is bound to locals)."""
+    report.spans += len(spans)
+    add, sizes, structure = spill.pending.append, spill.sizes, report.structure
+    for span in spans:
+        try:
+            trace, span_id = span["traceId"], span["spanId"]
+            start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+        except (KeyError, TypeError, ValueError):
+            trace = span_id = None
+            start = end = -1
+        if not trace or not span_id or start < 0:
+            where = span.get("name", "?") if isinstance(span, dict) else "?"
+            problems.skip("span without trace id, span id or times", f"span {where}")
+            continue
+        attrs = attributes(span.get("attributes"))
+        if size_attribute is not None:
+            value = attrs.get(size_attribute)
+            if value is None:
+                value = resource.get(size_attribute)
+            if value is not None:
+                value = _number(value)  # 2, 2.0 and "2": one size
+                if value is not None:
+                    sizes.append((trace, json.dumps(value)))
+        elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
+            sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
+        kind = structure_kind(attrs)
+        if kind is not None:
+            structure[kind] += 1
+            continue
+        links = span.get("links")
+        if links:
+            links = [
+                link["spanId"]
+                for link in links
+                if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
+            ]
+        state = span.get("status") or {}
+        failed = state.get("code") in (2, "STATUS_CODE_ERROR")
+        row, estimated, no_usage, from_model = call_fields(
+            attrs, "error" if failed else "ok", state.get("message", ""), pricing
         )
-    )
+        if estimated:
+            report.estimated += 1
+        if no_usage:
+            report.no_usage += 1
+        if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
+            report.unpriced += 1
+        order = attrs.get(CALL.ID)
+        add(
+            (
+                trace,
+                span_id,
+                order if isinstance(order, int) else 0,
+                start,
+                end,
+                json.dumps(links) if links else "",
+                marshal.dumps([from_model, *row]),  # read back by this process
+            )
+        )
+    if len(spill.pending) >= _CHUNK:
+        spill.flush()
 
 
 def _make_runs(
@@ -242,31 +270,34 @@ def _make_runs(
     pricing: Pricing,
 ) -> None:
     """One run per trace (or per size value), written in chunks as the rows stream out."""
-    rows = db.execute(
-        "SELECT s.size, c.trace, c.span, c.start, c.end, c.links, c.fields FROM calls c "
-        "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY "
-        + ("CAST(s.size AS REAL), s.size, " if size_attribute is not None else "")
-        + "c.trace, c.ord, c.start, c.end"
-    )
+    columns = "s.size, c.trace, c.span, c.start, c.end, c.links, c.fields"
+    if size_attribute is None:
+        sql = (
+            f"SELECT {columns} FROM calls c LEFT JOIN sizes s ON s.trace = c.trace "
+            "ORDER BY c.trace, c.ord, c.start, c.end"
+        )
+    else:  # traces in order of size (an index), each trace's calls in order (another): the
+        # rows come out sorted a trace at a time, never all of them at once
+        db.execute("INSERT OR IGNORE INTO sizes SELECT DISTINCT trace, NULL FROM calls")
+        db.execute("CREATE INDEX sizes_order ON sizes (CAST(size AS REAL), size, trace)")
+        sql = (
+            f"SELECT {columns} FROM sizes s CROSS JOIN calls c INDEXED BY calls_order "
+            "ON c.trace = s.trace ORDER BY CAST(s.size AS REAL), s.size, s.trace, c.ord, "
+            "c.start, c.end"
+        )
+    rows = db.execute(sql)
     current: _RunBuilder | None = None
-    trace_rows: list[tuple[Any, ...]] = []
-    last: tuple[Any, Any] | None = None
-    for row in rows:
-        key = (row[0], row[1])
-        if last is not None and key != last:
-            assert current is not None
-            current.add_trace(trace_rows)
-            trace_rows = []
-            if size_attribute is None or key[0] != last[0]:
-                report.runs.append(current.finish())
-                current = None
+    last: Any = None
+    for (value, _), trace in groupby(rows, key=itemgetter(0, 1)):  # one trace at a time
+        if current is not None and (size_attribute is None or value != last):
+            report.runs.append(current.finish())
+            current = None
         if current is None:
-            group = size if size is not None else _size(row[0], size_attribute or RUN.SIZE)
+            group = size if size is not None else _size(value, size_attribute or RUN.SIZE)
             current = _RunBuilder(store, report, pricing, name, group, size_attribute)
-        trace_rows.append(row)
-        last = key
+        current.add_trace(list(trace))
+        last = value
     if current is not None:
-        current.add_trace(trace_rows)
         report.runs.append(current.finish())
 
 
@@ -314,7 +345,8 @@ class _RunBuilder:
         self.run_id = store.new_run("import", name, params)
         self.next_id = 1
         self.traces = 0
-        self.t0: float | None = None
+        self.t0 = 0.0
+        self.started = False
         self.pending: list[RecordRow] = []
         self.priced: set[str] = set()
         self.ledger = Ledger(keep_records=False)
@@ -322,27 +354,42 @@ class _RunBuilder:
     def add_trace(self, rows: list[tuple[Any, ...]]) -> None:
         """The model calls of one trace, in the order of their hakaru call ids, else times."""
         self.traces += 1
-        if self.t0 is None:
-            self.t0 = min(r[3] for r in rows) / _NS
+        if not self.started:
+            self.t0, self.started = min(r[3] for r in rows) / _NS, True
         first = self.next_id
         if any(r[5] for r in rows):  # links: the parents it names
             ids = {r[2]: first + i for i, r in enumerate(rows)}
             parents = [self._linked(ids, r[5], first + i) for i, r in enumerate(rows)]
         else:
-            rows.sort(key=lambda r: (r[3], r[4], r[2]))
+            rows.sort(key=itemgetter(3, 4, 2))
             parents = _by_timing([(r[3], r[4]) for r in rows], first)
         finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
-        zero = self.ledger.zero
-        for i, r in enumerate(rows):
-            rid, ps = first + i, parents[i]
-            rec = self._record(rid, ps, r)
+        zero, add_row, keep = self.ledger.zero, self.ledger.add_row, self.pending.append
+        priced, loads, t0 = self.priced, marshal.loads, self.t0
+        rid = first - 1
+        for r, ps in zip(rows, parents, strict=True):  # once per call: written out
+            rid += 1
+            f = loads(r[6])  # priced from the model's prices, then role to reasoning_budget
+            if f[0] and f[2] not in priced:
+                self._price(f[2])
+            started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
+            latency, sim_start, sim_end = f[15], f[16], f[17]
+            rec: RecordRow = (
+                rid, ps, *f[1:15],
+                ended - started if latency is None else latency,
+                started, ended,
+                started if sim_start is None else sim_start,
+                ended if sim_end is None else sim_end,
+                *f[18:], "",  # run_id: the store's
+            )  # fmt: skip
             start = zero
             for p in ps:
-                f = finish.get(p)
-                if f is not None:
-                    start = tuple(map(max, start, f))
-            finish[rid] = self.ledger.add_row(rec, start)
-            self.pending.append(rec)
+                done = finish.get(p)
+                if done is not None:
+                    start = tuple(map(max, start, done))
+            finish[rid] = add_row(rec, start)
+            keep(rec)
+        self.report.calls += len(rows)
         self.next_id += len(rows)
         if len(self.pending) >= _CHUNK:
             self._write()
@@ -359,27 +406,12 @@ class _RunBuilder:
             out.append(parent)
         return tuple(out)
 
-    def _record(self, rid: int, parents: tuple[int, ...], r: tuple[Any, ...]) -> RecordRow:
-        """The :class:`~hakaru.types.CallRecord` of a spilled call, as its row."""
-        priced_from_model, *f = marshal.loads(r[6])
-        model = f[1]
-        if priced_from_model and model not in self.priced:
-            self.priced.add(model)
-            prices = self.pricing.of(model)
-            self.store.put_prices(self.run_id, model, prices)
-            self.ledger.set_prices(model, prices)
-        t0 = self.t0 or 0.0
-        started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
-        latency, sim_start, sim_end = f[14], f[15], f[16]
-        self.report.calls += 1
-        return (
-            rid, parents, *f[:14],
-            ended - started if latency is None else latency,
-            started, ended,
-            started if sim_start is None else sim_start,
-            ended if sim_end is None else sim_end,
-            *f[17:], "",  # run_id: the store's
-        )  # fmt: skip
+    def _price(self, model: str) -> None:
+        """The run's first call priced from ``model``'s prices: the run records them."""
+        self.priced.add(model)
+        prices = self.pricing.of(model)
+        self.store.put_prices(self.run_id, model, prices)
+        self.ledger.set_prices(model, prices)
 
     def _write(self) -> None:
         self.store.add_rows(self.run_id, self.pending)
@@ -397,19 +429,18 @@ def _by_timing(times: Sequence[tuple[int, int]], first_id: int) -> list[tuple[in
     """Parents of calls (sorted by start) inferred from their (start, end) times: events in
     time order, a finish before a start at the same instant."""
     deps = InferredDependencies()
-    events: list[tuple[int, int, int]] = []
-    for i, (start, end) in enumerate(times):
-        events.append((start, 1, i))
-        events.append((max(end, start), 0, i))
+    events = [(start, 1, i) for i, (start, _) in enumerate(times)]
+    events += [(end if end > start else start, 0, i) for i, (start, end) in enumerate(times)]
     events.sort()
     parents: list[tuple[int, ...]] = [()] * len(times)
-    local: dict[int, int] = {}
+    local = [0] * len(times)
+    begin, end_call = deps.start, deps.finish
     for _, is_start, i in events:
         if is_start:
-            cid, ps = deps.start()
-            local[i] = cid
-            parents[i] = ps
+            local[i], parents[i] = begin()
         else:
-            deps.finish(local[i], parents[i])
+            end_call(local[i], parents[i])
     offset = first_id - 1
-    return [tuple(p + offset for p in ps) for ps in parents]
+    if not offset:
+        return parents
+    return [tuple(p + offset for p in ps) if ps else ps for ps in parents]

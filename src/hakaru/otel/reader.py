@@ -52,38 +52,73 @@ class ReadProblems:
             self.examples.append(f"{where}: {reason}")
 
 
+def _same(v: Any) -> Any:
+    return v
+
+
+def _array(v: Any) -> list[Any]:
+    return [value_of(x) for x in v.get("values", ())]
+
+
+def _kvlist(v: Any) -> Attributes:
+    return attributes(v.get("values", ()))
+
+
+# The Python value of each field of an OTLP ``AnyValue``, by the field's name.
+_DECODE: dict[str, Callable[[Any], Any]] = {
+    "stringValue": _same,
+    "boolValue": _same,
+    "doubleValue": _same,
+    "intValue": int,
+    "arrayValue": _array,
+    "kvlistValue": _kvlist,
+    "bytesValue": _same,
+}
+
+
 def value_of(value: dict[str, Any]) -> Any:
     """The Python value of an OTLP ``AnyValue`` (``{"intValue": "3"}`` → 3)."""
     for kind, v in value.items():
-        if kind == "stringValue" or kind == "boolValue" or kind == "doubleValue":
-            return v
-        if kind == "intValue":
-            return int(v)
-        if kind == "arrayValue":
-            return [value_of(x) for x in v.get("values", ())]
-        if kind == "kvlistValue":
-            return attributes(v.get("values", ()))
-        if kind == "bytesValue":
-            return v
+        decode = _DECODE.get(kind)
+        if decode is not None:
+            return decode(v)
     return None
 
 
 def attributes(items: Any) -> Attributes:
     """An OTLP attribute list (``[{"key": …, "value": {…}}]``) as a dict."""
+    if not isinstance(items, list):
+        return {}
+    try:  # every item well formed: one comprehension, strings and ints read inline (per span)
+        return {
+            item["key"]: (
+                s
+                if (s := (v := item["value"]).get("stringValue")) is not None
+                else int(i)
+                if (i := v.get("intValue")) is not None
+                else value_of(v)
+            )
+            for item in items
+        }
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return _attributes_one_by_one(items)
+
+
+def _attributes_one_by_one(items: list[Any]) -> Attributes:
+    """:func:`attributes` of a list with malformed items: those are ``None`` or left out."""
     out: Attributes = {}
-    if isinstance(items, list):
-        for item in items:
-            try:
-                value = item["value"]
-                kind, v = next(iter(value.items()))  # the one field of an AnyValue
-                if kind == "intValue":
-                    v = int(v)
-                elif kind != "stringValue" and kind != "doubleValue" and kind != "boolValue":
-                    v = value_of(value)
-                out[item["key"]] = v
-            except (KeyError, TypeError, AttributeError, StopIteration, ValueError):
-                if isinstance(item, dict) and isinstance(item.get("key"), str):
-                    out[item["key"]] = None  # an attribute without a value we can read
+    for item in items:
+        try:
+            value = item["value"]
+            kind, v = next(iter(value.items()))  # the one field of an AnyValue
+            if kind == "intValue":
+                v = int(v)
+            elif kind != "stringValue" and kind != "doubleValue" and kind != "boolValue":
+                v = value_of(value)
+            out[item["key"]] = v
+        except (KeyError, TypeError, AttributeError, StopIteration, ValueError):
+            if isinstance(item, dict) and isinstance(item.get("key"), str):
+                out[item["key"]] = None  # an attribute without a value we can read
     return out
 
 
@@ -95,8 +130,12 @@ def _not_otlp(path: Path, what: str) -> ConfigError:
     )
 
 
-def read_spans(path: Path, problems: ReadProblems) -> Iterator[tuple[Attributes, dict[str, Any]]]:
-    """(resource attributes, OTLP span object) for every span in the file at ``path``."""
+Spans = list[Any]  # OTLP span objects
+
+
+def read_spans(path: Path, problems: ReadProblems) -> Iterator[tuple[Attributes, Spans]]:
+    """(resource attributes, its OTLP span objects) for every batch of spans in the file at
+    ``path``: the spans of one ``scopeSpans`` item (one at a time in a streamed document)."""
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -123,17 +162,18 @@ def _shape(doc: Any) -> str:
     return f"a JSON {type(doc).__name__}"
 
 
-def _batch(doc: dict[str, Any]) -> Iterator[tuple[Attributes, dict[str, Any]]]:
+def _batch(doc: dict[str, Any]) -> Iterator[tuple[Attributes, Spans]]:
     for rs in doc.get("resourceSpans") or ():
         resource = attributes((rs.get("resource") or {}).get("attributes"))
         for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
-            for span in ss.get("spans") or ():
-                yield resource, span
+            spans = ss.get("spans")
+            if spans:
+                yield resource, spans if isinstance(spans, list) else list(spans)
 
 
 def _lines(
     path: Path, fh: IO[bytes], doc: dict[str, Any], problems: ReadProblems
-) -> Iterator[tuple[Attributes, dict[str, Any]]]:
+) -> Iterator[tuple[Attributes, Spans]]:
     yield from _batch(doc)
     number = 1
     while True:
@@ -167,7 +207,7 @@ _SPAN_OLD = "resourceSpans.item.instrumentationLibrarySpans.item.spans.item"
 
 def _streamed(
     path: Path, fh: IO[bytes], problems: ReadProblems
-) -> Iterator[tuple[Attributes, dict[str, Any]]]:
+) -> Iterator[tuple[Attributes, Spans]]:
     """One OTLP document, span by span (ijson): the resource of each ``resourceSpans`` item is
     built before its spans (exporters write it first)."""
     try:
@@ -191,7 +231,7 @@ def _streamed(
                     if building == _RESOURCE:
                         resource = attributes(obj.get("attributes"))
                     else:
-                        yield resource, obj
+                        yield resource, [obj]
                     continue
                 builder.event(event, value)
                 continue
