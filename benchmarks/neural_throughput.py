@@ -1,9 +1,9 @@
 """neural-sum throughput: calls per second with dynamic batching against one call at a time,
 side by side in one run, on the committed weights.
 
-The calls are tree-sum's first level at fan-in 4 (4 numbers of 0..999 each, greedy). Batched:
-all calls are made concurrently and the backend merges up to ``--max-batch`` of them into one
-forward pass per step (bounded wait 2 ms). One by one: the same calls awaited in turn on a
+The calls are tree-sum's first level at fan-in 4 (4 numbers of 0..9 each, leaf_max 9, greedy).
+Batched: all calls are made concurrently and the backend merges up to ``--max-batch`` of them
+into one forward pass per step (bounded wait 2 ms). One by one: the same calls awaited in turn on a
 backend that never waits (``max_wait=0``), so each runs alone. Both use one torch thread.
 The answers of the two runs are compared (they must be equal: greedy decoding).
 
@@ -30,7 +30,7 @@ from hakaru.types import Request
 def calls(n: int, seed: int = 0) -> list[Request]:
     rng, kind = random.Random(seed), task_kind("sum")
     return [
-        kind.request("neural-sum", {"numbers": [rng.randrange(1000) for _ in range(4)]})
+        kind.request("neural-sum", {"numbers": [rng.randrange(10) for _ in range(4)]})
         for _ in range(n)
     ]
 

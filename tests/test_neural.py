@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -59,14 +60,14 @@ def test_committed_weights_reach_their_card_accuracy() -> None:
 def test_counts_equal_a_hand_computation() -> None:
     backend = NeuralBackend(max_wait=0)
     response = asyncio.run(backend.complete(request([12, 345])))
-    # <bos>, 2 numbers of 6 digits, '+' and '=': 1 + 2·7 = 15 prompt tokens; 7 answer digits
-    # and <eos>: 8 response tokens, so 8 forward passes (prefill + 7 fed-back tokens).
+    # <bos>, 2 numbers of 4 digits, '+' and '=': 1 + 2·5 = 11 prompt tokens; 4 answer digits
+    # and <eos>: 5 response tokens, so 5 forward passes (prefill + 4 fed-back tokens).
     assert response.finish_reason == "stop"
-    assert (response.usage.input_tokens, response.usage.output_tokens) == (15, 8)
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (11, 5)
     work = backend.work
-    assert (work.batches, work.forward_passes) == (1, 8)
-    assert work.positions == work.positions_cached == 15 + 7
-    assert work.positions_uncached == sum(15 + j for j in range(8)) == 148
+    assert (work.batches, work.forward_passes) == (1, 5)
+    assert work.positions == work.positions_cached == 11 + 4
+    assert work.positions_uncached == sum(11 + j for j in range(5)) == 65
 
 
 async def _answers(backend: NeuralBackend, reqs: list[Request], together: bool) -> list[str]:
@@ -109,14 +110,23 @@ def test_weights_for_another_task_are_refused(tmp_path: Path) -> None:
         NeuralBackend(weights=other)
 
 
+def test_weights_of_another_vocabulary_are_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.pt"
+    model = build(TrainConfig(n_embd=32, n_layer=1))
+    model = type(model)(type(model.cfg)(15, model.cfg.block_size, 1, 4, 32))  # 15 tokens
+    save_weights(old, model, "sum", {})
+    with pytest.raises(ConfigError, match="15-token vocabulary.*hakaru neural train sum"):
+        NeuralBackend(weights=old)
+
+
 def test_prompt_longer_than_the_context_overflows() -> None:
     backend = NeuralBackend()
     with pytest.raises(ContextOverflow, match="Add fewer numbers per call"):
         asyncio.run(backend.complete(request(list(range(17)))))
     with pytest.raises(RequestRejected, match="task kind 'sum'"):
         asyncio.run(backend.complete(Request.chat("neural-sum", "hello")))
-    with pytest.raises(RequestRejected, match="from 0 to 999999"):
-        asyncio.run(backend.complete(request([10**6])))
+    with pytest.raises(RequestRejected, match="from 0 to 9999"):
+        asyncio.run(backend.complete(request([10**4])))
 
 
 def test_registry_builds_it_lazily() -> None:
@@ -148,12 +158,73 @@ def test_cli_trains_and_writes_a_card(tmp_path: Path) -> None:
 
 
 def test_cli_runs_tree_sum_on_the_model() -> None:
-    p = hakaru("run", "tree-sum", "--backend", "neural", "--n", "8", "--no-store", "--json")
+    p = hakaru(
+        "run", "tree-sum", "--backend", "neural", "--n", "8", "--leaf-max", "9", "--no-store",
+        "--json",
+    )  # fmt: skip
     if p.returncode != 0:  # the model's answers may be flagged until a step fails: its errors
         assert p.stderr.startswith("Error: ") and len(p.stderr.strip().splitlines()) == 1
         return
     result = json.loads(p.stdout)
-    assert result["calls"] >= 3 and result["input_tokens"] > 0  # 2 + 1 calls at fan-in 4
+    assert result["calls"] >= 3 and result["input_tokens"] >= 2 * 21 + 11  # 2 + 1 calls at f = 4
+
+
+def test_cli_sweeps_tree_sum_on_the_model(tmp_path: Path) -> None:
+    p = hakaru(
+        "sweep", "tree-sum", "--backend", "neural", "--param", "n=4,8", "--param", "leaf_max=9",
+        "--variant", "tree", "--store", str(tmp_path / "runs.db"), "--json",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    points = json.loads(p.stdout)["points"]
+    assert sorted(pt["params"]["n"] for pt in points) == [4, 8]
+
+
+def test_sim_serve_neural_answers_over_http() -> None:
+    """A program calls the model over HTTP: the OpenAI-compatible server in another process,
+    and hakaru's own openai backend running tree-sum against it."""
+    sys.path.insert(0, str(Path(__file__).parent / "proxy"))
+    from proxy_servers import spawn, stop
+
+    proc, url = spawn("sim", "serve", "--neural", "--port", "0")
+    try:
+        body = json.dumps(
+            {
+                "model": "neural-sum",
+                "messages": [{"role": "user", "content": "Add these numbers: 2, 3"}],
+            }
+        ).encode()
+        req = urllib.request.Request(
+            url + "/chat/completions", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=60) as reply:
+            answer = json.loads(reply.read())
+        assert answer["choices"][0]["message"]["content"].startswith("sum = ")
+        assert answer["usage"]["prompt_tokens"] == 11  # <bos> 2 0 0 0 + 3 0 0 0 =
+        assert answer["usage"]["completion_tokens"] <= 5
+        with urllib.request.urlopen(url + "/models", timeout=60) as reply:
+            assert [m["id"] for m in json.loads(reply.read())["data"]] == ["neural-sum"]
+        p = hakaru(
+            "run", "tree-sum", "--backend", "openai", "--base-url", url, "--api-key", "x",
+            "--model", "neural-sum", "--n", "8", "--leaf-max", "9", "--no-store", "--json",
+        )  # fmt: skip
+        if p.returncode == 0:
+            assert json.loads(p.stdout)["calls"] >= 3
+        else:  # the model's own errors: a step flagged ten times
+            assert p.stderr.startswith("Error: ") and len(p.stderr.strip().splitlines()) == 1
+    finally:
+        stop(proc)
+
+
+def test_demo_neural_row_measures_both_designs() -> None:
+    from hakaru.demo import run_neural_row
+
+    rows = asyncio.run(run_neural_row((4, 32), runs=2))
+    assert [(r["n"], r["variant"]) for r in rows] == [
+        (4, "single"), (4, "tree f=4"), (32, "single"), (32, "tree f=4")
+    ]  # fmt: skip
+    assert rows[2]["failed"] == {"ContextOverflow": 2}  # 32 numbers: beyond its context
+    assert rows[2]["calls"] is None and rows[2]["accuracy"] == 0
+    assert rows[3]["calls"] is None or rows[3]["calls"] >= 8 + 2 + 1  # the tree's calls, or more
 
 
 def test_cli_unknown_model_is_one_line() -> None:

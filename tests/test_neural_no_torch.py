@@ -9,13 +9,23 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
-def test_without_torch_one_clear_line() -> None:
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "tree-sum", "--backend", "neural", "--no-store"],
+        ["demo", "--neural"],
+        ["sim", "serve", "--neural", "--port", "0"],
+    ],
+)
+def test_without_torch_one_clear_line(args: list[str]) -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
         "import hakaru\n"
         "from hakaru.cli.main import main\n"
-        "main(['run', 'tree-sum', '--backend', 'neural', '--no-store'])\n"
+        f"main({args!r})\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 2

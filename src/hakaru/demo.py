@@ -24,6 +24,11 @@ Grid choices (the whole plan is about 36,000 simulated calls, 15–25 s on one c
 - ``sort`` and ``tree-sum`` over n = 8…1024 (the paper's exercise, and the core's workload).
 
 ``quick=True`` runs 3–5 sizes per sweep (for tests and for paid servers).
+
+``hakaru demo --neural`` (:func:`run_neural_row`) runs the one row measured on a real model:
+tree-sum at fan-in 4 against one call on the tiny trained ``neural-sum`` (leaves 0 … 9, the
+numbers it was trained on), accuracy and cost against n — measured, not exact by construction.
+It needs torch (``pip install 'hakaru[train]'``).
 """
 
 from __future__ import annotations
@@ -45,12 +50,15 @@ if TYPE_CHECKING:
     from hakaru.sweeps import SweepProgress, SweepResult
 
 __all__ = [
+    "NEURAL_NS",
     "PLAN",
     "QUICK_PLAN",
     "DemoResult",
     "DemoSweep",
+    "measure_tree_sum",
     "planned_points",
     "run_demo",
+    "run_neural_row",
     "write_demo_report",
 ]
 
@@ -246,3 +254,64 @@ def write_demo_report(result: DemoResult, path: str | os.PathLike[str], level: f
     out = write_report(path, result.report_data(level))
     result.report = os.fspath(out)
     return out
+
+
+NEURAL_NS = (4, 8, 16, 32, 64)  #: the sizes of the neural row
+
+
+async def measure_tree_sum(
+    backend: Any, variant: str, n: int, fan_in: int, runs: int, seed: int = 0
+) -> dict[str, Any]:
+    """``runs`` tree-sum runs (seeds ``seed`` …) of ``variant`` at size ``n`` on ``backend``'s
+    ``neural-sum``, leaves 0 … 9: the share right, mean calls and AALP cost of the runs that
+    finished, and how many failed and why (a step flagged ten times, a prompt beyond the
+    context)."""
+    import asyncio
+
+    from hakaru.errors import HakaruError
+    from hakaru.runner import run_workload
+
+    async def one(run: int) -> dict[str, Any]:
+        try:
+            out = await run_workload(
+                "tree-sum",
+                variant=variant,
+                params={"n": n, "fan_in": fan_in, "leaf_max": 9},
+                backend=backend,
+                model="neural-sum",
+                seed=seed + run,
+            )
+        except HakaruError as exc:
+            return {"correct": False, "failed": type(exc).__name__}
+        return {"correct": bool(out.result.correct), **out.totals}
+
+    results = await asyncio.gather(*(one(r) for r in range(runs)))
+    done = [r for r in results if "failed" not in r]
+    failed: dict[str, int] = {}
+    for r in results:
+        if "failed" in r:
+            failed[r["failed"]] = failed.get(r["failed"], 0) + 1
+    return {
+        "n": n,
+        "variant": variant if variant == "single" else f"tree f={fan_in}",
+        "accuracy": sum(r["correct"] for r in results) / runs,
+        "calls": sum(r["calls"] for r in done) / len(done) if done else None,
+        "aalp_cost": sum(r["aalp_cost"] for r in done) / len(done) if done else None,
+        "failed": failed,
+    }
+
+
+async def run_neural_row(
+    ns: Sequence[int] = NEURAL_NS, *, runs: int = 10, fan_in: int = 4, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Tree-sum (fan-in ``fan_in``) and one call on ``neural-sum``, ``runs`` seeds per size
+    (:func:`measure_tree_sum`). Raises :class:`~hakaru.errors.ConfigError` when torch or the
+    weights are missing."""
+    from hakaru.backends.base import create_backend
+
+    backend = create_backend("neural", seed=seed)
+    return [
+        await measure_tree_sum(backend, variant, n, fan_in, runs, seed)
+        for n in ns
+        for variant in ("single", "tree")
+    ]

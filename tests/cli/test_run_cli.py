@@ -72,7 +72,8 @@ def test_user_errors_are_one_line_with_exit_codes() -> None:
         (
             ("run", "tree-sum", "--bogus", "3"),
             2,
-            "Error: Workload 'tree-sum' has no parameter 'bogus'. Its parameters: n, fan_in.\n",
+            "Error: Workload 'tree-sum' has no parameter 'bogus'. "
+            "Its parameters: n, fan_in, leaf_max.\n",
         ),
         (
             ("run", "tree-sum", "--variant", "x"),

@@ -108,7 +108,10 @@ ERRORS = [
     (["--param", "n"], f"--param 'n' is not NAME=VALUES. Write {EX}"),
     (["--param", "n="], f"--param 'n=' lists no values. Write {EX}"),
     ([], f"The sweep grid is empty. Give at least one parameter and its values, {EX}"),
-    (["--param", "m=1,2"], "Workload 'tree-sum' has no parameter 'm'. Its parameters: n, fan_in."),
+    (
+        ["--param", "m=1,2"],
+        "Workload 'tree-sum' has no parameter 'm'. Its parameters: n, fan_in, leaf_max.",
+    ),
     (
         ["--param", "n=64..8*2"],
         "--param 'n=64..8*2': the range '64..8*2' is empty or never ends. Give START..STOP with "

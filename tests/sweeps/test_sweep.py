@@ -187,7 +187,10 @@ INVALID = [
         f"The sweep grid is empty. Give at least one parameter and its values, {EXAMPLE}",
     ),
     ({"grid": {"n": []}}, f"Parameter n of the grid lists no values. Give some, {EXAMPLE}"),
-    ({"grid": {"m": [1]}}, "Workload 'tree-sum' has no parameter 'm'. Its parameters: n, fan_in"),
+    (
+        {"grid": {"m": [1]}},
+        "Workload 'tree-sum' has no parameter 'm'. Its parameters: n, fan_in, leaf_max",
+    ),
     (
         {"grid": {"n": [8]}, "variants": ["both"]},
         "Workload 'tree-sum' has no variant 'both'. Choose one of: tree, single",

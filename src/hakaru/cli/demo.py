@@ -66,6 +66,12 @@ Examples:
 @click.option("--sim-error", type=float, default=None, help="Base error rate of the sim models.")
 @backend_options
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Runs at once.")
+@click.option(
+    "--neural",
+    is_flag=True,
+    help="Run only the row measured on a real tiny model instead: tree-sum vs one call on "
+    "neural-sum, accuracy and cost against n (needs torch: pip install 'hakaru[train]').",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo(
     out: Path,
@@ -81,6 +87,7 @@ def demo(
     model: str | None,
     api_key: str | None,
     concurrency: int,
+    neural: bool,
     as_json: bool,
 ) -> None:
     """Measure how the cost of LLM agent designs grows, on the simulated LLM.
@@ -92,6 +99,9 @@ def demo(
     """
     from rich.console import Console
 
+    if neural:
+        _neural_row(seed, as_json)
+        return
     from hakaru.cli.sizes import parse_prediction_sizes
     from hakaru.demo import PLAN, QUICK_PLAN, planned_points, run_demo, write_demo_report
     from hakaru.report.terminal import print_report
@@ -156,6 +166,42 @@ def demo(
             "command again to resume them",
             1,
         )
+
+
+def _neural_row(seed: int, as_json: bool) -> None:
+    """``hakaru demo --neural``: the neural row, printed as a table (or JSON)."""
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from hakaru.demo import run_neural_row
+
+    started = time.perf_counter()
+    rows = asyncio.run(run_neural_row(seed=seed))
+    if as_json:
+        echo_json({"neural_row": rows, "seconds": time.perf_counter() - started})
+        return
+    table = Table(title="tree-sum on neural-sum (a real tiny model, measured; leaves 0..9)")
+    for col in ("n", "variant", "accuracy", "mean calls", "mean AALP cost", "failed runs"):
+        table.add_column(col, justify="left" if col in ("variant", "failed runs") else "right")
+    for r in rows:
+        table.add_row(
+            str(r["n"]),
+            r["variant"],
+            f"{r['accuracy']:.2f}",
+            "—" if r["calls"] is None else f"{r['calls']:.1f}",
+            "—" if r["aalp_cost"] is None else f"{r['aalp_cost']:.3g}",
+            ", ".join(f"{v} {k}" for k, v in r["failed"].items()),
+        )
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(
+        f"{len(rows) // 2} sizes x 2 designs x 10 runs in {time.perf_counter() - started:.1f} s; "
+        "experiments/neural/README.md has the full experiment (make neural-repro)",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 class _Bar:

@@ -97,9 +97,15 @@ def sim() -> None:
 @click.option(
     "--model",
     "default_model",
-    default="sim-oracle",
-    show_default=True,
-    help="Simulated model answering requests for models outside the catalog.",
+    default=None,
+    help="Model answering requests for models outside the catalog [default: sim-oracle; "
+    "neural-sum with --neural].",
+)
+@click.option(
+    "--neural",
+    is_flag=True,
+    help="Serve the tiny trained neural model (--model neural-sum) instead of the simulator: "
+    "its answers and errors are the model's (needs torch: pip install 'hakaru[train]').",
 )
 @click.option(
     "--latency-scale",
@@ -211,7 +217,8 @@ def serve(
     host: str,
     port: int,
     seed: int,
-    default_model: str,
+    default_model: str | None,
+    neural: bool,
     latency_scale: float,
     generic_tokens: float,
     generic_sigma: float,
@@ -243,7 +250,7 @@ def serve(
     """
     from hakaru.backends.sim import SimBackend
     from hakaru.proxy.faults import FaultPlan, parse_delay
-    from hakaru.proxy.server import SimServer
+    from hakaru.proxy.server import ServedBackend, SimServer
     from hakaru.proxy.serving import listen
     from hakaru.proxy.sim_reasoning import ReasoningSim
     from hakaru.tasks import GenericKind
@@ -265,9 +272,17 @@ def serve(
             "Raise --generic-max."
         )
     generic = GenericKind(median_tokens=generic_tokens, sigma=generic_sigma, max_tokens=generic_max)
-    backend = SimBackend(
-        seed=seed, real_time=latency_scale > 0, time_scale=latency_scale, generic=generic
-    )
+    backend: ServedBackend
+    if neural:
+        from hakaru.neural.backend import NeuralBackend
+
+        default_model = default_model or "neural-sum"
+        backend = NeuralBackend(default_model, seed=seed)
+    else:
+        default_model = default_model or "sim-oracle"
+        backend = SimBackend(
+            seed=seed, real_time=latency_scale > 0, time_scale=latency_scale, generic=generic
+        )
     app = SimServer(
         backend,
         default_model=default_model,
@@ -276,13 +291,14 @@ def serve(
         limits=server_limits(head_timeout, body_timeout),
         reasoning=ReasoningSim(reasoning_mode, natural_reasoning),
     )
-    warn_if_exposed(host, "simulated server")
+    warn_if_exposed(host, "neural model's server" if neural else "simulated server")
 
     async def main() -> None:
         server = await listen(app, host, port)
         click.echo(f"{server.url}/v1")  # alone on stdout: URL=$(… | head -1)
         click.echo(
-            f"hakaru sim: serving the simulated LLM at {server.url}/v1\n"
+            f"hakaru sim: serving the {'neural model' if neural else 'simulated LLM'} at "
+            f"{server.url}/v1\n"
             f"  default model {default_model}; faults {'on' if plan.active else 'off'}; "
             f"reasoning budgets: {reasoning_mode}; stop with Ctrl-C",
             err=True,

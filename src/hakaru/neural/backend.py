@@ -104,6 +104,14 @@ class NeuralBackend:
         self.tokenizer = SumTokenizer()
         self.hanoi = HanoiTokenizer()
         self.eos = self.hanoi.eos if self.task == "hanoi" else self.tokenizer.eos
+        vocab = len(self.hanoi if self.task == "hanoi" else self.tokenizer)
+        if self.net.cfg.vocab_size != vocab:
+            path = weights or default_weights(self.task)
+            raise ConfigError(
+                f"The weights at {path} use a {self.net.cfg.vocab_size}-token vocabulary, not "
+                f"this tokenizer's {vocab} (they predate it). "
+                f"Train them again: hakaru neural train {self.task} --out {path}"
+            )
         self.seed = seed
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -124,6 +132,25 @@ class NeuralBackend:
             price_out=0.0,
             capabilities=frozenset({"hanoi-step" if self.task == "hanoi" else self.task}),
         )
+
+    @property
+    def models(self) -> dict[str, ModelSpec]:
+        """The one model this backend serves, by name (what ``hakaru sim serve --neural`` lists)."""
+        return {self.default_model: self.model(self.default_model)}
+
+    def model(self, name: str) -> ModelSpec:
+        """The spec of ``name``; a :class:`ConfigError` names the model served."""
+        spec = self.model_spec(name)
+        if spec is None or not name:
+            raise ConfigError(
+                f"This neural backend serves '{self.default_model}', not '{name}'. "
+                f"Start one with --model {name}"
+            )
+        return spec
+
+    def reseed(self, seed: int) -> None:
+        """Sample later requests that carry no seed of their own from ``seed``."""
+        self.seed = int(seed)
 
     async def complete(self, request: Request) -> Response:
         model = request.model or self.default_model

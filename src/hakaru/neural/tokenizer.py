@@ -1,20 +1,25 @@
-"""The ``neural-sum`` model's own tokenizer: one token per digit, numbers least significant first.
+"""The ``neural-sum`` model's own tokenizer: one token per digit and place, least significant first.
 
-The vocabulary is 15 tokens: the digits ``0``…``9``, ``+``, ``=``, ``<bos>``, ``<eos>`` and
-``<pad>``. A prompt of the ``sum`` task kind (``Add these numbers: 12, 345``, as
-:meth:`hakaru.tasks.SumKind.messages` writes it) becomes::
+A digit token names its digit *and its place* in the number (units, tens, hundreds, thousands):
+10 · :data:`WIDTH` digit tokens, then ``+``, ``=``, ``<bos>``, ``<eos>`` and ``<pad>``. A prompt
+of the ``sum`` task kind (``Add these numbers: 12, 345``, as
+:meth:`hakaru.tasks.SumKind.messages` writes it) becomes (digits shown, places implied)::
 
-    <bos> 2 1 0 0 0 0 + 5 4 3 0 0 0 =          (1 + 7k tokens for k numbers)
+    <bos> 2 1 0 0 + 5 4 3 0 =          (1 + 5k tokens for k numbers)
 
-and the answer ``357`` is the response ``7 5 3 0 0 0 0 <eos>`` (8 tokens), read back as
+and the answer ``357`` is the response ``7 5 3 0 <eos>`` (5 tokens), read back as
 ``sum = 357``. Each number is zero-padded to :data:`WIDTH` digits and written least significant
-digit first, so that the i-th answer digit sits at a fixed distance from the i-th digit of every
-number and the carry flows in the order the model writes (a known aid to learning addition).
-Numbers must lie in 0 … 10^WIDTH − 1; tree-sum's partial sums do for n ≤ 256 leaves of 0 … 999.
+digit first, so the carry flows in the order the model writes; the place in the token lets the
+i-th answer digit find the i-th digit of every number by content, whatever the count of numbers —
+the tokenizer's version of the digit-place embeddings that make small transformers add
+(McLeish et al., "Transformers Can Do Arithmetic with the Right Embeddings", arXiv:2405.17399,
+§2; Cho et al., "Position Coupling", arXiv:2405.20671, §3). Numbers must lie in
+0 … 10^WIDTH − 1; tree-sum's partial sums do for n ≤ 256 leaves of 0 … 9 (``leaf_max`` 9: at
+most 256 · 9 = 2,304), and so do their sums.
 
 >>> tok = SumTokenizer()
 >>> tok.decode(tok.encode_numbers([12, 345]))
-'<bos> 2 1 0 0 0 0 + 5 4 3 0 0 0 ='
+'<bos> 2 1 0 0 + 5 4 3 0 ='
 >>> tok.answer_text(tok.encode_answer(357))
 'sum = 357'
 """
@@ -28,8 +33,8 @@ from hakaru.errors import RequestRejected
 
 __all__ = ["ANSWER_TOKENS", "OUT_WIDTH", "WIDTH", "SumTokenizer", "numbers_of_prompt"]
 
-WIDTH = 6  #: digits of each input number
-OUT_WIDTH = 7  #: digits of the answer (8 numbers of 6 digits sum to at most 7 digits)
+WIDTH = 4  #: digits of each input number
+OUT_WIDTH = 4  #: digits of the answer (training sums stay below 10^4)
 ANSWER_TOKENS = OUT_WIDTH + 1  #: the response: the answer's digits, then ``<eos>``
 
 _PROMPT = re.compile(r"Add these numbers:\s*(\d+(?:\s*,\s*\d+)*)\s*")
@@ -52,10 +57,11 @@ def numbers_of_prompt(text: str) -> list[int]:
 
 
 class SumTokenizer:
-    """Digits, ``+``, ``=``, ``<bos>``, ``<eos>``, ``<pad>``; see the module docstring."""
+    """Digits at each place, ``+``, ``=``, ``<bos>``, ``<eos>``, ``<pad>``; see the module
+    docstring. Token ``10 * place + digit`` is ``digit`` at ``place`` (0: units)."""
 
-    symbols = (*"0123456789", "+", "=", "<bos>", "<eos>", "<pad>")
-    plus, equals, bos, eos, pad = 10, 11, 12, 13, 14
+    symbols = (*("0123456789" * WIDTH), "+", "=", "<bos>", "<eos>", "<pad>")
+    plus, equals, bos, eos, pad = range(10 * WIDTH, 10 * WIDTH + 5)
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -65,13 +71,13 @@ class SumTokenizer:
         return 1 + (WIDTH + 1) * k
 
     def digits(self, value: int, width: int) -> list[int]:
-        """``value`` as ``width`` digit tokens, least significant first."""
+        """``value`` as ``width`` digit tokens (digit and place), least significant first."""
         if not 0 <= value < 10**width:
             raise RequestRejected(
                 f"neural-sum reads numbers from 0 to {10**width - 1}; got {value}. "
-                "Split the sum into smaller ones (tree-sum does)"
+                "It was trained for tree-sum with leaves 0..9: run it with --leaf-max 9"
             )
-        return [(value // 10**i) % 10 for i in range(width)]
+        return [10 * i + (value // 10**i) % 10 for i in range(width)]
 
     def encode_numbers(self, numbers: Sequence[int]) -> list[int]:
         """The prompt tokens of a list of numbers."""
@@ -94,8 +100,8 @@ class SumTokenizer:
         body = list(tokens)
         if body and body[-1] == self.eos:
             body = body[:-1]
-            if len(body) == OUT_WIDTH and all(t < 10 for t in body):
-                return f"sum = {sum(d * 10**i for i, d in enumerate(body))}"
+            if len(body) == OUT_WIDTH and all(t // 10 == i for i, t in enumerate(body)):
+                return f"sum = {sum(t % 10 * 10**i for i, t in enumerate(body))}"
         return "sum = " + " ".join(self.symbols[t] for t in tokens)
 
     def decode(self, tokens: Sequence[int]) -> str:

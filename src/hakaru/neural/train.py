@@ -84,8 +84,9 @@ class TrainResult:
                     if cfg.curriculum > 0
                     else ""
                 )
-                + ", each the sum of 2^j leaves drawn uniformly from 0..999 (tree-sum's "
-                "generator), j uniform in 0..7"
+                + ", each the sum of 2^j leaves drawn uniformly from 0..9 (tree-sum's "
+                "generator with leaf_max 9), j uniform in 0..7, or (half the batches) drawn "
+                "uniformly from 0..9*2^j; digit-and-place tokens, least significant first"
             ),
             "config": asdict(cfg),
             "parameters": self.model.n_params(),

@@ -40,12 +40,12 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from hakaru.backends.reasoning_controls import EFFORT_TOKENS, requested_budget
-from hakaru.backends.sim import SimBackend
+from hakaru.backends.sim import SimBackend  # noqa: F401 (the doctest of SimServer uses it)
 from hakaru.errors import ContextOverflow
 from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
 from hakaru.proxy.prompt_cache import PromptCache
@@ -63,11 +63,32 @@ from hakaru.proxy.sim_reasoning import ReasoningSim, starved
 from hakaru.proxy.sim_responses import answer_gemini, answer_responses
 from hakaru.types import Message, Request, Response
 
-__all__ = ["SimServer"]
+__all__ = ["ServedBackend", "SimServer"]
 
 _WORD = re.compile(r"\S+\s*")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _CLASSES = ("input", "output", "reasoning", "cache_read", "cache_write")  # tokens billed
+
+
+class _Spec(Protocol):
+    @property
+    def context_window(self) -> int: ...
+
+
+class ServedBackend(Protocol):
+    """What the server needs of a backend: the simulator, or the tiny neural model
+    (``hakaru sim serve --neural``, :class:`hakaru.neural.backend.NeuralBackend`)."""
+
+    seed: int
+
+    @property
+    def models(self) -> Mapping[str, _Spec]: ...
+
+    def model(self, name: str) -> object: ...
+
+    def reseed(self, seed: int) -> None: ...
+
+    async def complete(self, request: Request) -> Response: ...
 
 
 class _BadRequest(Exception):
@@ -134,7 +155,7 @@ class SimServer:
 
     def __init__(
         self,
-        backend: SimBackend,
+        backend: ServedBackend,
         *,
         default_model: str = "sim-oracle",
         faults: FaultPlan | None = None,

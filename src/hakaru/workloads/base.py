@@ -45,13 +45,16 @@ Models = Mapping[str, str] | None
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One integer parameter of a workload, and the range a run can take."""
+    """One integer parameter of a workload, and the range a run can take. An ``optional``
+    one is left out of a run's parameters unless given (the workload reads its default), so
+    adding it changes no stored run's parameters."""
 
     name: str
     default: int
     help: str
     minimum: int = 1
     maximum: int = MAX_PARAM
+    optional: bool = False
 
 
 @dataclass(slots=True)
@@ -101,6 +104,8 @@ class Workload(ABC):
             )
         out: dict[str, int] = {}
         for p in self.params:
+            if p.optional and p.name not in values:
+                continue
             raw = values.get(p.name, p.default)
             try:
                 value = int(raw)

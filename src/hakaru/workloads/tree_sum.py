@@ -7,9 +7,9 @@ Variants:
 - ``single`` — one call with all n numbers on a large generalist: one call whose error rate grows
   as the numbers fill its context, and which fails like a real API once they overflow it.
 
-Numbers are drawn uniformly from 0..999 with the run's seed. A malformed answer is red-flagged
-and resampled (``hakaru.patterns.sample_valid``); a wrong partial sum propagates, so ``correct``
-reports whether the final answer equals the true sum.
+Numbers (the leaves) are drawn uniformly from 0..``leaf_max`` (default 999) with the run's seed.
+A malformed answer is red-flagged and resampled (``hakaru.patterns.sample_valid``); a wrong
+partial sum propagates, so ``correct`` reports whether the final answer equals the true sum.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class TreeSum(Workload):
     params = (
         Param("n", 64, "how many numbers to add"),
         Param("fan_in", 4, "numbers per call in the tree variant (the adder's skill f)", 2),
+        Param("leaf_max", 999, "the numbers (leaves) are drawn from 0..leaf_max", optional=True),
     )
 
     def sim_models(self, variant: str, params: Mapping[str, int]) -> list[SimModel]:
@@ -87,15 +88,15 @@ class TreeSum(Workload):
         return self.sim_models(variant, params)[0].name
 
     @staticmethod
-    def numbers(n: int, seed: int) -> list[int]:
+    def numbers(n: int, seed: int, leaf_max: int = 999) -> list[int]:
         rng = random.Random(seed)
-        return [rng.randrange(1000) for _ in range(n)]
+        return [rng.randrange(leaf_max + 1) for _ in range(n)]
 
     async def run(
         self, session: Session, variant: str, params: Params, *, seed: int, models: Models = None
     ) -> WorkloadResult:
         n, fan_in = params["n"], params["fan_in"]
-        numbers = self.numbers(n, seed)
+        numbers = self.numbers(n, seed, params.get("leaf_max", 999))
         kind = task_kind("sum")
         role = "adder" if variant == "tree" else "generalist"
         model = self.model(role, variant, params, models)
