@@ -42,3 +42,16 @@ def test_without_torch_the_cli_still_works() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "train" in out.stdout
+
+
+def test_without_torch_the_demo_skips_the_neural_row(tmp_path: object) -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from hakaru.cli.main import main\n"
+        f"main(['demo', '--quick', '--no-html', '--store', {str(tmp_path) + '/r.db'!r}])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "neural row skipped: The neural model needs torch" in text
+    assert "pip install 'hakaru[train]'" in text

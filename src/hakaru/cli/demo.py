@@ -149,6 +149,11 @@ def demo(
             soft_wrap=True,
         )
         print_report(console, result.studies)
+        if backend == "sim" and not only:
+            try:
+                _print_neural_row(console, _measure_neural_row(seed))
+            except ConfigError as exc:  # torch or the weights missing: say so, keep the demo
+                console.print(f"neural row skipped: {exc}", soft_wrap=True, markup=False)
         ids = " ".join(s.sweep_id for _, s in result.sweeps)
         if result.report:
             console.print(
@@ -169,23 +174,33 @@ def demo(
 
 
 def _neural_row(seed: int, as_json: bool) -> None:
-    """``hakaru demo --neural``: the neural row, printed as a table (or JSON)."""
-    import time
-
+    """``hakaru demo --neural``: the neural row alone, as a table (or JSON)."""
     from rich.console import Console
-    from rich.table import Table
+
+    if as_json:
+        echo_json({"neural_row": _measure_neural_row(seed)})
+        return
+    _print_neural_row(Console(highlight=False), _measure_neural_row(seed))
+
+
+def _measure_neural_row(seed: int) -> dict[str, Any]:
+    """The neural row's rows and seconds; raises ConfigError without torch or weights."""
+    import time
 
     from hakaru.demo import run_neural_row
 
     started = time.perf_counter()
     rows = asyncio.run(run_neural_row(seed=seed))
-    if as_json:
-        echo_json({"neural_row": rows, "seconds": time.perf_counter() - started})
-        return
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def _print_neural_row(console: Console, row: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title="tree-sum on neural-sum (a real tiny model, measured; leaves 0..9)")
     for col in ("n", "variant", "accuracy", "mean calls", "mean AALP cost", "failed runs"):
         table.add_column(col, justify="left" if col in ("variant", "failed runs") else "right")
-    for r in rows:
+    for r in row["rows"]:
         table.add_row(
             str(r["n"]),
             r["variant"],
@@ -194,10 +209,10 @@ def _neural_row(seed: int, as_json: bool) -> None:
             "—" if r["aalp_cost"] is None else f"{r['aalp_cost']:.3g}",
             ", ".join(f"{v} {k}" for k, v in r["failed"].items()),
         )
-    console = Console(highlight=False)
     console.print(table)
     console.print(
-        f"{len(rows) // 2} sizes x 2 designs x 10 runs in {time.perf_counter() - started:.1f} s; "
+        f"neural row: {len(row['rows']) // 2} sizes x 2 designs x 20 runs in "
+        f"{row['seconds']:.1f} s, measured on the model (not exact by construction); "
         "experiments/neural/README.md has the full experiment (make neural-repro)",
         soft_wrap=True,
         markup=False,
