@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -201,6 +202,17 @@ def test_sim_serve_neural_answers_over_http() -> None:
         assert answer["choices"][0]["message"]["content"].startswith("sum = ")
         assert answer["usage"]["prompt_tokens"] == 11  # <bos> 2 0 0 0 + 3 0 0 0 =
         assert answer["usage"]["completion_tokens"] <= 5
+        bad = urllib.request.Request(
+            url + "/chat/completions",
+            data=json.dumps(
+                {"model": "neural-sum", "messages": [{"role": "user", "content": "hi"}]}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:  # not a 'sum' prompt: 400
+            urllib.request.urlopen(bad, timeout=60)
+        assert refused.value.code == 400
+        assert "task kind 'sum'" in json.loads(refused.value.read())["error"]["message"]
         with urllib.request.urlopen(url + "/models", timeout=60) as reply:
             assert [m["id"] for m in json.loads(reply.read())["data"]] == ["neural-sum"]
         p = hakaru(

@@ -46,7 +46,7 @@ from aiohttp import web
 
 from hakaru.backends.reasoning_controls import EFFORT_TOKENS, requested_budget
 from hakaru.backends.sim import SimBackend  # noqa: F401 (the doctest of SimServer uses it)
-from hakaru.errors import ContextOverflow
+from hakaru.errors import ContextOverflow, RequestRejected
 from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
 from hakaru.proxy.prompt_cache import PromptCache
 from hakaru.proxy.prompts import recognise, text_of
@@ -319,6 +319,8 @@ class SimServer:
             return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
         except ContextOverflow as exc:
             return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
+        except RequestRejected as exc:  # a prompt the backend cannot answer (neural-sum's)
+            return _error(400, str(exc), "invalid_request_error")
         ident = self.next_id("chatcmpl" if chat else "cmpl")
         read = (
             self.cache.automatic([(m.role, m.content) for m in requests[0].messages])[0]

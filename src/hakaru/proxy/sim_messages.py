@@ -34,7 +34,7 @@ from hakaru.backends.reasoning_controls import (
     anthropic_rejects_budget,
     requested_budget,
 )
-from hakaru.errors import ContextOverflow
+from hakaru.errors import ContextOverflow, RequestRejected
 from hakaru.proxy.faults import Fault
 from hakaru.proxy.prompts import recognise, text_of
 from hakaru.proxy.serving import DropConnection, json_response, send
@@ -279,6 +279,8 @@ async def answer_messages(
         return _error(400, "invalid_request_error", str(exc))
     except ContextOverflow as exc:
         return _error(400, "invalid_request_error", f"prompt is too long: {exc}")
+    except RequestRejected as exc:
+        return _error(400, "invalid_request_error", str(exc))
     read, write = server.cache.marked(call.parts, call.breakpoints)
     thinking = thinking_text(think, call.request.key())
     ident = server.next_id("msg")

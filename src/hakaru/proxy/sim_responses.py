@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hakaru.backends.reasoning_controls import EFFORT_TOKENS, requested_budget
-from hakaru.errors import ContextOverflow
+from hakaru.errors import ContextOverflow, RequestRejected
 from hakaru.proxy.prompts import recognise, text_of
 from hakaru.proxy.serving import json_response
 from hakaru.proxy.sim_reasoning import starved, thinking_text
@@ -100,7 +100,7 @@ async def answer_responses(server: SimServer, body: Any) -> web.Response:
         answer, think, _ = await _answer(server, name, messages, asked.budget, cap)
     except _Bad as exc:
         return _openai_error(400, str(exc))
-    except ContextOverflow as exc:
+    except (ContextOverflow, RequestRejected) as exc:
         return _openai_error(400, str(exc))
     ident = server.next_id("resp")
     n_in, out = answer.usage.input_tokens, answer.usage.output_tokens + think
@@ -183,7 +183,7 @@ async def answer_gemini(server: SimServer, name: str, body: Any) -> web.Response
         answer, think, _ = await _answer(server, name, messages, budget, cap)
     except _Bad as exc:
         return _gemini_error(400, str(exc))
-    except ContextOverflow as exc:
+    except (ContextOverflow, RequestRejected) as exc:
         return _gemini_error(400, str(exc))
     n_in = answer.usage.input_tokens
     n_out = answer.usage.output_tokens
