@@ -64,7 +64,7 @@ browser-18: $(STAMP_DEV)
 	HAKARU_BROWSER_DISKS=18 HAKARU_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider \
 		tests/report/test_report_browser.py -k big_runs -v
 
-# Decomposition on the tiny neural model (about a minute): experiments/neural/decomposition.{json,md}.
+# The tiny neural models (a few minutes): experiments/neural/decomposition.{json,md,png}, voting.
 neural-repro: $(STAMP_DEV)
 	nice -n 19 $(BIN)/python experiments/neural/decomposition.py --runs 20
 	nice -n 19 $(BIN)/python experiments/neural/voting.py --runs 40

@@ -24,7 +24,6 @@ def neural() -> None:
     "--out", default=None, metavar="FILE", help="Weights file [default: the committed one]."
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
-@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate.")
 @click.option("--held-out", type=int, default=2000, show_default=True, help="Held-out examples.")
 @click.option(
     "--curriculum",
@@ -44,7 +43,6 @@ def train(
     seed: int,
     out: str | None,
     threads: int,
-    lr: float,
     held_out: int,
     curriculum: float,
     layers: int,
@@ -71,7 +69,6 @@ def train(
         steps=steps,
         seed=seed,
         threads=threads,
-        lr=lr,
         held_out=held_out,
         curriculum=curriculum,
         n_layer=layers,
