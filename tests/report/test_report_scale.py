@@ -164,9 +164,12 @@ def test_the_report_is_streamed(tmp_path: Path, monkeypatch: Any) -> None:
     big = maker(db, "--disks", "12", "--k", "2", "--seed", "0")  # four times the calls
     monkeypatch.setattr(DagReplay, "WINDOW", 512)  # both spill
     with RunStore(db, readonly=True) as store:
-        small_peak, _ = _peak(store, small)
+        small_peak, small_held = _peak(store, small)
         big_peak, held = _peak(store, big)
-    assert big_peak < held / 3, (big_peak, held)
+    # Each extra record held costs far more than it adds to the streamed peak (whose fixed part,
+    # about 2 MB of caches and buffers, would make a plain peak/held ratio hang on the machine).
+    assert big_peak - small_peak < (held - small_held) / 4, (big_peak, small_peak, held)
+    assert big_peak < held / 2, (big_peak, held)
     assert big_peak < 1.5 * small_peak, (big_peak, small_peak)  # flat, not 4×
 
 
