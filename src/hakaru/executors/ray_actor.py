@@ -13,7 +13,6 @@ import os
 import pickle
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
 
 from hakaru.backends.base import Backend
 from hakaru.errors import BackendError, ConnectionFailed
@@ -27,9 +26,7 @@ __all__ = [
     "BackendSource",
     "actor_died",
     "normal_priority",
-    "pack",
     "travelling_kinds",
-    "unpack",
 ]
 
 #: Seconds an actor waits, once one call of a batch has finished, for others to finish with it,
@@ -59,24 +56,24 @@ class BackendActor:
         normal_priority()  # here too: this runs on the actor's event-loop thread
         return os.getpid()
 
-    async def complete(self, batch: int, payload: Any) -> Any:
+    async def complete(self, batch: int, request: Request) -> Answer | None:
         """One call (a batch of one: a plain actor task costs less than a stream)."""
-        request: Request = unpack(payload)
         task = asyncio.ensure_future(self._one(request))
         self._running[batch, 0] = task
         try:
-            return pack(await task)
+            return await task
         except asyncio.CancelledError:
-            return pack(None)
+            return None
         finally:
             del self._running[batch, 0]
 
-    async def complete_many(self, batch: int, payload: Any) -> AsyncIterator[Any]:
+    async def complete_many(
+        self, batch: int, requests: list[Request]
+    ) -> AsyncIterator[list[tuple[int, Answer | None]]]:
         """Run a batch's calls at once; yield ``(index, answer)`` pairs for the calls that
         finished, as they finish (a streaming generator: no call waits for the rest of its
         batch, only up to :data:`ANSWER_WINDOW` for others finishing with it). A call the
         driver cancelled yields ``(index, None)``."""
-        requests: list[Request] = unpack(payload)
         index: dict[asyncio.Task[Answer], int] = {}
         for j, request in enumerate(requests):
             task = asyncio.ensure_future(self._one(request))
@@ -89,12 +86,12 @@ class BackendActor:
                 if pending:
                     more, pending = await asyncio.wait(pending, timeout=ANSWER_WINDOW)
                     done |= more
-                out = []
+                out: list[tuple[int, Answer | None]] = []
                 for task in done:
                     j = index[task]
                     del self._running[batch, j]
                     out.append((j, None if task.cancelled() else task.result()))
-                yield pack(out)
+                yield out
         finally:  # the driver went away: stop what is left
             for task in pending:
                 task.cancel()
@@ -156,22 +153,6 @@ def normal_priority() -> bool:
         except OSError:  # not permitted, or the thread ended meanwhile
             done = False
     return done
-
-
-def pack(obj: Any) -> Any:
-    """Requests and answers cross as bytes of the standard pickle when they can: Ray's own
-    serializer (cloudpickle) costs the driver more CPU per round trip for these small objects
-    (benchmarks/ray_scaling.py). The bytes travel only inside Ray's own messages, between the
-    driver and the actors it started; Ray unpickles every message it delivers anyway, so this
-    adds nothing to what a peer of the cluster can do (docs/scale-out.md, Security)."""
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return obj  # let Ray's serializer try
-
-
-def unpack(payload: Any) -> Any:
-    return pickle.loads(payload) if isinstance(payload, bytes) else payload
 
 
 def _picklable(exc: Exception) -> Exception:

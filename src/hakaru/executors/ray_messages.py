@@ -16,7 +16,7 @@ from typing import Any
 
 from hakaru.errors import BackendError, ConnectionFailed
 from hakaru.executors.cluster import first_line
-from hakaru.executors.ray_actor import Answer, actor_died, pack, unpack
+from hakaru.executors.ray_actor import Answer, actor_died
 from hakaru.types import Request
 
 __all__ = ["SEND_AT", "QueuedCall", "RayMessages"]
@@ -98,9 +98,9 @@ class RayMessages(ABC):
             call.batch, call.index = batch, j
         try:
             if len(calls) == 1:
-                pending: Any = actor.complete.remote(batch, pack(calls[0].request))
+                pending: Any = actor.complete.remote(batch, calls[0].request)
             else:
-                pending = actor.complete_many.remote(batch, pack([c.request for c in calls]))
+                pending = actor.complete_many.remote(batch, [c.request for c in calls])
         except Exception as exc:
             self._failed(i, actor, calls, exc)
             return
@@ -112,12 +112,12 @@ class RayMessages(ABC):
         """Hand each answer of a sent batch to its caller as it arrives."""
         try:
             if len(calls) == 1:
-                answer: Answer | None = unpack(await pending)
+                answer: Answer | None = await pending
                 if answer is not None and not calls[0].future.done():
                     calls[0].future.set_result(answer)
             else:
                 async for ref in pending:
-                    answers: list[tuple[int, Answer | None]] = unpack(await ref)
+                    answers: list[tuple[int, Answer | None]] = await ref
                     for j, answer_j in answers:
                         future = calls[j].future
                         if answer_j is not None and not future.done():
