@@ -268,6 +268,7 @@ async def measure_tree_sum(
     finished, and how many failed and why (a step flagged ten times, a prompt beyond the
     context)."""
     import asyncio
+    from collections import Counter
 
     from hakaru.errors import HakaruError
     from hakaru.runner import run_workload
@@ -288,10 +289,7 @@ async def measure_tree_sum(
 
     results = await asyncio.gather(*(one(r) for r in range(runs)))
     done = [r for r in results if "failed" not in r]
-    failed: dict[str, int] = {}
-    for r in results:
-        if "failed" in r:
-            failed[r["failed"]] = failed.get(r["failed"], 0) + 1
+    failed = dict(Counter(r["failed"] for r in results if "failed" in r))
     return {
         "n": n,
         "variant": variant if variant == "single" else f"tree f={fan_in}",
