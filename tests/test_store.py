@@ -17,7 +17,7 @@ import pytest
 from hakaru.errors import ConfigError, StoreError
 from hakaru.pricing import Prices
 from hakaru.store import SCHEMA_VERSION, RunNotFound, RunStore, default_store_path
-from hakaru.store.rows import PHYSICAL
+from hakaru.store.rows import KIND_FIELDS, PHYSICAL
 from hakaru.types import CallRecord
 
 FIELDS = [f.name for f in fields(CallRecord)]
@@ -102,8 +102,9 @@ def test_calls_view_has_one_column_per_field_over_lean_rows(store: RunStore) -> 
         view = other.execute("PRAGMA table_info(calls)").fetchall()
         table = other.execute("PRAGMA table_info(call_rows)").fetchall()
     assert [row[1] for row in view] == FIELDS
-    assert [row[1] for row in table] == [("run" if n == "run_id" else n) for n in FIELDS]
-    assert {row[1]: row[5] for row in table if row[5]} == {"run": 1, "id": 2}
+    assert [row[1] for row in table] == list(PHYSICAL)  # run and id in the key, kinds apart
+    assert {row[1]: row[5] for row in table if row[5]} == {"key": 1}
+    assert set(FIELDS) - set(PHYSICAL) == {"id", "run_id", *KIND_FIELDS}
 
 
 def test_the_calls_view_shows_the_records_as_schema_3_stored_them(store: RunStore) -> None:
@@ -127,10 +128,14 @@ def test_a_lean_row_stores_no_text_twice(store: RunStore) -> None:
     store.add_calls(run_id, votes)
     with sqlite3.connect(store.path) as other:
         texts = [t for (t,) in other.execute("SELECT text FROM strings ORDER BY id")]
-        parents = [p for (p,) in other.execute("SELECT parents FROM call_rows ORDER BY id")]
+        kinds = other.execute("SELECT * FROM kinds").fetchall()
+        parents = [p for (p,) in other.execute("SELECT parents FROM call_rows ORDER BY key")]
+        used = {k for (k,) in other.execute("SELECT kind FROM call_rows")}
         where = " OR ".join(f'"{name}" IS NULL' for name in PHYSICAL)
         nulls = other.execute(f"SELECT count(*) FROM call_rows WHERE {where}").fetchone()[0]
-    assert texts == ["step", "sim-hanoi-mini", "ok", "reported", "((1, 0, 2), x)"]
+    assert texts == ["((1, 0, 2), x)"]
+    assert kinds == [(1, "step", "sim-hanoi-mini", 1, "ok", "", "", "reported", 1.0, "", None)]
+    assert used == {1}  # the three votes share one kind
     assert parents == ["3,2,1", "4,3,2", "5,4,3"]
     assert nulls == 0  # binding NULL costs the sqlite3 module an adapter lookup
     assert list(store.calls(run_id)) == [replace(v, run_id=run_id) for v in votes]
@@ -160,11 +165,11 @@ def test_a_field_missing_from_an_old_file_becomes_a_column(tmp_path: Path) -> No
     RunStore(path).close()
     with sqlite3.connect(path) as other:
         other.execute("DROP VIEW calls")  # it shows the column
-        other.execute("ALTER TABLE call_rows DROP COLUMN reasoning_budget")
+        other.execute("ALTER TABLE call_rows DROP COLUMN vote")
     with RunStore(path) as s:
         run_id = s.new_run("workload", "x")
         s.add_calls(run_id, [full_record(1)])
-        assert next(s.calls(run_id)).reasoning_budget == 4096
+        assert next(s.calls(run_id)).vote == 9
     with sqlite3.connect(path) as other:
         assert [row[1] for row in other.execute("PRAGMA table_info(calls)")] == FIELDS
 
@@ -178,7 +183,7 @@ def test_a_store_with_the_old_budget_column_reads_back_unchanged(tmp_path: Path)
     with RunStore(path) as s:
         assert [r.reasoning_budget for r in s.calls("r1")] == [4096]
     with sqlite3.connect(path) as other:
-        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         names = [row[1] for row in other.execute("PRAGMA table_info(calls)")]
         assert names == FIELDS and "budget" not in names
 
@@ -232,6 +237,26 @@ def _schema_3_store(path: Path, records: list[CallRecord]) -> None:
         old.execute("PRAGMA user_version = 3")
 
 
+def _a_new_run_reads_back(s: RunStore) -> str:
+    """A run added to a migrated store; its record reads back."""
+    new_run = s.new_run("maker", "hanoi")
+    s.add_calls(new_run, [full_record(1)])
+    assert list(s.calls(new_run)) == [full_record(1, new_run)]
+    return new_run
+
+
+def _migrated(path: Path, new_run: str) -> tuple[list[tuple[object, ...]], dict[str, str]]:
+    """The view's rows of every run but ``new_run``, and the file's tables, views and indexes
+    (by name), once the file is at the current schema version."""
+    with sqlite3.connect(path) as other:
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        after = other.execute(
+            "SELECT * FROM calls WHERE run_id != ? ORDER BY run_id, id", (new_run,)
+        ).fetchall()
+        kinds = dict(other.execute("SELECT name, type FROM sqlite_master").fetchall())
+    return after, kinds
+
+
 def test_a_schema_3_store_migrates_in_place_and_reads_back_every_record(tmp_path: Path) -> None:
     path = tmp_path / "v3.db"
     votes = [  # a step's votes, a cached call, a flagged one, every field of full_record
@@ -256,18 +281,66 @@ def test_a_schema_3_store_migrates_in_place_and_reads_back_every_record(tmp_path
         assert [r.calls for r in sorted(s.runs(), key=lambda r: r.id)] == [4, 2]
         latest = s.latest_checkpoint("a")
         assert latest is not None and latest.state == {"step": 2}
-        new_run = s.new_run("maker", "hanoi")  # numbered after the migrated runs
-        s.add_calls(new_run, [full_record(1)])
-        assert list(s.calls(new_run)) == [full_record(1, new_run)]
-    with sqlite3.connect(path) as other:
-        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        after = other.execute(
-            "SELECT * FROM calls WHERE run_id != ? ORDER BY run_id, id", (new_run,)
-        ).fetchall()
-        kinds = dict(other.execute("SELECT name, type FROM sqlite_master").fetchall())
+        new_run = _a_new_run_reads_back(s)  # numbered after the migrated runs
+    after, kinds = _migrated(path, new_run)
     assert after == before  # the view shows exactly what the old table held
     assert kinds["calls"] == "view" and kinds["call_rows"] == "table"
     assert "strings_by_text" not in kinds  # the migration's own index is gone
+
+
+_V4_STORE = Path(__file__).parent / "data" / "store_v4.db"
+
+
+def _v4_records(runs: dict[str, str]) -> list[CallRecord]:
+    """The records in tests/data/store_v4.db, a file written by hakaru with schema 4 (at commit
+    db02541): a step's three votes and a cached call in a maker run, a flagged call and a record
+    whose every field differs from its default in a workload run."""
+    a, b = runs["maker"], runs["workload"]
+    votes = [
+        CallRecord(i, (1, 2), "step", "sim-hanoi-mini", candidate="((1, 0, 2), s)", dollars=0.25,
+                   step=2, vote=i - 3, run_id=a)
+        for i in (3, 4, 5)
+    ]  # fmt: skip
+    return [
+        *votes,
+        CallRecord(6, (5,), "step", "m", status="cached", sim_start=1.0, sim_end=1.0, run_id=a),
+        CallRecord(7, (), "step", "m", status="flagged", sim_end=0.5, latency=0.25, run_id=b),
+        full_record(8, b),
+    ]
+
+
+def test_a_schema_4_store_is_read_as_it_is_then_migrates_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    path.write_bytes(_V4_STORE.read_bytes())
+    with sqlite3.connect(path) as old:
+        before = old.execute("SELECT * FROM calls ORDER BY run_id, id").fetchall()
+    with RunStore(path, readonly=True) as s:  # read-only: read as it is, nothing written
+        runs = {r.kind: r.id for r in s.runs()}
+        records = _v4_records(runs)
+        assert [*s.calls(runs["maker"]), *s.calls(runs["workload"])] == records
+    with sqlite3.connect(path) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 4
+    with RunStore(path) as s:  # upgraded in place
+        assert [*s.calls(runs["maker"]), *s.calls(runs["workload"])] == records
+        assert s.calls_by_id(runs["workload"], [8, 7, 99]) == records[-2:]
+        assert {r.kind: r.calls for r in s.runs()} == {"maker": 4, "workload": 2}
+        latest = s.latest_checkpoint(runs["maker"])
+        assert latest is not None and latest.state == {"step": 2}
+        assert s.prices(runs["maker"])["sim-hanoi-mini"] == Prices.of(1.0, 2.0, source="model spec")
+        new_run = _a_new_run_reads_back(s)
+    after, kinds = _migrated(path, new_run)
+    assert after == before  # the view shows exactly what the old rows held
+    assert "call_rows_v4" not in kinds and "kinds_by_value" not in kinds
+
+
+def test_a_call_id_outside_the_key_range_is_refused(store: RunStore) -> None:
+    run_id = store.new_run("workload", "x")
+    for bad in (-1, 2**32):
+        with pytest.raises(StoreError, match=f"Call id {bad} cannot be stored"):
+            store.add_calls(run_id, [CallRecord(bad, (), "r", "m")])
+    store.add_calls(run_id, [CallRecord(0, (), "r", "m"), CallRecord(2**32 - 1, (0,), "r", "m")])
+    assert [r.id for r in store.calls(run_id)] == [0, 2**32 - 1]
+    assert store.run(run_id).calls == 2  # the refused batches wrote nothing
 
 
 def test_a_jsonl_export_made_before_the_rename_reads_back() -> None:

@@ -12,10 +12,11 @@ record, and the first record queued in an asyncio loop iteration schedules one f
 awaits :meth:`CallSink.durable` before it hands a response to its caller, so a completed call is
 on disk before anyone can act on it; only calls still in flight die with the process.
 
-Tables: ``runs``, ``calls`` (one column per :class:`~hakaru.types.CallRecord` field, derived
-from the dataclass — see :mod:`hakaru.store.columns`), ``points`` (sweep points, for resumable
-sweeps) and ``checkpoints`` (for resumable step drivers); the schema version is
-``PRAGMA user_version``. Run ids are 12 hex characters sortable by creation time (10 of
+Tables: ``runs``, ``call_rows`` with ``kinds`` and ``strings`` (the call records in lean rows,
+:mod:`hakaru.store.rows`; the view ``calls`` shows them one column per
+:class:`~hakaru.types.CallRecord` field, see :mod:`hakaru.store.columns`), ``prices``, ``points``
+(sweep points, for resumable sweeps) and ``checkpoints`` (for resumable step drivers); the
+schema version is ``PRAGMA user_version`` (:mod:`hakaru.store.schema`). Run ids are 12 hex characters sortable by creation time (10 of
 milliseconds since 2020-01-01 UTC, 2 random); any unique prefix names a run.
 
 Modules: :mod:`~hakaru.store.database` (:class:`RunStore`), :mod:`~hakaru.store.entries` (what

@@ -103,6 +103,8 @@ class RunStore:
         self._insert = (
             f"INSERT INTO call_rows ({names}) VALUES ({', '.join('?' * len(rows.PHYSICAL))})"
         )
+        marks = ", ".join("?" * (1 + len(rows.KIND_FIELDS)))
+        self._insert_kind = f"INSERT INTO kinds VALUES ({marks})"
         self._codec = rows.RowCodec()
         self._nums: dict[str, int] = {}  # run id → run number, of the runs written here
         self._lean = True  # False: a schema-3 store opened read-only (read as it is)
@@ -288,11 +290,15 @@ class RunStore:
                     found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,))
                     num = self._nums[run_id] = int(found.fetchone()[0])
                 top = db.execute("SELECT max(id) FROM strings").fetchone()[0]
-                codec.begin((top or 0) + 1)
+                top_kind = db.execute("SELECT max(id) FROM kinds").fetchone()[0]
+                codec.begin((top or 0) + 1, (top_kind or 0) + 1)
                 encoded = codec.encode(batch, num)
                 new = codec.new_strings()
                 if new:
                     db.executemany("INSERT INTO strings VALUES (?, ?)", new)
+                kinds = codec.new_kinds()
+                if kinds:
+                    db.executemany(self._insert_kind, kinds)
                 db.executemany(self._insert, encoded)
         except BaseException as exc:
             codec.rollback()  # the texts it interned were not committed
@@ -315,7 +321,7 @@ class RunStore:
             found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
             if found is None or found[0] is None:
                 return
-            cursor = db.execute(rows.read_sql(), (found[0],))
+            cursor = db.execute(rows.read_sql(), rows.key_range(found[0]))
         decode = rows.decode
         while True:  # in chunks, so that the lock is not held while the caller works
             with self._errors("read call records"):
@@ -349,16 +355,19 @@ class RunStore:
                 found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if found is None or found[0] is None:
                     return out
-                key: Any = found[0]
-                query = rows.read_sql().replace("ORDER BY", "AND c.id IN ({}) ORDER BY")
+                num: int = found[0]
+                key: Any = rows.key_range(num)
+                query = rows.read_sql("c.key IN ({})")
             else:  # a schema-3 store opened read-only: its own table, as it is
-                key = run_id
+                num, key = 0, (run_id,)
                 names = ", ".join(f'"{n}"' for n in columns.FIELDS)
                 query = f"SELECT {names} FROM calls WHERE run_id = ? AND id IN ({{}}) ORDER BY id"
             for i in range(0, len(wanted), 500):  # below SQLite's limit on parameters
                 chunk = wanted[i : i + 500]
+                if self._lean:  # the rows' keys (ids out of a key's range match nothing)
+                    chunk = [rows.key_of(num, c) for c in chunk if 0 <= c < 1 << 32]
                 found_rows = db.execute(
-                    query.format(", ".join("?" * len(chunk))), (key, *chunk)
+                    query.format(", ".join("?" * len(chunk))), (*key, *chunk)
                 ).fetchall()
                 if self._lean:
                     out.extend(rows.decode(row, run_id) for row in found_rows)
