@@ -114,11 +114,12 @@ class Diagnostics:
             self.flagged_length[b] = self.flagged_length.get(b, 0) + 1
         if truth is None:
             return
-        wrong = 0
+        # Each candidate is compared with the truth once (a step's candidates are often the
+        # same object, the parser's memo: identity first, then the comparison).
+        bads = [cand is not truth and cand != truth for cand in seq]
+        wrong = sum(bads)
         length = self.length
-        for cand, n_out in zip(seq, tokens, strict=True):
-            bad = cand != truth
-            wrong += bad
+        for n_out, bad in zip(tokens, bads, strict=True):
             row = length.get(n_out // LENGTH_BIN)
             if row is None:
                 row = length[n_out // LENGTH_BIN] = [0, 0]
@@ -127,16 +128,16 @@ class Diagnostics:
         if wrong:
             self.wrong_votes += wrong
             self._worst(wrong, len(seq), step)
-        if len(seq) >= 2:
+        if len(bads) >= 2:
             self.two_vote_steps += 1
-            w1, w2 = seq[0] != truth, seq[1] != truth
+            w1, w2 = bads[0], bads[1]
             self.first_wrong += w1
             self.second_wrong += w2
             if w1 and w2:
                 self.collisions += 1
                 self.same_wrong += seq[0] == seq[1]
-        elif seq:
-            self.first_wrong += seq[0] != truth
+        elif bads:
+            self.first_wrong += bads[0]
         self.voted_steps += bool(seq)
 
     def _worst(self, wrong: int, votes: int, step: int) -> None:

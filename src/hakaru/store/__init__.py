@@ -16,8 +16,9 @@ Tables: ``runs``, ``call_rows`` with ``kinds`` and ``strings`` (the call records
 :mod:`hakaru.store.rows`; the view ``calls`` shows them one column per
 :class:`~hakaru.types.CallRecord` field, see :mod:`hakaru.store.columns`), ``prices``, ``points``
 (sweep points, for resumable sweeps) and ``checkpoints`` (for resumable step drivers); the
-schema version is ``PRAGMA user_version`` (:mod:`hakaru.store.schema`). Run ids are 12 hex characters sortable by creation time (10 of
-milliseconds since 2020-01-01 UTC, 2 random); any unique prefix names a run.
+schema version is ``PRAGMA user_version`` (:mod:`hakaru.store.schema`). Run ids are 12 hex
+characters sortable by creation time (10 of milliseconds since 2020-01-01 UTC, 2 random); any
+unique prefix names a run.
 
 Modules: :mod:`~hakaru.store.database` (:class:`RunStore`), :mod:`~hakaru.store.entries` (what
 it holds, as values: :class:`RunInfo`, :class:`SweepPoint`, :class:`Checkpoint`; run ids and

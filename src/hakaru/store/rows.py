@@ -96,7 +96,7 @@ _ID_BITS = 32  # the key is run number << 32 | call id
 _I = {name: FIELDS.index(name) for name in FIELDS}
 _I_OPTIONAL = tuple(_I[name] for name in OPTIONAL)
 _I_TEXT = tuple(_I[name] for name in INTERNED)
-_MEMO = 1 << 16  # texts and kinds the writer remembers (the candidates of a run are distinct)
+_MEMO = 1 << 12  # texts and kinds the writer remembers: a step's votes share texts, steps do not
 
 
 def physical_column(name: str, *, added: bool = False) -> str:
