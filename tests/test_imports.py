@@ -31,7 +31,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "hakaru"
 
 CORE = (
     "hakaru errors types pricing tokenizer costs ledger dag budget limits cache happens_before "
-    "tasks store backends executors session sync dependencies otel"
+    "records admission tasks store backends executors session sync dependencies otel"
 )
 LAYERS: dict[str, int] = {
     **dict.fromkeys(CORE.split(), 1),

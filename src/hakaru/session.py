@@ -14,32 +14,27 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from hakaru.admission import Admission
 from hakaru.backends.base import Backend, create_backend
-from hakaru.budget import Amount, Budget, BudgetGuard, worst_dollars
-from hakaru.errors import BackendError, BackendTimeout, BudgetExceeded, ConfigError, RedFlag
-from hakaru.happens_before import Frontier, HappensBefore
+from hakaru.budget import Amount, Budget, BudgetGuard
+from hakaru.errors import BackendTimeout, BudgetExceeded, ConfigError, RedFlag
+from hakaru.happens_before import Frontier
 from hakaru.ledger import Ledger
 from hakaru.limits import RateLimiter, RetryPolicy, Slots
 from hakaru.pricing import PriceBook, Prices, PriceSource
-from hakaru.tasks import check_capability
-from hakaru.tokenizer import count_tokens
 from hakaru.types import (
     CallRecord,
     CallStatus,
     ModelSpec,
-    RecordRow,
     Request,
     Response,
-    Task,
-    Usage,
-    record_row,
 )
 
 if TYPE_CHECKING:
@@ -51,9 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["Session"]
 
 Validator = Callable[[Response], Any]
-
-
-_UNCHECKED = object()
 
 
 #: Reasoning budgets by role (``"*"``: every other role), or a function of the request (a
@@ -79,7 +71,7 @@ def _with_reasoning_budget(request: Request, budgets: ReasoningBudgets) -> Reque
     return request if b is None else replace(request, reasoning_budget=b)
 
 
-class Session(HappensBefore):
+class Session(Admission):
     """Run LLM calls, count them, and record them.
 
     >>> import asyncio, hakaru
@@ -324,34 +316,6 @@ class Session(HappensBefore):
         on (its parents, and their finish times per cost model)."""
         return self._frontier.get()
 
-    def record_external(
-        self,
-        request: Request,
-        response: Response | None,
-        *,
-        after: Frontier,
-        began: float,
-        error: BaseException | None = None,
-    ) -> CallRecord:
-        """Record a call the program made *without* :meth:`call` — an instrumented SDK's,
-        seen by ``hakaru.capture(session=...)`` — as :meth:`call` records an attempt: through
-        :meth:`_record`, with the next id, in the ledger and the store (committed before this
-        returns), its usage settled against the budget after the fact (it was never reserved:
-        a budget cannot stop it, only count it). ``after`` is the frontier where the call
-        began (its parents); ``began`` its start on ``time.perf_counter``'s clock. The call
-        joins the frontier of the running context, so later calls here depend on it."""
-        parents, start = after
-        spec = self.spec(request.model)
-        status: CallStatus = "ok" if error is None else "error"
-        row = self._record(request, spec, parents, 1, status, began, start, response, error)
-        finish = self._account(row, start, Amount() if self.guard is not None else None)
-        if response is not None:
-            response.finish, response.call_id = finish, row[0]
-        if self._sink is not None:
-            self._sink.add_row(row)
-            self._sink.flush()
-        return CallRecord(*row)
-
     # -- the chokepoint ----------------------------------------------------------------------
 
     async def call(
@@ -476,35 +440,6 @@ class Session(HappensBefore):
             parents = (row[0],)
             attempt += 1
 
-    async def _limited(self, request: Request) -> Response:
-        """The backend call under the per-model cap, the rate limits and the timeout."""
-        model_slots = self._model_slots(request.model) if self._per_model is not None else None
-        if model_slots is not None and not model_slots.try_take():
-            await model_slots.take()
-        try:
-            if self._rpm is not None or self._tpm is not None:
-                await self._rate_limit(request)
-            if self._timeout is None:
-                return await self.backend.complete(request)
-            async with asyncio.timeout(self._timeout):
-                return await self.backend.complete(request)
-        finally:
-            if model_slots is not None:
-                model_slots.give()
-
-    # -- helpers of the chokepoint -------------------------------------------------------------
-
-    def _check_capability(self, spec: ModelSpec, task: Task) -> None:
-        # Memoise the model's bound per task kind; the full check (and its message) runs only
-        # the first time and whenever the bound is passed.
-        key = (spec.name, task.kind)
-        bound = self._caps.get(key, _UNCHECKED)
-        if bound is _UNCHECKED:
-            check_capability(spec, task)
-            self._caps[key] = spec.capability_limit(task.kind)
-        elif isinstance(bound, int) and task.items is not None and task.items > bound:
-            check_capability(spec, task)
-
     def _occurrence(self, request: Request) -> int:
         """The index of this request among identical ones (memory bounded: the table is
         cleared after 2^20 distinct requests; identical samples come close together)."""
@@ -533,131 +468,6 @@ class Session(HappensBefore):
         occ[key] = n + 1
         return n
 
-    def _model_slots(self, model: str) -> Slots | None:
-        limit = self._per_model
-        n = limit if isinstance(limit, int) else (limit or {}).get(model)
-        if n is None:
-            return None
-        slots = self._model_slot_map.get(model)
-        if slots is None:
-            slots = self._model_slot_map[model] = Slots(n)
-        return slots
-
-    def _worst_output(self, request: Request, spec: ModelSpec, n_in: int) -> int:
-        if request.max_tokens is not None:
-            return request.max_tokens
-        return max(spec.context_window - n_in, 0)
-
-    async def _rate_limit(self, request: Request) -> None:
-        if self._rpm is not None:
-            await self._rpm.acquire(1)
-        if self._tpm is not None:
-            n_in = count_tokens(request.prompt_text())
-            worst = n_in + self._worst_output(request, self.spec(request.model), n_in)
-            await self._tpm.acquire(worst)
-
-    def _reserve(self, request: Request, spec: ModelSpec) -> Amount:
-        assert self.guard is not None
-        n_in = int(count_tokens(request.prompt_text()) * self.input_margin + 0.999)
-        out = self._worst_output(request, spec, n_in)
-        prices = self.prices(request.model)
-        dollars = worst_dollars(prices, request.model, self.guard.budget, n_in, out)  # USD
-        return self.guard.reserve(
-            Amount(calls=1, tokens=n_in + out, dollars=dollars, primitives=out)
-        )
-
-    def _record(
-        self,
-        request: Request,
-        spec: ModelSpec,
-        parents: tuple[int, ...],
-        attempt: int,
-        status: CallStatus,
-        began: float,
-        start: Sequence[float],
-        response: Response | None,
-        error: BaseException | None,
-    ) -> RecordRow:
-        """The record of one attempt that began at ``began`` (wall) and whose dependencies
-        finish at ``start`` (per cost model), as a row (:func:`~hakaru.types.record_row`): on
-        the hot path no record object is built (the ledger keeps rows)."""
-        rid = self._next_id
-        self._next_id = rid + 1
-        now = time.perf_counter()
-        sim_start = start[self._lat]  # seconds on the critical path of simulated latency
-        kind, text = ("", "") if error is None else (_error_kind(error), str(error)[:500])
-        if response is not None:
-            u = response.usage
-            latency = response.latency
-            sim_end = sim_start if status == "cached" else sim_start + latency
-            parsed = response.parsed
-            if parsed is None:
-                candidate = ""
-            elif parsed is self._last_parsed[0]:
-                candidate = self._last_parsed[1]
-            else:
-                candidate = _candidate(parsed)
-                self._last_parsed = (parsed, candidate)
-            finish = response.finish_reason
-        else:
-            # A failed attempt: the server reported nothing, so the input is our estimate and
-            # the latency is the wall time the attempt took.
-            u = Usage(count_tokens(request.prompt_text()), source="estimated")
-            latency = now - began
-            sim_end = sim_start + latency
-            candidate = finish = ""
-        dollars: float | None = 0.0  # USD; an attempt that executed nothing bills nothing
-        if status == "ok" or status == "flagged":
-            model = request.model
-            prices = self._priced[model] if model in self._priced else self.prices(model)
-            dollars = (
-                None
-                if prices is None
-                else prices.dollars(
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.reasoning_tokens,
-                    u.cache_read_tokens,
-                    u.cache_write_tokens,
-                )
-            )
-        t0 = self._t0
-        return record_row(
-            rid, parents, request.role, request.model, attempt, status, kind, text,
-            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cache_read_tokens,
-            u.cache_write_tokens, u.source, spec.size, dollars, latency, began - t0, now - t0,
-            sim_start, sim_end, request.step, request.vote, candidate, finish,
-            request.reasoning_budget, self.run_id,
-        )  # fmt: skip
-
-    def _account(
-        self, row: RecordRow, start: Sequence[float], held: Amount | None
-    ) -> tuple[float, ...]:
-        """Account a record: ledger, happens-before frontier, budget actuals."""
-        finish = self.ledger.add_row(row, start)
-        self._frontier.set(((row[0],), finish))
-        if self._live is not None:
-            self._live.add(row)
-        if held is not None and self.guard is not None:
-            self.guard.settle(held, Amount.used_by(CallRecord(*row)))
-        return finish
-
-    async def _persist(self, row: RecordRow) -> None:
-        """Queue the record for the store; with ``durability="call"`` wait for its commit."""
-        assert self._sink is not None
-        self._sink.add_row(row)
-        if self._durable:
-            await self._sink.durable()
-
-    async def _commit(
-        self, row: RecordRow, start: Sequence[float], held: Amount | None
-    ) -> tuple[float, ...]:
-        """Account a record and persist it (see :meth:`_account` and :meth:`_persist`)."""
-        finish = self._account(row, start, held)
-        if self._sink is not None:
-            await self._persist(row)
-        return finish
-
     # -- reading -----------------------------------------------------------------------------
 
     @property
@@ -668,21 +478,6 @@ class Session(HappensBefore):
     def totals(self) -> dict[str, Any]:
         """Ledger totals (see :meth:`hakaru.ledger.Ledger.totals`)."""
         return self.ledger.totals()
-
-
-def _candidate(parsed: Any) -> str:
-    text = parsed if isinstance(parsed, str) else repr(parsed)
-    return text[:200]
-
-
-def _error_kind(error: BaseException) -> str:
-    if isinstance(error, BackendError):
-        return error.kind
-    if isinstance(error, RedFlag):
-        return "red_flag"
-    if isinstance(error, asyncio.CancelledError):
-        return "cancelled"
-    return type(error).__name__
 
 
 def _open_cache(cache: ResponseCache | str | Path | None) -> ResponseCache | None:
