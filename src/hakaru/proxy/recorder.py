@@ -38,7 +38,6 @@ with :mod:`hakaru.proxy.upstream`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,12 +47,12 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import CIMultiDict
 
-from hakaru.backends.reasoning_controls import requested_budget
 from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.dependencies import InferredDependencies
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
 from hakaru.pricing import PriceBook, Prices, PriceSource
+from hakaru.proxy.in_flight import InFlight
 from hakaru.proxy.serving import (
     BadBody,
     DropConnection,
@@ -73,17 +72,13 @@ from hakaru.proxy.upstream import (
 )
 from hakaru.proxy.wire import (
     ENDPOINTS,
-    Outcome,
     SseEvents,
-    prompt_text,
     read_answer,
     read_stream,
-    streamed_texts,
     validate,
 )
 from hakaru.store import CallSink, RunStore
-from hakaru.tokenizer import count_tokens
-from hakaru.types import CallRecord, ModelSpec
+from hakaru.types import ModelSpec
 
 __all__ = ["Recorder"]
 
@@ -109,14 +104,7 @@ _BAD_BODY = {
     408: ("Nothing was forwarded; send the body at once.", "body_timeout"),
     413: ("Nothing was forwarded; send a smaller request.", "request_too_large"),
 }
-_MAX_FAILED = 10_000  # failed request digests remembered to recognise retries
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _asked(endpoint: str, body: Mapping[str, Any]) -> int | None:
-    """The reasoning budget a forwarded request asked for, in its API's own parameter."""
-    api = {"chat": "openai-chat", "messages": "anthropic"}.get(endpoint)
-    return None if api is None else requested_budget(api, body).budget
 
 
 def _proxy_error(status: int, message: str, code: str) -> web.Response:
@@ -124,133 +112,6 @@ def _proxy_error(status: int, message: str, code: str) -> web.Response:
         "error": {"message": message, "type": "hakaru_proxy_error", "param": None, "code": code}
     }
     return json_response(status, _dumps(body).encode())
-
-
-class _Call:
-    """One recorded call in flight; :meth:`finish` writes its record exactly once."""
-
-    __slots__ = (
-        "attempt",
-        "body",
-        "done",
-        "endpoint",
-        "id",
-        "key",
-        "model",
-        "parents",
-        "recorder",
-        "role",
-        "secrets",
-        "start_vec",
-        "started",
-        "strip_usage",
-    )
-
-    def __init__(
-        self,
-        recorder: Recorder,
-        endpoint: str,
-        body: dict[str, Any],
-        raw: bytes,
-        role: str,
-        secrets: tuple[str, ...],
-    ) -> None:
-        self.recorder = recorder
-        self.endpoint = endpoint
-        self.body = body
-        self.role = role
-        self.secrets = secrets
-        self.done = False
-        self.strip_usage = False  # the proxy asked for the usage chunk: the client never sees it
-        model = body.get("model")
-        self.model = model if isinstance(model, str) and model else "unknown"
-        self.key = hashlib.blake2b(raw, digest_size=16).digest()
-        self.attempt = recorder._failed.pop(self.key, 0) + 1
-        self.id, self.parents = recorder.dependencies.start()
-        # What the parents' finish vectors come to: the latest finish, per cost model, of all
-        # calls finished so far (finish grows along every link, so the frontier holds it).
-        self.start_vec = recorder._reach
-        self.started = time.perf_counter() - recorder._t0
-
-    def settle(self, outcome: Outcome) -> None:
-        """Record ``outcome``, estimating the token counts the server did not report."""
-        n_in, n_out = outcome.input_tokens, outcome.output_tokens
-        estimated = outcome.status == "ok" and (n_in is None or n_out is None)
-        if n_in is None:
-            n_in = count_tokens(prompt_text(self.endpoint, self.body)) if estimated else 0
-        if n_out is None:
-            n_out = sum(count_tokens(t) for t in outcome.texts) if estimated else 0
-        self.finish(outcome, n_in, n_out, estimated)
-
-    def fail(self, kind: str, message: str) -> None:
-        self.finish(Outcome("error", kind, message), 0, 0, False)
-
-    def partial(self, kind: str, message: str, events: list[bytes]) -> None:
-        """Record a stream that ended early, with the tokens relayed so far (estimated)."""
-        n_out = sum(count_tokens(t) for t in streamed_texts(events))
-        n_in = count_tokens(prompt_text(self.endpoint, self.body))
-        self.finish(Outcome("error", kind, message), n_in, n_out, True)
-
-    def finish(self, outcome: Outcome, n_in: int, n_out: int, estimated: bool) -> None:
-        if self.done:
-            return
-        self.done = True
-        recorder = self.recorder
-        ended = time.perf_counter() - recorder._t0
-        recorder.dependencies.finish(self.id, self.parents)
-        recorder.estimated += estimated
-        name = self.model if self.model != "unknown" else (outcome.model or self.model)
-        spec = recorder.models.get(name)
-        sink = recorder.sink_for_call()  # opens a run if none is open: before pricing in it
-        reasoning = min(outcome.reasoning_tokens, n_out)
-        read = min(outcome.cache_read_tokens, n_in)
-        write = min(outcome.cache_write_tokens, n_in - read)
-        dollars: float | None = 0.0  # USD: an attempt that failed billed nothing we can see
-        if outcome.status == "ok":
-            prices = recorder.prices(name)
-            dollars = (
-                None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
-            )
-        error = outcome.error
-        for secret in self.secrets:
-            error = error.replace(secret, "***")
-        record = CallRecord(
-            id=self.id,
-            parents=self.parents,
-            role=self.role,
-            model=name,
-            attempt=self.attempt,
-            status=outcome.status,
-            error_kind=outcome.error_kind,
-            error=error,
-            input_tokens=n_in,
-            output_tokens=n_out,
-            reasoning_tokens=reasoning,
-            cache_read_tokens=read,
-            cache_write_tokens=write,
-            usage_source="estimated" if estimated else "reported",
-            size=spec.size if spec is not None else 1.0,
-            dollars=dollars,
-            latency=ended - self.started,
-            started=self.started,
-            ended=ended,
-            sim_start=self.started,
-            sim_end=ended,
-            finish_reason=outcome.finish_reason,
-            reasoning_budget=_asked(self.endpoint, self.body),
-            run_id=recorder.run_id or "",
-        )
-        if outcome.status == "error":
-            failed = recorder._failed
-            failed[self.key] = self.attempt
-            if len(failed) > _MAX_FAILED:  # forget the oldest failure never retried
-                del failed[next(iter(failed))]
-        sink.add(record)
-        finish = recorder.ledger.add(record, self.start_vec)
-        recorder._reach = tuple(map(max, recorder._reach, finish))
-        recorder.recorded += 1
-        if recorder.dependencies.in_flight == 0:
-            recorder._idle.set()
 
 
 class Recorder:
@@ -463,7 +324,7 @@ class Recorder:
                 "forwarded; fix the request.",
                 "invalid_request",
             )
-        call = _Call(self, endpoint, body, raw, role, secrets)
+        call = InFlight(self, endpoint, body, raw, role, secrets)
         sent = raw
         if wants_no_usage(endpoint, body):  # a stream would not say what it cost: ask for it
             body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
@@ -481,7 +342,7 @@ class Recorder:
 
     async def _forward(
         self,
-        call: _Call,
+        call: InFlight,
         request: web.Request,
         url: str,
         headers: list[tuple[str, str]],
@@ -539,7 +400,7 @@ class Recorder:
 
     async def _relay(
         self,
-        call: _Call,
+        call: InFlight,
         request: web.Request,
         upstream: UpstreamResponse,
         out_headers: list[tuple[str, str]],
