@@ -39,29 +39,26 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from hakaru.backends.reasoning_controls import EFFORT_TOKENS, requested_budget
 from hakaru.backends.sim import SimBackend  # noqa: F401 (the doctest of SimServer uses it)
-from hakaru.errors import ContextOverflow, RequestRejected
-from hakaru.proxy.faults import Fault, FaultInjector, FaultPlan
+from hakaru.proxy.faults import FaultInjector, FaultPlan
 from hakaru.proxy.prompt_cache import PromptCache
-from hakaru.proxy.prompts import recognise, text_of
 from hakaru.proxy.serving import (
     BadBody,
     DropConnection,
     ServerLimits,
     json_response,
     read_json,
-    send,
 )
 from hakaru.proxy.sim_messages import answer_messages
-from hakaru.proxy.sim_reasoning import ReasoningSim, starved
+from hakaru.proxy.sim_openai import answer_openai, openai_error
+from hakaru.proxy.sim_reasoning import ReasoningSim
 from hakaru.proxy.sim_responses import answer_gemini, answer_responses
-from hakaru.types import Message, Request, Response
+from hakaru.types import Request, Response
 
 __all__ = ["ServedBackend", "SimServer"]
 
@@ -91,32 +88,6 @@ class ServedBackend(Protocol):
     async def complete(self, request: Request) -> Response: ...
 
 
-class _BadRequest(Exception):
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.param = param
-        self.status = status
-
-
-def _error(
-    status: int, message: str, kind: str, code: str | None = None, param: str | None = None
-) -> web.Response:
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return json_response(status, _dumps(body).encode())
-
-
-def _usage(prompt: int, completion: int, reasoning: int, cached: int | None) -> dict[str, Any]:
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-    if cached is not None:  # chat completions: OpenAI's details (cached ones inside prompt)
-        usage["prompt_tokens_details"] = {"cached_tokens": cached}
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return usage
-
-
 def _anthropic_error(
     status: int, message: str, kind: str, code: str | None = None, param: str | None = None
 ) -> web.Response:
@@ -124,16 +95,6 @@ def _anthropic_error(
     kind = {"server_error": "api_error"}.get(kind, kind)
     body = {"type": "error", "error": {"type": kind, "message": message}}
     return json_response(status, _dumps(body).encode())
-
-
-def _pieces(text: str, words: int) -> list[str]:
-    """``text`` cut into pieces of ``words`` words (whitespace kept), for streaming."""
-    found = _WORD.findall(text)
-    lead = text[: len(text) - len(text.lstrip())]
-    if lead and found:
-        found[0] = lead + found[0]
-    pieces = ["".join(found[i : i + words]) for i in range(0, len(found), words)]
-    return pieces or [text]
 
 
 class SimServer:
@@ -230,8 +191,8 @@ class SimServer:
                 "POST /v1/messages, POST /v1/responses, "
                 "POST /v1beta/models/{model}:generateContent and GET /v1/models"
             )
-            return _error(404, message + ".", "invalid_request_error", code="not_found")
-        return _error(status, message + ".", "invalid_request_error")
+            return openai_error(404, message + ".", "invalid_request_error", code="not_found")
+        return openai_error(status, message + ".", "invalid_request_error")
 
     def stats(self) -> dict[str, Any]:
         """Requests received and answered, the faults injected, the tokens billed per class."""
@@ -254,7 +215,7 @@ class SimServer:
     async def _model(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in self.backend.models:
-            return _error(404, f"The model '{name}' does not exist.", "invalid_request_error")
+            return openai_error(404, f"The model '{name}' does not exist.", "invalid_request_error")
         return json_response(200, _dumps(self._model_entry(name)).encode())
 
     def _model_entry(self, name: str) -> dict[str, Any]:
@@ -271,7 +232,7 @@ class SimServer:
 
     async def _complete(self, http: web.Request, api: str) -> web.StreamResponse:
         chat = api == "chat"
-        error = _anthropic_error if api == "messages" else _error
+        error = _anthropic_error if api == "messages" else openai_error
         self.requests += 1
         fault = self.faults.draw()
         try:  # read first: a connection is reused only after its body was read
@@ -305,80 +266,7 @@ class SimServer:
             return await answer_responses(self, body)
         if api == "gemini":
             return await answer_gemini(self, http.match_info["name"], body)
-        try:
-            if not isinstance(body, dict):
-                raise _BadRequest("The request body must be a JSON object.")
-            requests, name = self._requests(body, chat=chat)
-            budget = self._budget(body) if chat else None
-            reasoning, left = self.reasoning.plan(budget, requests[0].max_tokens)
-            answers = [
-                self.reasoning.answer(await self.backend.complete(starved(r, left)), left)
-                for r in requests
-            ]
-        except _BadRequest as exc:
-            return _error(exc.status, str(exc), "invalid_request_error", param=exc.param)
-        except ContextOverflow as exc:
-            return _error(400, str(exc), "invalid_request_error", code="context_length_exceeded")
-        except RequestRejected as exc:  # a prompt the backend cannot answer (neural-sum's)
-            return _error(400, str(exc), "invalid_request_error")
-        ident = self.next_id("chatcmpl" if chat else "cmpl")
-        read = (
-            self.cache.automatic([(m.role, m.content) for m in requests[0].messages])[0]
-            if chat
-            else 0
-        )
-        n_in = answers[0].usage.input_tokens
-        out = sum(a.usage.output_tokens for a in answers) + reasoning * len(answers)
-        usage = _usage(n_in, out, reasoning * len(answers), read if chat else None)
-        headers = self.model_headers(name, requests[0].model)
-        if body.get("stream"):
-            options = body.get("stream_options")
-            include = isinstance(options, dict) and bool(options.get("include_usage"))
-            stream = self._stream(ident, name, answers, usage if include else None, chat, fault)
-            events = web.StreamResponse(
-                headers={
-                    "content-type": "text/event-stream",
-                    "cache-control": "no-cache",
-                    **headers,
-                }
-            )
-            await events.prepare(http)
-            async for piece in stream:
-                await send(events, piece, self.limits)
-            await events.write_eof()
-            if fault.kind != "garbage":  # a stream that ended normally billed its tokens
-                self.bill(n_in, out, reasoning * len(answers), read, 0)
-            return events
-        if fault.kind == "garbage":
-            return json_response(200, f'{{"id": "{ident}", "choices": [{{"index": 0,'.encode())
-        self.answered += 1
-        self.bill(n_in, out, reasoning * len(answers), read, 0)
-        if chat:
-            choices: list[dict[str, Any]] = [
-                {
-                    "index": i,
-                    "message": {"role": "assistant", "content": a.text},
-                    "logprobs": None,
-                    "finish_reason": a.finish_reason,
-                }
-                for i, a in enumerate(answers)
-            ]
-        else:
-            choices = [
-                {"index": i, "text": a.text, "logprobs": None, "finish_reason": a.finish_reason}
-                for i, a in enumerate(answers)
-            ]
-        payload = {
-            "id": ident,
-            "object": "chat.completion" if chat else "text_completion",
-            "created": int(time.time()),
-            "model": name,
-            "choices": choices,
-            "usage": usage,
-        }
-        response = json_response(200, _dumps(payload).encode())
-        response.headers.update(headers)
-        return response
+        return await answer_openai(self, http, body, fault, chat=chat)
 
     def next_id(self, prefix: str) -> str:
         """A new response id."""
@@ -395,126 +283,3 @@ class SimServer:
     def sim_model(self, name: str) -> str:
         """The simulated model that answers requests for ``name``."""
         return name if name in self.backend.models else self.default_model
-
-    @staticmethod
-    def _budget(body: Mapping[str, Any]) -> int | None:
-        """The reasoning budget a chat request asks for (OpenAI, vLLM or SGLang fields)."""
-        asked = requested_budget("openai-chat", body)
-        if asked.level is not None and asked.level not in EFFORT_TOKENS:
-            raise _BadRequest(
-                f"Invalid value for reasoning_effort: '{asked.level}'. Supported values are: "
-                f"{', '.join(EFFORT_TOKENS)}.",
-                "reasoning_effort",
-            )
-        return asked.budget
-
-    def _requests(self, body: Mapping[str, Any], *, chat: bool) -> tuple[list[Request], str]:
-        """The simulated requests of one HTTP request (one per choice) and the model name."""
-        name = body.get("model")
-        if not isinstance(name, str) or not name:
-            raise _BadRequest("The request needs a 'model' (a string).", "model")
-        messages: list[tuple[Message, ...]]
-        if chat:
-            raw = body.get("messages")
-            if not isinstance(raw, list) or not raw:
-                raise _BadRequest("'messages' must be a non-empty list of messages.", "messages")
-            msgs = []
-            for m in raw:
-                if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-                    raise _BadRequest(
-                        "Each message must be an object with a 'role' and a 'content'.",
-                        "messages",
-                    )
-                msgs.append(Message(m["role"], text_of(m.get("content"))))
-            messages = [tuple(msgs)]
-            n = body.get("n", 1)
-        else:
-            prompt = body.get("prompt")
-            if isinstance(prompt, str):
-                prompts = [prompt]
-            elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-                prompts = list(prompt)
-            else:
-                raise _BadRequest("'prompt' must be a string or a list of strings.", "prompt")
-            messages = [(Message("user", p),) for p in prompts]
-            n = 1
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128:
-            raise _BadRequest("'n' must be an integer from 1 to 128.", "n")
-        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-            raise _BadRequest("'max_tokens' must be a positive integer.", "max_tokens")
-        temperature = body.get("temperature", 1.0)
-        if temperature is None:
-            temperature = 1.0
-        if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
-            raise _BadRequest("'temperature' must be a number from 0 to 2.", "temperature")
-        seed = body.get("seed")
-        if seed is not None and not isinstance(seed, int):
-            raise _BadRequest("'seed' must be an integer.", "seed")
-        model = self.sim_model(name)
-        out = []
-        for msgs_ in messages:
-            task = recognise(msgs_)
-            for sample in range(n):
-                out.append(
-                    Request(
-                        model=model,
-                        messages=msgs_,
-                        task=task,
-                        max_tokens=max_tokens,
-                        temperature=float(temperature),
-                        seed=seed,
-                        sample=sample,
-                    )
-                )
-        return out, name
-
-    async def _stream(
-        self,
-        ident: str,
-        name: str,
-        answers: list[Response],
-        usage: dict[str, int] | None,
-        chat: bool,
-        fault: Fault,
-    ) -> AsyncIterator[bytes]:
-        created = int(time.time())
-        kind = "chat.completion.chunk" if chat else "text_completion"
-
-        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-            payload = {"id": ident, "object": kind, "created": created, "model": name}
-            payload["choices"] = choices
-            payload.update(extra)
-            return b"data: " + _dumps(payload).encode() + b"\n\n"
-
-        if fault.kind == "garbage":
-            yield b'data: {"id": "' + ident.encode() + b'", "choices": [{"delta": {"cont\n\n'
-            yield b"data: [DONE]\n\n"
-            return
-        for i, answer in enumerate(answers):
-            pieces = _pieces(answer.text, self.stream_words)
-            if chat:
-                first = {"role": "assistant", "content": ""}
-                yield event([{"index": i, "delta": first, "logprobs": None, "finish_reason": None}])
-            for j, piece in enumerate(pieces):
-                if fault.kind == "drop" and j >= len(pieces) // 2:
-                    raise DropConnection  # a broken stream: no terminating chunk
-                part: dict[str, Any] = {"index": i, "logprobs": None, "finish_reason": None}
-                if chat:
-                    part["delta"] = {"content": piece}
-                else:
-                    part["text"] = piece
-                yield event([part])
-            if fault.kind == "drop":
-                raise DropConnection
-            end: dict[str, Any] = {"index": i, "logprobs": None, "finish_reason": "stop"}
-            end["finish_reason"] = answer.finish_reason
-            if chat:
-                end["delta"] = {}
-            else:
-                end["text"] = ""
-            yield event([end])
-        self.answered += 1
-        if usage is not None:
-            yield event([], usage=usage)
-        yield b"data: [DONE]\n\n"
