@@ -170,8 +170,10 @@ def _joins() -> str:
 def view_sql() -> str:
     """``CREATE VIEW calls``: the rows as schema 3 stored them (for SQL written against it)."""
     return (
-        f"CREATE VIEW calls AS SELECT {', '.join(_selected(view=True))} FROM call_rows c "
-        f"JOIN runs r ON r.num = c.key >> {_ID_BITS} {_joins()}"
+        f"CREATE VIEW calls AS SELECT {', '.join(_selected(view=True))} FROM runs r "
+        # a key range, not r.num = c.key >> 32: a run's rows are then read by rowid range
+        f"JOIN call_rows c ON c.key BETWEEN r.num << {_ID_BITS} "
+        f"AND (r.num << {_ID_BITS}) + {(1 << _ID_BITS) - 1} {_joins()}"
     )
 
 
