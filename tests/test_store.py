@@ -333,6 +333,18 @@ def test_a_schema_4_store_is_read_as_it_is_then_migrates_in_place(tmp_path: Path
     assert "call_rows_v4" not in kinds and "kinds_by_value" not in kinds
 
 
+def test_a_call_whose_kind_is_missing_is_refused_not_skipped(store: RunStore) -> None:
+    run_id = store.new_run("workload", "x")
+    store.add_calls(run_id, [CallRecord(1, (), "a", "m"), CallRecord(2, (1,), "b", "m")])
+    with sqlite3.connect(store.path) as other:  # damage the file: one kind gone
+        other.execute("DELETE FROM kinds WHERE role = 'b'")
+    with pytest.raises(StoreError, match="call 2 of run .* names a kind of call"):
+        list(store.calls(run_id))
+    with pytest.raises(StoreError, match="the table kinds does not hold"):
+        store.calls_by_id(run_id, [2])
+    assert [r.id for r in store.calls_by_id(run_id, [1])] == [1]
+
+
 def test_a_call_id_outside_the_key_range_is_refused(store: RunStore) -> None:
     run_id = store.new_run("workload", "x")
     for bad in (-1, 2**32):

@@ -96,6 +96,7 @@ _ID_BITS = 32  # the key is run number << 32 | call id
 _I = {name: FIELDS.index(name) for name in FIELDS}
 _I_OPTIONAL = tuple(_I[name] for name in OPTIONAL)
 _I_TEXT = tuple(_I[name] for name in INTERNED)
+_I_KIND = _I[KIND_FIELDS[0]]
 _MEMO = 1 << 12  # texts and kinds the writer remembers: a step's votes share texts, steps do not
 
 
@@ -164,7 +165,8 @@ def _joins() -> str:
         f'LEFT JOIN strings {_text(name)} ON {_text(name)}.id = c."{name}"'
         for name in sorted(INTERNED)
     )
-    return f"JOIN kinds k ON k.id = c.kind {texts}"
+    # LEFT: a row whose kind is missing (a damaged file) is read, and refused, not skipped
+    return f"LEFT JOIN kinds k ON k.id = c.kind {texts}"
 
 
 def view_sql() -> str:
@@ -201,6 +203,12 @@ def decode(row: Sequence[Any], run_id: str) -> CallRecord:
     """The record of a row of :func:`read_sql` (kinds and texts already joined) of ``run_id``."""
     values = list(row)
     own = values[_I["id"]]
+    if values[_I_KIND] is None:  # every kind has a role ("" at least): this one is missing
+        raise StoreError(
+            f"The run store is damaged: call {own} of run {run_id} names a kind of call (role, "
+            "model, status, …) that the table kinds does not hold. Restore the file from a "
+            "copy or re-run; `sqlite3 FILE 'PRAGMA integrity_check'` shows what else is wrong."
+        )
     deltas = values[_I["parents"]]
     values[_I["parents"]] = () if not deltas else tuple(own - int(d) for d in deltas.split(","))
     for i in _I_TEXT:
