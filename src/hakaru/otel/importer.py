@@ -33,12 +33,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from hakaru.dependencies import InferredDependencies
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
 from hakaru.otel.attributes import CALL, RUN
@@ -382,11 +382,12 @@ class _RunBuilder:
                 ended if sim_end is None else sim_end,
                 *f[18:], "",  # run_id: the store's
             )  # fmt: skip
-            start = zero
-            for p in ps:
-                done = finish.get(p)
-                if done is not None:
-                    start = tuple(map(max, start, done))
+            if not ps:  # the finish of its parents (all in this trace, made before it)
+                start = zero
+            elif len(ps) == 1:
+                start = finish[ps[0]]
+            else:
+                start = tuple(map(max, *[finish[p] for p in ps]))
             finish[rid] = add_row(rec, start)
             keep(rec)
         self.report.calls += len(rows)
@@ -426,21 +427,23 @@ class _RunBuilder:
 
 
 def _by_timing(times: Sequence[tuple[int, int]], first_id: int) -> list[tuple[int, ...]]:
-    """Parents of calls (sorted by start) inferred from their (start, end) times: events in
-    time order, a finish before a start at the same instant."""
-    deps = InferredDependencies()
-    events = [(start, 1, i) for i, (start, _) in enumerate(times)]
-    events += [(end if end > start else start, 0, i) for i, (start, end) in enumerate(times)]
-    events.sort()
-    parents: list[tuple[int, ...]] = [()] * len(times)
-    local = [0] * len(times)
-    begin, end_call = deps.start, deps.finish
-    for _, is_start, i in events:
-        if is_start:
-            local[i], parents[i] = begin()
-        else:
-            end_call(local[i], parents[i])
-    offset = first_id - 1
-    if not offset:
-        return parents
-    return [tuple(p + offset for p in ps) if ps else ps for ps in parents]
+    """Parents of calls (sorted by start; ids from ``first_id``) inferred from their (start,
+    end) times by the rule of :class:`~hakaru.dependencies.InferredDependencies`: a call's
+    parents are the frontier of the calls that finished before it started (at or before its
+    start instant), each finished call replacing its own parents there. The calls still in
+    flight wait in a heap by end time (a call never ends before it starts); a test checks the
+    parents against :class:`~hakaru.dependencies.InferredDependencies` replayed event by event.
+    """
+    parents: list[tuple[int, ...]] = []
+    frontier: dict[int, None] = {}  # insertion-ordered set of call ids
+    running: list[tuple[int, int]] = []  # (end, index) of the calls in flight
+    push, pop, drop = heappush, heappop, frontier.pop
+    for i, (start, end) in enumerate(times):
+        while running and running[0][0] <= start:
+            j = pop(running)[1]
+            for p in parents[j]:
+                drop(p, None)
+            frontier[first_id + j] = None
+        parents.append(tuple(frontier))
+        push(running, (end if end > start else start, i))
+    return parents
