@@ -52,6 +52,9 @@ __all__ = ["ImportReport", "ImportedRun", "import_traces"]
 _NS = 1e9
 _CHUNK = 4096  # records written per transaction
 _STATUS, _DOLLARS = 3, 13  # in CallFields.row
+# A spilled call (a tuple): where its order, times, span id, links and CallFields.row are
+_ORD, _START, _END, _SPAN, _LINKS, _PRICED, _ROW = range(7)
+_BY_TIME = itemgetter(_START, _END, _ORD, _SPAN)
 
 
 @dataclass(frozen=True)
@@ -103,26 +106,26 @@ class ImportReport:
 
 
 class _Spill:
-    """The model calls of every file, kept in a temporary SQLite file until all are read."""
+    """The model calls of every file, kept in a temporary SQLite file until all are read.
+
+    A call is one row appended to ``calls``: its trace id, and the rest as one ``marshal``
+    blob (read back by this process only) — no key to keep up while spilling. An index on the
+    trace id, made once every file is read, gives each trace's calls back in the order they
+    were read; duplicate span ids and the order of the calls are settled a trace at a time."""
 
     def __init__(self, folder: str) -> None:
         self.db = sqlite3.connect(Path(folder) / "spans.db")
-        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute(
-            "CREATE TABLE calls (trace TEXT, span TEXT, ord INTEGER, start INTEGER, end INTEGER,"
-            " links TEXT, fields BLOB, PRIMARY KEY (trace, span)) WITHOUT ROWID"
-        )
+        self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        self.db.execute("CREATE TABLE calls (trace TEXT, data BLOB)")
         self.db.execute("CREATE TABLE sizes (trace TEXT PRIMARY KEY, size TEXT) WITHOUT ROWID")
-        self.pending: list[tuple[Any, ...]] = []
+        self.pending: list[tuple[str, bytes]] = []
         self.sizes: list[tuple[str, str]] = []
-        self.duplicates = 0
 
     def flush(self) -> None:
         if self.pending:
-            before = self.db.total_changes
-            self.db.executemany("INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?)", self.pending)
-            self.duplicates += len(self.pending) - (self.db.total_changes - before)
+            self.db.executemany("INSERT INTO calls VALUES (?,?)", self.pending)
             self.pending = []
         if self.sizes:
             self.db.executemany("INSERT OR IGNORE INTO sizes VALUES (?,?)", self.sizes)
@@ -156,9 +159,7 @@ def import_traces(
             for resource, spans in read_spans(path, problems):
                 _take(spans, resource, spill, report, size_attribute, problems, pricing)
         spill.flush()
-        if spill.duplicates:
-            report.skipped["duplicate span id"] += spill.duplicates
-        spill.db.execute("CREATE INDEX calls_order ON calls (trace, ord, start, end)")
+        spill.db.execute("CREATE INDEX calls_trace ON calls (trace)")
         _make_runs(store, spill.db, report, size_attribute, size, name or files[0].name, pricing)
         spill.db.close()
     for reason, n in problems.skipped.items():
@@ -200,6 +201,7 @@ def _take(
     what it calls is bound to locals)."""
     report.spans += len(spans)
     add, sizes, structure = spill.pending.append, spill.sizes, report.structure
+    dumps = marshal.dumps
     for span in spans:
         try:
             trace, span_id = span["traceId"], span["spanId"]
@@ -207,7 +209,13 @@ def _take(
         except (KeyError, TypeError, ValueError):
             trace = span_id = None
             start = end = -1
-        if not trace or not span_id or start < 0:
+        if (
+            not trace
+            or not span_id
+            or start < 0
+            or type(trace) is not str
+            or type(span_id) is not str
+        ):
             where = span.get("name", "?") if isinstance(span, dict) else "?"
             problems.skip("span without trace id, span id or times", f"span {where}")
             continue
@@ -231,7 +239,9 @@ def _take(
             links = [
                 link["spanId"]
                 for link in links
-                if isinstance(link, dict) and link.get("traceId") == trace and link.get("spanId")
+                if isinstance(link, dict)
+                and link.get("traceId") == trace
+                and isinstance(link.get("spanId"), str)
             ]
         state = span.get("status") or {}
         failed = state.get("code") in (2, "STATUS_CODE_ERROR")
@@ -245,17 +255,10 @@ def _take(
         if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
             report.unpriced += 1
         order = attrs.get(CALL.ID)
-        add(
-            (
-                trace,
-                span_id,
-                order if isinstance(order, int) else 0,
-                start,
-                end,
-                json.dumps(links) if links else "",
-                marshal.dumps([from_model, *row]),  # read back by this process
-            )
-        )
+        if not isinstance(order, int):
+            order = 0
+        # read back by this process: _ORD, _START, _END, _SPAN, _LINKS, _PRICED, then _ROW
+        add((trace, dumps((order, start, end, span_id, links or None, from_model, *row))))
     if len(spill.pending) >= _CHUNK:
         spill.flush()
 
@@ -270,20 +273,19 @@ def _make_runs(
     pricing: Pricing,
 ) -> None:
     """One run per trace (or per size value), written in chunks as the rows stream out."""
-    columns = "s.size, c.trace, c.span, c.start, c.end, c.links, c.fields"
     if size_attribute is None:
         sql = (
-            f"SELECT {columns} FROM calls c LEFT JOIN sizes s ON s.trace = c.trace "
-            "ORDER BY c.trace, c.ord, c.start, c.end"
+            "SELECT s.size, c.trace, c.data FROM calls c INDEXED BY calls_trace "
+            "LEFT JOIN sizes s ON s.trace = c.trace ORDER BY c.trace, c.rowid"
         )
-    else:  # traces in order of size (an index), each trace's calls in order (another): the
+    else:  # traces in order of size (an index), each trace's calls as read (another): the
         # rows come out sorted a trace at a time, never all of them at once
-        db.execute("INSERT OR IGNORE INTO sizes SELECT DISTINCT trace, NULL FROM calls")
+        db.execute("INSERT OR IGNORE INTO sizes SELECT trace, NULL FROM calls GROUP BY trace")
         db.execute("CREATE INDEX sizes_order ON sizes (CAST(size AS REAL), size, trace)")
         sql = (
-            f"SELECT {columns} FROM sizes s CROSS JOIN calls c INDEXED BY calls_order "
-            "ON c.trace = s.trace ORDER BY CAST(s.size AS REAL), s.size, s.trace, c.ord, "
-            "c.start, c.end"
+            "SELECT s.size, c.trace, c.data FROM sizes s CROSS JOIN calls c INDEXED BY "
+            "calls_trace ON c.trace = s.trace ORDER BY CAST(s.size AS REAL), s.size, s.trace, "
+            "c.rowid"
         )
     rows = db.execute(sql)
     current: _RunBuilder | None = None
@@ -352,35 +354,41 @@ class _RunBuilder:
         self.ledger = Ledger(keep_records=False)
 
     def add_trace(self, rows: list[tuple[Any, ...]]) -> None:
-        """The model calls of one trace, in the order of their hakaru call ids, else times."""
+        """The model calls of one trace (rows of ``calls``, in the order they were read): the
+        first of each span id, in the order of their hakaru call ids, else of their times."""
         self.traces += 1
+        loads = marshal.loads
+        calls = [loads(r[2]) for r in rows]
+        if len({c[_SPAN] for c in calls}) < len(calls):
+            calls = self._first_of_each(calls)
         if not self.started:
-            self.t0, self.started = min(r[3] for r in rows) / _NS, True
+            self.t0, self.started = min(c[_START] for c in calls) / _NS, True
         first = self.next_id
-        if any(r[5] for r in rows):  # links: the parents it names
-            ids = {r[2]: first + i for i, r in enumerate(rows)}
-            parents = [self._linked(ids, r[5], first + i) for i, r in enumerate(rows)]
+        if any(c[_LINKS] for c in calls):  # links: the parents it names
+            calls.sort()  # by _ORD, _START, _END, _SPAN (span ids are distinct)
+            ids = {c[_SPAN]: first + i for i, c in enumerate(calls)}
+            parents = [self._linked(ids, c[_LINKS], first + i) for i, c in enumerate(calls)]
         else:
-            rows.sort(key=itemgetter(3, 4, 2))
-            parents = _by_timing([(r[3], r[4]) for r in rows], first)
+            calls.sort(key=_BY_TIME)
+            parents = _by_timing([(c[_START], c[_END]) for c in calls], first)
         finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
         zero, add_row, keep = self.ledger.zero, self.ledger.add_row, self.pending.append
-        priced, loads, t0 = self.priced, marshal.loads, self.t0
+        priced, t0 = self.priced, self.t0
         rid = first - 1
-        for r, ps in zip(rows, parents, strict=True):  # once per call: written out
+        for c, ps in zip(calls, parents, strict=True):  # once per call: written out
             rid += 1
-            f = loads(r[6])  # priced from the model's prices, then role to reasoning_budget
-            if f[0] and f[2] not in priced:
-                self._price(f[2])
-            started, ended = r[3] / _NS - t0, max(r[4], r[3]) / _NS - t0
-            latency, sim_start, sim_end = f[15], f[16], f[17]
+            # c[_ROW:] is CallFields.row: role to dollars, latency, sim_start, sim_end, step, …
+            if c[_PRICED] and c[_ROW + 1] not in priced:  # priced from the model's prices
+                self._price(c[_ROW + 1])
+            started, ended = c[_START] / _NS - t0, max(c[_END], c[_START]) / _NS - t0
+            latency, sim_start, sim_end = c[_ROW + 14], c[_ROW + 15], c[_ROW + 16]
             rec: RecordRow = (
-                rid, ps, *f[1:15],
+                rid, ps, *c[_ROW:_ROW + 14],
                 ended - started if latency is None else latency,
                 started, ended,
                 started if sim_start is None else sim_start,
                 ended if sim_end is None else sim_end,
-                *f[18:], "",  # run_id: the store's
+                *c[_ROW + 17:], "",  # run_id: the store's
             )  # fmt: skip
             if not ps:  # the finish of its parents (all in this trace, made before it)
                 start = zero
@@ -390,14 +398,22 @@ class _RunBuilder:
                 start = tuple(map(max, *[finish[p] for p in ps]))
             finish[rid] = add_row(rec, start)
             keep(rec)
-        self.report.calls += len(rows)
-        self.next_id += len(rows)
+        self.report.calls += len(calls)
+        self.next_id += len(calls)
         if len(self.pending) >= _CHUNK:
             self._write()
 
-    def _linked(self, ids: dict[str, int], links: str, own: int) -> tuple[int, ...]:
+    def _first_of_each(self, calls: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The first call read of each span id; the others are counted skips."""
+        first: dict[str, tuple[Any, ...]] = {}
+        for c in calls:
+            first.setdefault(c[_SPAN], c)
+        self.report.skipped["duplicate span id"] += len(calls) - len(first)
+        return list(first.values())
+
+    def _linked(self, ids: dict[str, int], links: list[str] | None, own: int) -> tuple[int, ...]:
         out = []
-        for link in json.loads(links) if links else ():
+        for link in links or ():
             parent = ids.get(link)
             if parent is None:
                 continue  # a link to a span that is not a model call here

@@ -1,0 +1,53 @@
+"""The importer's spill: the first span read of each span id is the one kept, wherever its
+duplicates fall in the trace's order, and ids that are not strings are counted skips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hakaru.otel.importer import import_traces
+from hakaru.store import RunStore
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def _span(span_id: Any, start: int, end: int, tokens: int, trace: Any = TRACE) -> Any:
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+             "gen_ai.usage.input_tokens": tokens, "gen_ai.usage.output_tokens": 5}  # fmt: skip
+    return {
+        "traceId": trace, "spanId": span_id, "name": "chat",
+        "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+        "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int)
+                        else {"stringValue": v}} for k, v in attrs.items()],
+    }  # fmt: skip
+
+
+def _import(tmp_path: Path, *lines: list[Any]) -> tuple[Any, list[Any]]:
+    path = tmp_path / "t.jsonl"
+    docs = [{"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]} for spans in lines]
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    with RunStore(tmp_path / "r.db") as store:
+        report = import_traces(store, [path])
+        return report, [list(store.calls(r.run_id)) for r in report.runs]
+
+
+def test_the_first_span_read_of_an_id_is_kept_in_its_place(tmp_path: Path) -> None:
+    # "b" read first at 50-60, again (later in the file) at 5-6: the first stays, at 50
+    report, runs = _import(
+        tmp_path,
+        [_span("b", 50, 60, 300), _span("a", 10, 20, 100)],
+        [_span("b", 5, 6, 999), _span("c", 70, 80, 200)],
+    )
+    assert report.skipped == {"duplicate span id": 1}
+    assert [r.input_tokens for r in runs[0]] == [100, 300, 200]
+    assert [r.parents for r in runs[0]] == [(), (1,), (2,)]
+
+
+def test_ids_that_are_not_strings_are_counted_skips(tmp_path: Path) -> None:
+    report, runs = _import(
+        tmp_path, [_span("a", 10, 20, 100), _span({"id": 1}, 30, 40, 5), _span("b", 30, 40, 5, 7)]
+    )
+    assert report.skipped == {"span without trace id, span id or times": 2}
+    assert report.calls == 1 and len(runs[0]) == 1
