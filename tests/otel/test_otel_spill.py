@@ -51,3 +51,12 @@ def test_ids_that_are_not_strings_are_counted_skips(tmp_path: Path) -> None:
     )
     assert report.skipped == {"span without trace id, span id or times": 2}
     assert report.calls == 1 and len(runs[0]) == 1
+
+
+def test_a_status_attribute_that_is_not_text_is_ignored(tmp_path: Path) -> None:
+    odd = _span("a", 10, 20, 100)
+    odd["attributes"].append(
+        {"key": "hakaru.call.status", "value": {"arrayValue": {"values": [{"stringValue": "ok"}]}}}
+    )
+    report, runs = _import(tmp_path, [odd])
+    assert report.calls == 1 and runs[0][0].status == "ok"

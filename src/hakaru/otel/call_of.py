@@ -91,6 +91,26 @@ class CallFields(NamedTuple):
     priced_from_model: bool  # dollars from the model's prices (the run records them)
 
 
+# The names call_fields reads, as module constants: it runs once per imported call, and each
+# class attribute (CALL.STATUS, …) is a look-up every time.
+_OWN_STATUS, _OWN_ID, _USAGE_SOURCE = CALL.STATUS, CALL.ID, CALL.USAGE_SOURCE
+_RESPONSE_MODEL, _REQUEST_MODEL, _OI_MODEL = (
+    GEN_AI.RESPONSE_MODEL, GEN_AI.REQUEST_MODEL, OPENINFERENCE.MODEL
+)  # fmt: skip
+_INPUT, _PROMPT, _OI_PROMPT = GEN_AI.INPUT_TOKENS, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS
+_OUTPUT, _COMPLETION, _OI_COMPLETION = (
+    GEN_AI.OUTPUT_TOKENS, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS
+)  # fmt: skip
+_REASONING, _OI_REASONING = GEN_AI.REASONING, OPENINFERENCE.REASONING
+_CACHE_READ, _OI_CACHE_READ = GEN_AI.CACHE_READ, OPENINFERENCE.CACHE_READ
+_CACHE_WRITE, _OI_CACHE_WRITE = GEN_AI.CACHE_CREATION, OPENINFERENCE.CACHE_WRITE
+_DOLLARS_KNOWN, _OWN_DOLLARS, _OI_COST = CALL.DOLLARS_KNOWN, CALL.DOLLARS, OPENINFERENCE.COST_TOTAL
+_AGENT, _FINISH, _ERROR_TYPE, _OWN_ERROR = (
+    GEN_AI.AGENT_NAME, GEN_AI.FINISH_REASONS, GEN_AI.ERROR_TYPE, CALL.ERROR
+)  # fmt: skip
+_new_fields = tuple.__new__  # CallFields without its Python-level __new__
+
+
 def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) -> CallFields:
     """The record fields of a model-call span with these attributes; ``status`` is the span's
     (``error`` when its status code is ERROR, else ``ok``), ``message`` its status message.
@@ -99,36 +119,37 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
     attribute cost as much as the rest of the work on a span's attributes)."""
     a = attrs
     get = a.get
-    own = get(CALL.STATUS)
-    if own in _STATUSES:
+    own = get(_OWN_STATUS)
+    if type(own) is str and own in _STATUSES:
         status = own
-    model = get(GEN_AI.RESPONSE_MODEL)
+    model = get(_RESPONSE_MODEL)
     if model is None:
-        model = get(GEN_AI.REQUEST_MODEL)
+        model = get(_REQUEST_MODEL)
         if model is None:
-            model = get(OPENINFERENCE.MODEL)
-    model = str(model or "unknown")
-    v = get(GEN_AI.INPUT_TOKENS)
+            model = get(_OI_MODEL)
+    if type(model) is not str or not model:
+        model = str(model or "unknown")
+    v = get(_INPUT)
     if v is None:
-        v = _first(a, GEN_AI.PROMPT_TOKENS, OPENINFERENCE.PROMPT_TOKENS)
+        v = _first(a, _PROMPT, _OI_PROMPT)
     n_in = (v if v > 0 else 0) if type(v) is int else _int(v)
-    v = get(GEN_AI.OUTPUT_TOKENS)
+    v = get(_OUTPUT)
     if v is None:
-        v = _first(a, GEN_AI.COMPLETION_TOKENS, OPENINFERENCE.COMPLETION_TOKENS)
+        v = _first(a, _COMPLETION, _OI_COMPLETION)
     n_out = (v if v > 0 else 0) if type(v) is int else _int(v)
-    v = get(GEN_AI.REASONING)
+    v = get(_REASONING)
     if v is None:
-        v = get(OPENINFERENCE.REASONING)
+        v = get(_OI_REASONING)
     reasoning = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
-    v = get(GEN_AI.CACHE_READ)
+    v = get(_CACHE_READ)
     if v is None:
-        v = get(OPENINFERENCE.CACHE_READ)
+        v = get(_OI_CACHE_READ)
     read = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
-    v = get(GEN_AI.CACHE_CREATION)
+    v = get(_CACHE_WRITE)
     if v is None:
-        v = get(OPENINFERENCE.CACHE_WRITE)
+        v = get(_OI_CACHE_WRITE)
     write = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
-    estimated = get(CALL.USAGE_SOURCE) == "estimated"
+    estimated = get(_USAGE_SOURCE) == "estimated"
     no_usage = False
     if n_in is None or n_out is None:
         estimated = True
@@ -148,27 +169,31 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
     dollars: float | None = 0.0
     from_model = False
     if status == "ok" or status == "flagged":
-        if CALL.DOLLARS_KNOWN in a:  # exported by hakaru: its own dollars, or unknown
-            dollars = _float(get(CALL.DOLLARS)) if a[CALL.DOLLARS_KNOWN] else None
-        elif OPENINFERENCE.COST_TOTAL in a and _float(a[OPENINFERENCE.COST_TOTAL]) is not None:
-            dollars = _float(a[OPENINFERENCE.COST_TOTAL])
+        if _DOLLARS_KNOWN in a:  # exported by hakaru: its own dollars, or unknown
+            dollars = _float(get(_OWN_DOLLARS)) if a[_DOLLARS_KNOWN] else None
+        elif _OI_COST in a and _float(a[_OI_COST]) is not None:
+            dollars = _float(a[_OI_COST])
         elif estimated:
             dollars = None  # tokens not reported: the dollars are not known either
         else:
-            prices = pricing.of(model)
+            known = pricing.known
+            prices = known[model] if model in known else pricing.of(model)
             from_model = True
             dollars = (
                 None if prices is None else prices.dollars(n_in, n_out, reasoning, read, write)
             )
-    finish = get(GEN_AI.FINISH_REASONS)
-    error = get(CALL.ERROR) or (message if status == "error" else "")
+    role = get(_AGENT)
+    if type(role) is not str or not role:
+        role = str(role or "llm")
+    finish = get(_FINISH)
+    error = get(_OWN_ERROR) or (message if status == "error" else "")
     row = [
-        str(get(GEN_AI.AGENT_NAME) or "llm"),
+        role,
         model,
         1,
         status,
-        str(get(GEN_AI.ERROR_TYPE) or "") if status != "ok" else "",
-        str(error or ""),
+        str(get(_ERROR_TYPE) or "") if status != "ok" else "",
+        error if type(error) is str else str(error or ""),
         n_in,
         n_out,
         reasoning,
@@ -186,7 +211,7 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
         str(finish[0]) if isinstance(finish, list) and finish else "",
         None,  # reasoning_budget
     ]
-    if CALL.ID in a:  # exported by hakaru: what the conventions have no name for
+    if _OWN_ID in a:  # exported by hakaru: what the conventions have no name for
         row[2] = _int(get(CALL.ATTEMPT)) or 1
         row[12] = _float(get(CALL.MODEL_SIZE)) or 1.0
         row[14:20] = [
@@ -198,4 +223,5 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
             str(get(CALL.CANDIDATE) or ""),
         ]
         row[21] = _int(get(CALL.REASONING_BUDGET))
-    return CallFields(row, estimated, no_usage, from_model)
+    fields: CallFields = _new_fields(CallFields, (row, estimated, no_usage, from_model))
+    return fields
