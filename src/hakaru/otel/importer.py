@@ -55,6 +55,8 @@ _STATUS, _DOLLARS = 3, 13  # in CallFields.row
 # A spilled call (a tuple): where its order, times, span id, links and CallFields.row are
 _ORD, _START, _END, _SPAN, _LINKS, _PRICED, _ROW = range(7)
 _BY_TIME = itemgetter(_START, _END, _ORD, _SPAN)
+_TIMES, _SPANS, _LINKS_OF = itemgetter(_START, _END), itemgetter(_SPAN), itemgetter(_LINKS)
+_DATA = itemgetter(2)  # of a row read back: size, trace id, data
 
 
 @dataclass(frozen=True)
@@ -290,14 +292,16 @@ def _make_runs(
     rows = db.execute(sql)
     current: _RunBuilder | None = None
     last: Any = None
-    for (value, _), trace in groupby(rows, key=itemgetter(0, 1)):  # one trace at a time
+    for _, trace in groupby(rows, key=itemgetter(1)):  # one trace at a time (by its id)
+        got = list(trace)
+        value = got[0][0]  # its size
         if current is not None and (size_attribute is None or value != last):
             report.runs.append(current.finish())
             current = None
         if current is None:
             group = size if size is not None else _size(value, size_attribute or RUN.SIZE)
             current = _RunBuilder(store, report, pricing, name, group, size_attribute)
-        current.add_trace(list(trace))
+        current.add_trace(got)
         last = value
     if current is not None:
         report.runs.append(current.finish())
@@ -357,38 +361,39 @@ class _RunBuilder:
         """The model calls of one trace (rows of ``calls``, in the order they were read): the
         first of each span id, in the order of their hakaru call ids, else of their times."""
         self.traces += 1
-        loads = marshal.loads
-        calls = [loads(r[2]) for r in rows]
-        if len({c[_SPAN] for c in calls}) < len(calls):
+        calls = list(map(marshal.loads, map(_DATA, rows)))
+        if len(set(map(_SPANS, calls))) < len(calls):
             calls = self._first_of_each(calls)
         if not self.started:
             self.t0, self.started = min(c[_START] for c in calls) / _NS, True
         first = self.next_id
-        if any(c[_LINKS] for c in calls):  # links: the parents it names
+        if any(map(_LINKS_OF, calls)):  # links: the parents it names
             calls.sort()  # by _ORD, _START, _END, _SPAN (span ids are distinct)
             ids = {c[_SPAN]: first + i for i, c in enumerate(calls)}
             parents = [self._linked(ids, c[_LINKS], first + i) for i, c in enumerate(calls)]
         else:
             calls.sort(key=_BY_TIME)
-            parents = _by_timing([(c[_START], c[_END]) for c in calls], first)
+            parents = _by_timing(list(map(_TIMES, calls)), first)
         finish: dict[int, tuple[float, ...]] = {}  # per trace: parents are in the same trace
         zero, add_row, keep = self.ledger.zero, self.ledger.add_row, self.pending.append
         priced, t0 = self.priced, self.t0
         rid = first - 1
         for c, ps in zip(calls, parents, strict=True):  # once per call: written out
             rid += 1
-            # c[_ROW:] is CallFields.row: role to dollars, latency, sim_start, sim_end, step, …
-            if c[_PRICED] and c[_ROW + 1] not in priced:  # priced from the model's prices
-                self._price(c[_ROW + 1])
-            started, ended = c[_START] / _NS - t0, max(c[_END], c[_START]) / _NS - t0
-            latency, sim_start, sim_end = c[_ROW + 14], c[_ROW + 15], c[_ROW + 16]
+            # c[6:] (_ROW) is CallFields.row: c[6:20] role to dollars, c[20] latency,
+            # c[21] sim_start, c[22] sim_end, c[23:] step to reasoning_budget; c[7] the model
+            if c[5] and c[7] not in priced:  # c[5] (_PRICED): priced from the model's prices
+                self._price(c[7])
+            began = c[1]  # _START, _END: nanoseconds
+            started, ended = began / _NS - t0, (c[2] if c[2] > began else began) / _NS - t0
+            latency, sim_start, sim_end = c[20], c[21], c[22]
             rec: RecordRow = (
-                rid, ps, *c[_ROW:_ROW + 14],
+                rid, ps, *c[6:20],
                 ended - started if latency is None else latency,
                 started, ended,
                 started if sim_start is None else sim_start,
                 ended if sim_end is None else sim_end,
-                *c[_ROW + 17:], "",  # run_id: the store's
+                *c[23:], "",  # run_id: the store's
             )  # fmt: skip
             if not ps:  # the finish of its parents (all in this trace, made before it)
                 start = zero
