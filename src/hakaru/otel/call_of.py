@@ -26,7 +26,9 @@ def structure_kind(attrs: Attributes) -> str | None:
     """``None`` for a model call, else the kind of structure the span is (agent, tool, …)."""
     op = attrs.get(GEN_AI.OPERATION)
     oi = attrs.get(OPENINFERENCE.SPAN_KIND)
-    if op in GEN_AI.MODEL_OPERATIONS or oi in OPENINFERENCE.MODEL_KINDS:
+    if (type(op) is str and op in GEN_AI.MODEL_OPERATIONS) or (
+        type(oi) is str and oi in OPENINFERENCE.MODEL_KINDS
+    ):
         return None
     if isinstance(op, str):
         return op

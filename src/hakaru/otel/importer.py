@@ -41,7 +41,7 @@ from typing import Any
 
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
-from hakaru.otel.attributes import CALL, RUN
+from hakaru.otel.attributes import CALL, GEN_AI, RUN
 from hakaru.otel.call_of import Pricing, call_fields, structure_kind
 from hakaru.otel.reader import Attributes, ReadProblems, attributes, read_spans
 from hakaru.store import RunStore
@@ -54,6 +54,8 @@ _CHUNK = 4096  # records written per transaction
 _STATUS, _DOLLARS = 3, 13  # in CallFields.row
 # A spilled call (a tuple): where its order, times, span id, links and CallFields.row are
 _ORD, _START, _END, _SPAN, _LINKS, _PRICED, _ROW = range(7)
+_OPERATION, _MODEL_OPERATIONS = GEN_AI.OPERATION, GEN_AI.MODEL_OPERATIONS
+_RUN_SIZE, _CALL_ID = RUN.SIZE, CALL.ID
 _BY_TIME = itemgetter(_START, _END, _ORD, _SPAN)
 _TIMES, _SPANS, _LINKS_OF = itemgetter(_START, _END), itemgetter(_SPAN), itemgetter(_LINKS)
 _DATA = itemgetter(2)  # of a row read back: size, trace id, data
@@ -230,12 +232,14 @@ def _take(
                 value = _number(value)  # 2, 2.0 and "2": one size
                 if value is not None:
                     sizes.append((trace, json.dumps(value)))
-        elif RUN.SIZE in attrs:  # an exported hakaru run: its problem size
-            sizes.append((trace, json.dumps(attrs[RUN.SIZE])))
-        kind = structure_kind(attrs)
-        if kind is not None:
-            structure[kind] += 1
-            continue
+        elif _RUN_SIZE in attrs:  # an exported hakaru run: its problem size
+            sizes.append((trace, json.dumps(attrs[_RUN_SIZE])))
+        op = attrs.get(_OPERATION)  # a GenAI model call, else structure_kind says
+        if type(op) is not str or op not in _MODEL_OPERATIONS:
+            kind = structure_kind(attrs)
+            if kind is not None:
+                structure[kind] += 1
+                continue
         links = span.get("links")
         if links:
             links = [
@@ -245,7 +249,9 @@ def _take(
                 and link.get("traceId") == trace
                 and isinstance(link.get("spanId"), str)
             ]
-        state = span.get("status") or {}
+        state = span.get("status")
+        if type(state) is not dict:
+            state = {}
         failed = state.get("code") in (2, "STATUS_CODE_ERROR")
         row, estimated, no_usage, from_model = call_fields(
             attrs, "error" if failed else "ok", state.get("message", ""), pricing
@@ -256,7 +262,7 @@ def _take(
             report.no_usage += 1
         if row[_DOLLARS] is None and row[_STATUS] in ("ok", "flagged"):
             report.unpriced += 1
-        order = attrs.get(CALL.ID)
+        order = attrs.get(_CALL_ID)
         if not isinstance(order, int):
             order = 0
         # read back by this process: _ORD, _START, _END, _SPAN, _LINKS, _PRICED, then _ROW
