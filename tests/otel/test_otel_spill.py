@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from hakaru.otel import importer
 from hakaru.otel.importer import import_traces
 from hakaru.store import RunStore
 
@@ -33,7 +36,11 @@ def _import(tmp_path: Path, *lines: list[Any]) -> tuple[Any, list[Any]]:
         return report, [list(store.calls(r.run_id)) for r in report.runs]
 
 
-def test_the_first_span_read_of_an_id_is_kept_in_its_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1, 2, 4096])  # calls held before a spill to SQLite
+def test_the_first_span_read_of_an_id_is_kept_in_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(importer, "_CHUNK", chunk)
     # "b" read first at 50-60, again (later in the file) at 5-6: the first stays, at 50
     report, runs = _import(
         tmp_path,

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -112,10 +112,13 @@ class ImportReport:
 class _Spill:
     """The model calls of every file, kept in a temporary SQLite file until all are read.
 
-    A call is one row appended to ``calls``: its trace id, and the rest as one ``marshal``
-    blob (read back by this process only) — no key to keep up while spilling. An index on the
-    trace id, made once every file is read, gives each trace's calls back in the order they
-    were read; duplicate span ids and the order of the calls are settled a trace at a time."""
+    The calls read are held by trace id until some thousands are; then each trace's calls go
+    into one row appended to ``calls``: the trace id, and the calls as one ``marshal`` blob (a
+    list of tuples, read back by this process only) — a row per trace and chunk, not per call,
+    and no key to keep up while spilling. An index on the trace id, made once every file is
+    read, gives each trace's rows back in the order they were written, so its calls in the
+    order they were read; duplicate span ids and the order of the calls are settled a trace at
+    a time."""
 
     def __init__(self, folder: str) -> None:
         self.db = sqlite3.connect(Path(folder) / "spans.db")
@@ -124,13 +127,16 @@ class _Spill:
         self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self.db.execute("CREATE TABLE calls (trace TEXT, data BLOB)")
         self.db.execute("CREATE TABLE sizes (trace TEXT PRIMARY KEY, size TEXT) WITHOUT ROWID")
-        self.pending: list[tuple[str, bytes]] = []
+        self.pending: dict[str, list[tuple[Any, ...]]] = {}  # trace id → its calls read
+        self.held = 0  # calls in pending
         self.sizes: list[tuple[str, str]] = []
 
     def flush(self) -> None:
         if self.pending:
-            self.db.executemany("INSERT INTO calls VALUES (?,?)", self.pending)
-            self.pending = []
+            dumps = marshal.dumps
+            rows = [(trace, dumps(calls)) for trace, calls in self.pending.items()]
+            self.db.executemany("INSERT INTO calls VALUES (?,?)", rows)
+            self.pending, self.held = {}, 0
         if self.sizes:
             self.db.executemany("INSERT OR IGNORE INTO sizes VALUES (?,?)", self.sizes)
             self.sizes = []
@@ -204,8 +210,8 @@ def _take(
     """Classify the spans of one batch; spill their model calls (the loop runs once per span:
     what it calls is bound to locals)."""
     report.spans += len(spans)
-    add, sizes, structure = spill.pending.append, spill.sizes, report.structure
-    dumps = marshal.dumps
+    pending, sizes, structure = spill.pending, spill.sizes, report.structure
+    held = 0
     for span in spans:
         try:
             trace, span_id = span["traceId"], span["spanId"]
@@ -265,9 +271,14 @@ def _take(
         order = attrs.get(_CALL_ID)
         if not isinstance(order, int):
             order = 0
+        held += 1
+        calls = pending.get(trace)
+        if calls is None:
+            calls = pending[trace] = []
         # read back by this process: _ORD, _START, _END, _SPAN, _LINKS, _PRICED, then _ROW
-        add((trace, dumps((order, start, end, span_id, links or None, from_model, *row))))
-    if len(spill.pending) >= _CHUNK:
+        calls.append((order, start, end, span_id, links or None, from_model, *row))
+    spill.held += held
+    if spill.held >= _CHUNK:
         spill.flush()
 
 
@@ -367,7 +378,10 @@ class _RunBuilder:
         """The model calls of one trace (rows of ``calls``, in the order they were read): the
         first of each span id, in the order of their hakaru call ids, else of their times."""
         self.traces += 1
-        calls = list(map(marshal.loads, map(_DATA, rows)))
+        if len(rows) == 1:  # its calls were all read in one chunk
+            calls = marshal.loads(rows[0][2])
+        else:
+            calls = list(chain.from_iterable(map(marshal.loads, map(_DATA, rows))))
         if len(set(map(_SPANS, calls))) < len(calls):
             calls = self._first_of_each(calls)
         if not self.started:
