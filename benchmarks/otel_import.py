@@ -14,9 +14,12 @@ Then, each in a fresh child process (so that peak RSS is the work's own):
   price, store.
 
 Printed: spans/s of both, their ratio, and the peak RSS of each. The target (issue 13):
->= 50,000 spans/s on this machine for 1,000,000 spans, in bounded memory.
+>= 50,000 spans/s on this machine for 1,000,000 spans, in bounded memory. On a machine shared
+with other work, ``--repeat N`` runs the two children in turn N times and keeps the fastest
+run of each (and the largest peak RSS): what other processes took is not counted as the
+import's or the baseline's.
 
-Run: ``python benchmarks/otel_import.py [--spans 1000000] [--json]``.
+Run: ``python benchmarks/otel_import.py [--spans 1000000] [--repeat 3] [--json]``.
 """
 
 from __future__ import annotations
@@ -138,9 +141,17 @@ def measure(mode: str, path: Path) -> dict[str, Any]:
     return result
 
 
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest of ``runs``, with the largest peak RSS of any of them."""
+    fastest = dict(max(runs, key=lambda r: r["spans_per_s"]))
+    fastest["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    return fastest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each, in turn; best kept")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", choices=["json", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -152,15 +163,20 @@ def main() -> None:
         path = Path(folder) / "traces.jsonl"
         generate(path, args.spans)
         size_mib = path.stat().st_size / 2**20
-        base = measure("json", path)
-        mine = measure("import", path)
+        runs: dict[str, list[dict[str, Any]]] = {"json": [], "import": []}
+        for _ in range(max(1, args.repeat)):
+            for mode in ("json", "import"):
+                runs[mode].append(measure(mode, path))
+        base, mine = (best(runs[mode]) for mode in ("json", "import"))
     ratio = mine["spans_per_s"] / base["spans_per_s"]
-    out = {"spans": args.spans, "file_mib": size_mib, "json": base, "import": mine,
-           "import_over_json": ratio, "target_spans_per_s": TARGET}  # fmt: skip
+    out = {"spans": args.spans, "file_mib": size_mib, "repeat": max(1, args.repeat),
+           "json": base, "import": mine, "import_over_json": ratio,
+           "target_spans_per_s": TARGET}  # fmt: skip
     if args.json:
         print(json.dumps(out))
         return
-    print(f"{args.spans:,} spans, {size_mib:,.0f} MiB of OTLP/JSON lines")
+    print(f"{args.spans:,} spans, {size_mib:,.0f} MiB of OTLP/JSON lines", end="")
+    print(f" (fastest of {args.repeat} runs each)" if args.repeat > 1 else "")
     for name, r in (("json.loads (baseline)", base), ("hakaru import", mine)):
         print(
             f"  {name:22} {r['spans_per_s']:>10,.0f} spans/s  {r['seconds']:7.2f} s  "
