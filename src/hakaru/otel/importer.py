@@ -212,6 +212,7 @@ def _take(
     report.spans += len(spans)
     pending, sizes, structure = spill.pending, spill.sizes, report.structure
     held = 0
+    sized = None  # the trace whose size the last span gave
     for span in spans:
         try:
             trace, span_id = span["traceId"], span["spanId"]
@@ -230,16 +231,18 @@ def _take(
             problems.skip("span without trace id, span id or times", f"span {where}")
             continue
         attrs = attributes(span.get("attributes"))
-        if size_attribute is not None:
+        if trace == sized:
+            pass  # the first size of a trace is its size: the span before gave this trace's
+        elif size_attribute is not None:
             value = attrs.get(size_attribute)
             if value is None:
-                value = resource.get(size_attribute)
+                value = resource.get(size_attribute)  # on every span of the resource
             if value is not None:
-                value = _number(value)  # 2, 2.0 and "2": one size
-                if value is not None:
-                    sizes.append((trace, json.dumps(value)))
+                sizes.append((trace, json.dumps(_number(value))))  # 2, 2.0 and "2": one size
+                sized = trace
         elif _RUN_SIZE in attrs:  # an exported hakaru run: its problem size
             sizes.append((trace, json.dumps(attrs[_RUN_SIZE])))
+            sized = trace
         op = attrs.get(_OPERATION)  # a GenAI model call, else structure_kind says
         if type(op) is not str or op not in _MODEL_OPERATIONS:
             kind = structure_kind(attrs)
