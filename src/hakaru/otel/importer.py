@@ -50,7 +50,7 @@ from hakaru.types import RecordRow
 __all__ = ["ImportReport", "ImportedRun", "import_traces"]
 
 _NS = 1e9
-_CHUNK = 4096  # records written per transaction
+_CHUNK = 4096  # calls held before they are spilled; records written per store transaction
 _STATUS, _DOLLARS = 3, 13  # in CallFields.row
 # A spilled call (a tuple): where its order, times, span id, links and CallFields.row are
 _ORD, _START, _END, _SPAN, _LINKS, _PRICED, _ROW = range(7)
