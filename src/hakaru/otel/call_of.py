@@ -9,6 +9,7 @@ any (``usage_source = "estimated"``) and no dollars (unknown, never $0).
 
 from __future__ import annotations
 
+import sys
 from typing import Any, NamedTuple
 
 from hakaru.otel.attributes import CALL, GEN_AI, OPENINFERENCE
@@ -110,7 +111,8 @@ _DOLLARS_KNOWN, _OWN_DOLLARS, _OI_COST = CALL.DOLLARS_KNOWN, CALL.DOLLARS, OPENI
 _AGENT, _FINISH, _ERROR_TYPE, _OWN_ERROR = (
     GEN_AI.AGENT_NAME, GEN_AI.FINISH_REASONS, GEN_AI.ERROR_TYPE, CALL.ERROR
 )  # fmt: skip
-_new_fields = tuple.__new__  # CallFields without its Python-level __new__
+_new_fields = tuple.__new__
+_intern = sys.intern  # CallFields without its Python-level __new__
 
 
 def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) -> CallFields:
@@ -131,6 +133,7 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
             model = get(_OI_MODEL)
     if type(model) is not str or not model:
         model = str(model or "unknown")
+    model = _intern(model)
     v = get(_INPUT)
     if v is None:
         v = _first(a, _PROMPT, _OI_PROMPT)
@@ -187,6 +190,7 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
     role = get(_AGENT)
     if type(role) is not str or not role:
         role = str(role or "llm")
+    role = _intern(role)
     finish = get(_FINISH)
     error = get(_OWN_ERROR) or (message if status == "error" else "")
     row = [
