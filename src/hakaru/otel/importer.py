@@ -213,6 +213,8 @@ def _take(
     pending, sizes, structure = spill.pending, spill.sizes, report.structure
     held = 0
     sized = None  # the trace whose size the last span gave
+    last: str | None = None  # the trace of the last call
+    calls: list[tuple[Any, ...]] = []  # its calls held
     for span in spans:
         try:
             trace, span_id = span["traceId"], span["spanId"]
@@ -275,9 +277,11 @@ def _take(
         if not isinstance(order, int):
             order = 0
         held += 1
-        calls = pending.get(trace)
-        if calls is None:
-            calls = pending[trace] = []
+        if trace != last:  # the spans of a trace mostly come one after another
+            held_now = pending.get(trace)
+            if held_now is None:
+                held_now = pending[trace] = []
+            calls, last = held_now, trace
         # read back by this process: _ORD, _START, _END, _SPAN, _LINKS, _PRICED, then _ROW
         calls.append((order, start, end, span_id, links or None, from_model, *row))
     spill.held += held
