@@ -220,6 +220,12 @@ def main() -> None:
             scale = d["calls"] / calls
             row[f"{name}_over_direct"] = round(_median(seconds[variant]) / t_direct * scale, 2)
             row[f"{name}_over_direct_cpu"] = round(_median(cpu[variant]) / cpu_direct * scale, 2)
+            # Round by round: each engine run against the direct run of its own round, which
+            # the machine's slower and faster minutes move far less than the medians.
+            row[f"{name}_over_direct_cpu_rounds"] = [
+                round(c / c_direct * scale, 3)
+                for c, c_direct in zip(cpu[variant], cpu["direct"], strict=True)
+            ]
     if args.json:
         print(json.dumps(row))
         return
@@ -259,9 +265,16 @@ def _print(
         )
         for variant in variants:
             name, label = labels[variant]
+            rounds = row[f"{name}_over_direct_cpu_rounds"]
+            per_round = (
+                f" (round by round in CPU time: {min(rounds):.2f}–{max(rounds):.2f}, median "
+                f"{_median(rounds):.2f})"
+                if len(rounds) > 1
+                else ""
+            )
             print(
                 f"  {label} / direct: {row[f'{name}_over_direct']:.2f} in wall time, "
-                f"{row[f'{name}_over_direct_cpu']:.2f} in CPU time"
+                f"{row[f'{name}_over_direct_cpu']:.2f} in CPU time{per_round}"
             )
     verdict = "solved" if result.solved else f"FAILED ({result.reason})"
     print(
