@@ -29,10 +29,8 @@ import json
 import marshal
 import sqlite3
 import tempfile
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import chain, groupby
 from operator import itemgetter
@@ -43,6 +41,7 @@ from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger
 from hakaru.otel.attributes import CALL, GEN_AI, RUN
 from hakaru.otel.call_of import Pricing, call_fields, structure_kind
+from hakaru.otel.import_report import ImportedRun, ImportReport
 from hakaru.otel.reader import Attributes, ReadProblems, attributes, read_spans
 from hakaru.store import RunStore
 from hakaru.types import RecordRow
@@ -59,54 +58,6 @@ _RUN_SIZE, _CALL_ID = RUN.SIZE, CALL.ID
 _BY_TIME = itemgetter(_START, _END, _ORD, _SPAN)
 _TIMES, _SPANS, _LINKS_OF = itemgetter(_START, _END), itemgetter(_SPAN), itemgetter(_LINKS)
 _DATA = itemgetter(2)  # of a row read back: size, trace id, data
-
-
-@dataclass(frozen=True)
-class ImportedRun:
-    """One run made by an import: its id, problem size, traces and totals."""
-
-    run_id: str
-    size: float | None
-    traces: int
-    totals: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "size": self.size,
-            "traces": self.traces,
-            "totals": self.totals,
-        }
-
-
-@dataclass
-class ImportReport:
-    """What an import read, made and skipped."""
-
-    files: list[str]
-    spans: int = 0
-    calls: int = 0
-    structure: Counter[str] = field(default_factory=Counter)  # non-LLM spans by kind
-    estimated: int = 0  # calls whose tokens were estimated from text
-    unpriced: int = 0  # executed calls without known dollars
-    no_usage: int = 0  # calls with neither token counts nor text to estimate from
-    skipped: Counter[str] = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
-    runs: list[ImportedRun] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "files": self.files,
-            "spans": self.spans,
-            "calls": self.calls,
-            "structure": dict(self.structure),
-            "estimated_calls": self.estimated,
-            "unpriced_calls": self.unpriced,
-            "calls_without_usage": self.no_usage,
-            "skipped": dict(self.skipped),
-            "skip_examples": self.examples,
-            "runs": [r.as_dict() for r in self.runs],
-        }
 
 
 class _Spill:
