@@ -49,7 +49,7 @@ from hakaru.mdap.driver import DriverConfig, run_mdap
 from hakaru.mdap.formulas import full_success, k_min
 from hakaru.mdap.hanoi import HanoiTask, parse_flag
 from hakaru.neural.backend import NeuralBackend
-from hakaru.neural.generate import generate
+from hakaru.neural.generate import greedy
 from hakaru.neural.hanoi_data import HanoiStep, HanoiTokenizer
 from hakaru.patterns.vote import tally
 from hakaru.session import Session
@@ -72,14 +72,7 @@ class Sampler:
         self.forward_rows = 0
 
     def greedy(self, prompt: list[int], disks: int) -> Answer:
-        outs, _ = generate(
-            self.model,
-            torch.tensor([prompt]),
-            max_new=TOK.answer_length(disks),
-            eos=TOK.eos,
-            temperatures=[0.0],
-            generators=[None],
-        )
+        outs = greedy(self.model, [prompt], max_new=TOK.answer_length(disks), eos=TOK.eos)
         return tuple(outs[0])
 
     def draw(self, prompt: list[int], disks: int, n: int, temperature: float) -> list[Answer]:
@@ -255,14 +248,8 @@ def greedy_errors(model: Any, disks: list[int]) -> dict[str, list[list[int]]]:
     for n in disks:
         task = HanoiTask(n)
         steps = [HanoiStep(n, *task.input_at(t)) for t in range(1, (1 << n))]
-        outs, _ = generate(
-            model,
-            torch.tensor([TOK.encode_step(st) for st in steps]),
-            max_new=TOK.answer_length(n),
-            eos=TOK.eos,
-            temperatures=[0.0] * len(steps),
-            generators=[None] * len(steps),
-        )
+        prompts = [TOK.encode_step(st) for st in steps]
+        outs = greedy(model, prompts, max_new=TOK.answer_length(n), eos=TOK.eos)
         out[str(n)] = [
             [t, st.answer[0][0]]
             for t, (st, a) in enumerate(zip(steps, outs, strict=True), start=1)

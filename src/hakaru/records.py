@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hakaru.budget import Amount, BudgetGuard
@@ -58,13 +58,9 @@ class RecordKeeping(HappensBefore):
     _lat: int  # the index of the latency cost model in the ledger's finish vectors
     _last_parsed: tuple[Any, str]
 
-    def spec(self, model: str) -> ModelSpec:
-        """The spec of ``model`` (:meth:`Session.spec <hakaru.session.Session.spec>`)."""
-        raise NotImplementedError
-
-    def prices(self, model: str) -> Prices | None:
-        """The prices of ``model`` (:meth:`Session.prices <hakaru.session.Session.prices>`)."""
-        raise NotImplementedError
+    # The session's model specs and prices (Session.spec and Session.prices).
+    spec: Callable[[str], ModelSpec]
+    prices: Callable[[str], Prices | None]
 
     def record_external(
         self,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from hakaru.hbpo.model import GPT
 
-__all__ = ["Work", "generate", "positions_cached", "positions_uncached"]
+__all__ = ["Work", "generate", "greedy", "positions_cached", "positions_uncached"]
 
 
 def positions_cached(n: int, o: int) -> int:
@@ -97,3 +97,19 @@ def generate(
             work.positions += batch
     model.train(was_training)
     return out, work
+
+
+def greedy(model: GPT, prompts: list[list[int]], *, max_new: int, eos: int) -> list[list[int]]:
+    """:func:`generate` at temperature 0 for every prompt (token lists of one length): each
+    prompt's greedy response tokens."""
+    import torch
+
+    outs, _ = generate(
+        model,
+        torch.tensor(prompts),
+        max_new=max_new,
+        eos=eos,
+        temperatures=[0.0] * len(prompts),
+        generators=[None] * len(prompts),
+    )
+    return outs

@@ -246,9 +246,7 @@ def build_hanoi(n_layer: int, n_head: int, n_embd: int) -> GPT:
 def evaluate_hanoi(model: GPT, count: int, batch: int = 512) -> tuple[float, dict[int, float]]:
     """Exact-answer accuracy of greedy decoding on the first ``count`` held-out steps, overall
     and per number of disks."""
-    import torch
-
-    from hakaru.neural.generate import generate
+    from hakaru.neural.generate import greedy
 
     tok = HanoiTokenizer()
     by_n: dict[int, list[HanoiStep]] = {}
@@ -259,14 +257,8 @@ def evaluate_hanoi(model: GPT, count: int, batch: int = 512) -> tuple[float, dic
         right[n] = 0
         for at in range(0, len(steps), batch):
             chunk = steps[at : at + batch]
-            outs, _ = generate(
-                model,
-                torch.tensor([tok.encode_step(s) for s in chunk]),
-                max_new=tok.answer_length(n),
-                eos=tok.eos,
-                temperatures=[0.0] * len(chunk),
-                generators=[None] * len(chunk),
-            )
+            prompts = [tok.encode_step(s) for s in chunk]
+            outs = greedy(model, prompts, max_new=tok.answer_length(n), eos=tok.eos)
             right[n] += sum(
                 out == tok.encode_answer(s.answer) for out, s in zip(outs, chunk, strict=True)
             )

@@ -180,9 +180,7 @@ def train(
 
 def evaluate(model: GPT, count: int, max_numbers: int = 8, batch: int = 256) -> float:
     """Exact-answer accuracy of greedy decoding on the first ``count`` held-out examples."""
-    import torch
-
-    from hakaru.neural.generate import generate
+    from hakaru.neural.generate import greedy
 
     tok = SumTokenizer()
     examples = held_out(count, max_numbers)
@@ -193,15 +191,8 @@ def evaluate(model: GPT, count: int, max_numbers: int = 8, batch: int = 256) -> 
     for rows in by_k.values():
         for at in range(0, len(rows), batch):
             chunk = [examples[i] for i in rows[at : at + batch]]
-            prompts = torch.tensor([tok.encode_numbers(ex.numbers) for ex in chunk])
-            outs, _ = generate(
-                model,
-                prompts,
-                max_new=ANSWER_TOKENS,
-                eos=tok.eos,
-                temperatures=[0.0] * len(chunk),
-                generators=[None] * len(chunk),
-            )
+            prompts = [tok.encode_numbers(ex.numbers) for ex in chunk]
+            outs = greedy(model, prompts, max_new=ANSWER_TOKENS, eos=tok.eos)
             right += sum(
                 tok.answer_text(out) == f"sum = {ex.answer}"
                 for out, ex in zip(outs, chunk, strict=True)

@@ -289,8 +289,8 @@ class RunStore:
                 if num is None:
                     found = db.execute("SELECT num FROM runs WHERE id = ?", (run_id,))
                     num = self._nums[run_id] = int(found.fetchone()[0])
-                top = db.execute("SELECT max(id) FROM strings").fetchone()[0]
-                top_kind = db.execute("SELECT max(id) FROM kinds").fetchone()[0]
+                tops = "SELECT (SELECT max(id) FROM strings), (SELECT max(id) FROM kinds)"
+                top, top_kind = db.execute(tops).fetchone()
                 codec.begin((top or 0) + 1, (top_kind or 0) + 1)
                 encoded = codec.encode(batch, num)
                 new = codec.new_strings()
@@ -364,8 +364,9 @@ class RunStore:
                 query = f"SELECT {names} FROM calls WHERE run_id = ? AND id IN ({{}}) ORDER BY id"
             for i in range(0, len(wanted), 500):  # below SQLite's limit on parameters
                 chunk = wanted[i : i + 500]
-                if self._lean:  # the rows' keys (ids out of a key's range match nothing)
-                    chunk = [rows.key_of(num, c) for c in chunk if 0 <= c < 1 << 32]
+                if self._lean:  # the rows' keys (an id no key can hold matches nothing)
+                    keys = (rows.key_of(num, c) for c in chunk)
+                    chunk = [k for k in keys if k is not None]
                 found_rows = db.execute(
                     query.format(", ".join("?" * len(chunk))), (*key, *chunk)
                 ).fetchall()

@@ -194,8 +194,10 @@ def key_range(run: int) -> tuple[int, int]:
     return run << _ID_BITS, ((run + 1) << _ID_BITS) - 1
 
 
-def key_of(run: int, call_id: int) -> int:
-    """The key of call ``call_id`` of the run numbered ``run``."""
+def key_of(run: int, call_id: int) -> int | None:
+    """The key of call ``call_id`` of the run numbered ``run`` (None: no call can have that id)."""
+    if not 0 <= call_id < 1 << _ID_BITS:
+        return None
     return (run << _ID_BITS) | call_id
 
 

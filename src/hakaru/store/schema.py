@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+def _layout(db: sqlite3.Connection, kinds: dict[str, str]) -> tuple[int, set[str]]:
+    """Which ``call_rows`` the file has — 5, 4, or 0 for none (a new file, or schema 3's
+    ``calls`` table) — and its columns."""
+    if "call_rows" not in kinds:
+        return 0, set()
+    have = {row[1] for row in db.execute("PRAGMA table_info(call_rows)")}
+    return (5 if "key" in have else 4), have
+
+
 def _column_of(field: str, layout: int) -> str:
     """The column of ``call_rows`` that holds record field ``field`` in schema ``layout``."""
     if layout == 4:
@@ -70,9 +79,8 @@ def schema_state(db: sqlite3.Connection, path: Path) -> tuple[int, list[str]]:
             f"{SCHEMA_VERSION}. Upgrade hakaru, or choose another store with --store."
         )
     kinds = dict(db.execute("SELECT name, type FROM sqlite_master").fetchall())
-    if "call_rows" in kinds:
-        have = {row[1] for row in db.execute("PRAGMA table_info(call_rows)")}
-        layout = 5 if "key" in have else 4
+    layout, have = _layout(db, kinds)
+    if layout:
         missing = [f for f in columns.FIELDS if _column_of(f, layout) not in have]
     else:
         have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
@@ -105,10 +113,7 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         _, missing = schema_state(db, path)  # again: another process may have begun
         kinds = dict(db.execute("SELECT name, type FROM sqlite_master").fetchall())
         upgrades.runs_and_prices(db, missing)
-        layout = 0
-        if "call_rows" in kinds:
-            have = {row[1] for row in db.execute("PRAGMA table_info(call_rows)")}
-            layout = 5 if "key" in have else 4
+        layout, _ = _layout(db, kinds)
         if layout == 5:  # fields new since the file was made
             for name in missing:
                 if name in columns.FIELDS:
