@@ -1,5 +1,6 @@
-"""``hakaru import`` reads JSON lines with orjson, or with :mod:`json` where orjson is not
-installed: both paths give the same report and the same records."""
+"""``hakaru import`` reads JSON lines with msgspec's typed decoder, else as dicts with orjson,
+or with :mod:`json` where orjson is not installed: all three give the same report and the same
+records."""
 
 from __future__ import annotations
 
@@ -87,17 +88,23 @@ def test_the_run_id_is_the_last_field() -> None:
     assert RECORD_FIELDS[-1] == "run_id"
 
 
-def test_orjson_is_the_parser_when_installed() -> None:
-    assert reader._loads is orjson.loads
+def test_msgspec_and_orjson_are_the_parsers_when_installed() -> None:
+    msgspec = pytest.importorskip("msgspec")
+    from hakaru.otel import otlp_structs
+
+    assert reader._loads is orjson.loads and reader._typed is otlp_structs.spans_of
+    assert msgspec.__version__
 
 
-def test_json_and_orjson_give_the_same_import(
+def test_msgspec_orjson_and_json_give_the_same_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    typed = _imported(tmp_path, "typed")
+    monkeypatch.setattr(reader, "_typed", None)  # as without msgspec
     fast = _imported(tmp_path, "orjson")
     monkeypatch.setattr(reader, "_loads", json.loads)
     slow = _imported(tmp_path, "json")
-    assert fast == slow
+    assert typed == fast == slow
     report, records = fast
     assert report["calls"] == 4 and len(records) == 4
     assert report["skipped"] == {

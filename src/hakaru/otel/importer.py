@@ -42,7 +42,7 @@ from hakaru.ledger import Ledger
 from hakaru.otel.attributes import CALL, GEN_AI, RUN
 from hakaru.otel.call_of import Pricing, call_fields, structure_kind
 from hakaru.otel.import_report import ImportedRun, ImportReport
-from hakaru.otel.reader import Attributes, ReadProblems, attributes, read_spans
+from hakaru.otel.reader import Attributes, ReadProblems, Span, read_spans
 from hakaru.store import RunStore
 from hakaru.types import RecordRow
 
@@ -118,7 +118,7 @@ def import_traces(
         pricing = Pricing()
         for path in files:
             for resource, spans in read_spans(path, problems):
-                _take(spans, resource, spill, report, size_attribute, problems, pricing)
+                _take(spans, resource, spill, report, size_attribute, pricing)
         spill.flush()
         spill.db.execute("CREATE INDEX calls_trace ON calls (trace)")
         _make_runs(store, spill.db, report, size_attribute, size, name or files[0].name, pricing)
@@ -150,12 +150,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _take(
-    spans: list[Any],
+    spans: list[Span | None],
     resource: Attributes,
     spill: _Spill,
     report: ImportReport,
     size_attribute: str | None,
-    problems: ReadProblems,
     pricing: Pricing,
 ) -> None:
     """Classify the spans of one batch; spill their model calls (the loop runs once per span:
@@ -167,23 +166,9 @@ def _take(
     last: str | None = None  # the trace of the last call
     calls: list[tuple[Any, ...]] = []  # its calls held
     for span in spans:
-        try:
-            trace, span_id = span["traceId"], span["spanId"]
-            start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
-        except (KeyError, TypeError, ValueError):
-            trace = span_id = None
-            start = end = -1
-        if (
-            not trace
-            or not span_id
-            or start < 0
-            or type(trace) is not str
-            or type(span_id) is not str
-        ):
-            where = span.get("name", "?") if isinstance(span, dict) else "?"
-            problems.skip("span without trace id, span id or times", f"span {where}")
+        if span is None:  # no ids or times: counted by the reader
             continue
-        attrs = attributes(span.get("attributes"))
+        trace, span_id, start, end, attrs, links, failed, message = span
         if trace == sized:
             pass  # the first size of a trace is its size: the span before gave this trace's
         elif size_attribute is not None:
@@ -202,21 +187,8 @@ def _take(
             if kind is not None:
                 structure[kind] += 1
                 continue
-        links = span.get("links")
-        if links:
-            links = [
-                link["spanId"]
-                for link in links
-                if isinstance(link, dict)
-                and link.get("traceId") == trace
-                and isinstance(link.get("spanId"), str)
-            ]
-        state = span.get("status")
-        if type(state) is not dict:
-            state = {}
-        failed = state.get("code") in (2, "STATUS_CODE_ERROR")
         row, estimated, no_usage, from_model = call_fields(
-            attrs, "error" if failed else "ok", state.get("message", ""), pricing
+            attrs, "error" if failed else "ok", message, pricing
         )
         if estimated:
             report.estimated += 1
@@ -234,7 +206,7 @@ def _take(
                 held_now = pending[trace] = []
             calls, last = held_now, trace
         # read back by this process: _ORD, _START, _END, _SPAN, _LINKS, _PRICED, then _ROW
-        calls.append((order, start, end, span_id, links or None, from_model, *row))
+        calls.append((order, start, end, span_id, links, from_model, *row))
     spill.held += held
     if spill.held >= _CHUNK:
         spill.flush()

@@ -2,13 +2,15 @@
 
 Two layouts are read. *JSON lines* — one ``ExportTraceServiceRequest`` object per line — is what
 the OpenTelemetry collector's file exporter, the SDK's ``FileSpanExporter`` and
-``hakaru runs export --format otlp-json`` write; each line is parsed with orjson (the ``otel``
-extra; :mod:`json` where it is not installed — the same values for OTLP, which has no NaN
-literals nor integers beyond 64 bits), a line being one batch, so memory is bounded by the
-largest batch. *One object* — a single
-``{"resourceSpans": [...]}`` document, possibly pretty-printed and as large as the file — is
-parsed incrementally with ijson (its C backend, yajl2), span by span, so a 1 GB file is never
-held in memory. A file is read as JSON lines when its first line (at most
+``hakaru runs export --format otlp-json`` write; a line being one batch, memory is bounded by
+the largest batch. Each line is decoded straight into spans by msgspec's typed decoder
+(:mod:`hakaru.otel.otlp_structs`, the ``otel`` extra); a line that does not fit OTLP's shape
+exactly, or every line where msgspec is not installed, is parsed as dicts with orjson
+(:mod:`json` where that is not installed either — the same values for OTLP, which has no NaN
+literals nor integers beyond 64 bits) and read here, with the same result. *One object* — a
+single ``{"resourceSpans": [...]}`` document, possibly pretty-printed and as large as the file —
+is parsed incrementally with ijson (its C backend, yajl2), span by span, so a 1 GB file is
+never held in memory. A file is read as JSON lines when its first line (at most
 :data:`MAX_LINE` bytes) is a complete OTLP object.
 
 Problems are not silent: a line that is not JSON (a truncated last line, say) or not OTLP is
@@ -18,7 +20,6 @@ a :class:`~hakaru.errors.ConfigError` that says what the file looks like instead
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,18 +27,23 @@ from pathlib import Path
 from typing import IO, Any
 
 from hakaru.errors import ConfigError
+from hakaru.otel.values import Attributes, Batch, Span, attributes, loads, value_of
 
-_loads: Callable[[bytes], Any]  # the parser of a line (tests run both)
+_loads: Callable[[bytes], Any] = loads  # the parser of a line read as dicts (tests run both)
+_typed: Callable[[bytes], list[Batch] | None] | None  # the typed reading of a line, else None
 try:
-    from orjson import loads as _loads
-except ImportError:  # the otel extra brings orjson
-    _loads = json.loads
+    import msgspec  # noqa: F401  (the otel extra brings it)
+except ImportError:
+    _typed = None
+else:
+    from hakaru.otel.otlp_structs import spans_of as _typed
 
-__all__ = ["MAX_LINE", "ReadProblems", "attributes", "read_spans", "value_of"]
+__all__ = ["MAX_LINE", "Attributes", "Batch", "ReadProblems", "Span", "attributes", "read_spans",
+           "value_of"]  # fmt: skip
 
 MAX_LINE = 256 << 20  # bytes: a JSON line longer than this is read as one streamed object
 _BUFFER = 1 << 20  # bytes read at a time (a line of 512 spans is some 370 kB)
-Attributes = dict[str, Any]
+_ERROR = (2, "STATUS_CODE_ERROR")
 
 
 @dataclass
@@ -53,76 +59,6 @@ class ReadProblems:
             self.examples.append(f"{where}: {reason}")
 
 
-def _same(v: Any) -> Any:
-    return v
-
-
-def _array(v: Any) -> list[Any]:
-    return [value_of(x) for x in v.get("values", ())]
-
-
-def _kvlist(v: Any) -> Attributes:
-    return attributes(v.get("values", ()))
-
-
-# The Python value of each field of an OTLP ``AnyValue``, by the field's name.
-_DECODE: dict[str, Callable[[Any], Any]] = {
-    "stringValue": _same,
-    "boolValue": _same,
-    "doubleValue": _same,
-    "intValue": int,
-    "arrayValue": _array,
-    "kvlistValue": _kvlist,
-    "bytesValue": _same,
-}
-
-
-def value_of(value: dict[str, Any]) -> Any:
-    """The Python value of an OTLP ``AnyValue`` (``{"intValue": "3"}`` → 3)."""
-    for kind, v in value.items():
-        decode = _DECODE.get(kind)
-        if decode is not None:
-            return decode(v)
-    return None
-
-
-def attributes(items: Any) -> Attributes:
-    """An OTLP attribute list (``[{"key": …, "value": {…}}]``) as a dict."""
-    if not isinstance(items, list):
-        return {}
-    try:  # every item well formed: one comprehension, strings and ints read inline (per span)
-        return {
-            item["key"]: (
-                s
-                if (s := (v := item["value"]).get("stringValue")) is not None
-                else int(i)
-                if (i := v.get("intValue")) is not None
-                else value_of(v)
-            )
-            for item in items
-        }
-    except (KeyError, TypeError, AttributeError, ValueError):
-        return _attributes_one_by_one(items)
-
-
-def _attributes_one_by_one(items: list[Any]) -> Attributes:
-    """:func:`attributes` of a list with malformed items: those are ``None`` or left out."""
-    out: Attributes = {}
-    for item in items:
-        try:
-            value = item["value"]
-            kind, v = next(iter(value.items()))  # the one field of an AnyValue
-            if kind == "intValue":
-                v = int(v)
-            elif kind != "stringValue" and kind != "doubleValue" and kind != "boolValue":
-                v = value_of(value)
-            out[item["key"]] = v
-        except (KeyError, TypeError, AttributeError, StopIteration, ValueError):
-            if isinstance(item, dict) and isinstance(item.get("key"), str):
-                out[item["key"]] = None  # an attribute without a value we can read
-    return out
-
-
 def _not_otlp(path: Path, what: str) -> ConfigError:
     return ConfigError(
         f"{path} is not OTLP/JSON: {what}. hakaru import reads OpenTelemetry traces as OTLP/JSON "
@@ -131,12 +67,10 @@ def _not_otlp(path: Path, what: str) -> ConfigError:
     )
 
 
-Spans = list[Any]  # OTLP span objects
-
-
-def read_spans(path: Path, problems: ReadProblems) -> Iterator[tuple[Attributes, Spans]]:
-    """(resource attributes, its OTLP span objects) for every batch of spans in the file at
-    ``path``: the spans of one ``scopeSpans`` item (one at a time in a streamed document)."""
+def read_spans(path: Path, problems: ReadProblems) -> Iterator[Batch]:
+    """(resource attributes, its spans as :data:`Span` tuples) for every batch of spans in the
+    file at ``path``: the spans of one ``scopeSpans`` item (one at a time in a streamed
+    document). A span without ids or times is ``None`` in its batch, skipped and counted."""
     try:
         fh = path.open("rb", buffering=_BUFFER)
     except OSError as exc:
@@ -163,19 +97,52 @@ def _shape(doc: Any) -> str:
     return f"a JSON {type(doc).__name__}"
 
 
-def _batch(doc: dict[str, Any]) -> Iterator[tuple[Attributes, Spans]]:
+def _batch(doc: dict[str, Any], problems: ReadProblems) -> Iterator[Batch]:
     for rs in doc.get("resourceSpans") or ():
         resource = attributes((rs.get("resource") or {}).get("attributes"))
         for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
             spans = ss.get("spans")
             if spans:
-                yield resource, spans if isinstance(spans, list) else list(spans)
+                yield resource, [_span_of(span, problems) for span in spans]
+
+
+def _span_of(span: Any, problems: ReadProblems) -> Span | None:
+    """An OTLP span object (parsed as dicts) as the importer reads it; ``None``, a counted
+    skip, when it has no trace id, span id or times."""
+    try:
+        trace, span_id = span["traceId"], span["spanId"]
+        start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    except (KeyError, TypeError, ValueError):
+        trace = span_id = None
+        start = end = -1
+    if not trace or not span_id or start < 0 or type(trace) is not str or type(span_id) is not str:
+        where = span.get("name", "?") if isinstance(span, dict) else "?"
+        problems.skip("span without trace id, span id or times", f"span {where}")
+        return None
+    links = span.get("links")
+    if links:
+        try:
+            links = [
+                link["spanId"]
+                for link in links
+                if isinstance(link, dict)
+                and link.get("traceId") == trace
+                and isinstance(link.get("spanId"), str)
+            ]
+        except TypeError:  # links that are not a list: none
+            links = None
+    state = span.get("status")
+    if type(state) is not dict:
+        state = {}
+    attrs = attributes(span.get("attributes"))
+    return (trace, span_id, start, end, attrs, links or None, state.get("code") in _ERROR,
+            state.get("message", ""))  # fmt: skip
 
 
 def _lines(
     path: Path, fh: IO[bytes], doc: dict[str, Any], problems: ReadProblems
-) -> Iterator[tuple[Attributes, Spans]]:
-    yield from _batch(doc)
+) -> Iterator[Batch]:
+    yield from _batch(doc, problems)
     number = 1
     while True:
         line = fh.readline(MAX_LINE)
@@ -189,6 +156,11 @@ def _lines(
             while line and not line.endswith(b"\n"):  # skip the rest of it
                 line = fh.readline(MAX_LINE)
             continue
+        if _typed is not None:  # msgspec: straight to spans, else (an odd line) as dicts
+            batches = _typed(line)
+            if batches is not None:
+                yield from batches
+                continue
         try:
             doc = _loads(line)
         except ValueError:
@@ -198,7 +170,7 @@ def _lines(
         if not isinstance(doc, dict) or "resourceSpans" not in doc:
             problems.skip("line that is not OTLP (no resourceSpans)", f"{path}:{number}")
             continue
-        yield from _batch(doc)
+        yield from _batch(doc, problems)
 
 
 _RESOURCE = "resourceSpans.item.resource"
@@ -206,9 +178,7 @@ _SPAN = "resourceSpans.item.scopeSpans.item.spans.item"
 _SPAN_OLD = "resourceSpans.item.instrumentationLibrarySpans.item.spans.item"
 
 
-def _streamed(
-    path: Path, fh: IO[bytes], problems: ReadProblems
-) -> Iterator[tuple[Attributes, Spans]]:
+def _streamed(path: Path, fh: IO[bytes], problems: ReadProblems) -> Iterator[Batch]:
     """One OTLP document, span by span (ijson): the resource of each ``resourceSpans`` item is
     built before its spans (exporters write it first)."""
     try:
@@ -232,7 +202,7 @@ def _streamed(
                     if building == _RESOURCE:
                         resource = attributes(obj.get("attributes"))
                     else:
-                        yield resource, [obj]
+                        yield resource, [_span_of(obj, problems)]
                     continue
                 builder.event(event, value)
                 continue
