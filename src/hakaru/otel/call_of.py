@@ -142,18 +142,19 @@ def call_fields(attrs: Attributes, status: str, message: str, pricing: Pricing) 
     if v is None:
         v = _first(a, _COMPLETION, _OI_COMPLETION)
     n_out = (v if v > 0 else 0) if type(v) is int else _int(v)
+    # the classes most calls do not report: 0 without a call to _int
     v = get(_REASONING)
     if v is None:
         v = get(_OI_REASONING)
-    reasoning = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    reasoning = 0 if v is None else (v if v > 0 else 0) if type(v) is int else _int(v) or 0
     v = get(_CACHE_READ)
     if v is None:
         v = get(_OI_CACHE_READ)
-    read = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    read = 0 if v is None else (v if v > 0 else 0) if type(v) is int else _int(v) or 0
     v = get(_CACHE_WRITE)
     if v is None:
         v = get(_OI_CACHE_WRITE)
-    write = ((v if v > 0 else 0) if type(v) is int else _int(v)) or 0
+    write = 0 if v is None else (v if v > 0 else 0) if type(v) is int else _int(v) or 0
     estimated = get(_USAGE_SOURCE) == "estimated"
     no_usage = False
     if n_in is None or n_out is None:

@@ -123,10 +123,12 @@ def _spans(spans: list[_Span]) -> list[Span | None]:
                 for link in sp.links
                 if link.traceId == trace and link.spanId is not None
             ] or None
-        st = sp.status
-        failed, message = (False, "") if st is None else (st.code in _ERROR, st.message)
         attrs = _attributes(items) if items else {}
-        add((trace, span_id, start, end, attrs, links, failed, message))
+        st = sp.status
+        if st is None:
+            add((trace, span_id, start, end, attrs, links, False, ""))
+        else:
+            add((trace, span_id, start, end, attrs, links, st.code in _ERROR, st.message))
     return out
 
 
