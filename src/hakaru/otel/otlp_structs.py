@@ -20,12 +20,11 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
-from hakaru.otel.values import DECODE, Attributes, Batch, Span, loads
+from hakaru.otel.values import DECODE, ERROR_CODES, Attributes, Batch, Span, loads
 
 __all__ = ["spans_of"]
 
 _I64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # orjson makes larger integers floats
-_ERROR = (2, "STATUS_CODE_ERROR")
 
 
 class _Value(Struct, gc=False):  # AnyValue: one field is set
@@ -128,7 +127,7 @@ def _spans(spans: list[_Span]) -> list[Span | None]:
         if st is None:
             add((trace, span_id, start, end, attrs, links, False, ""))
         else:
-            add((trace, span_id, start, end, attrs, links, st.code in _ERROR, st.message))
+            add((trace, span_id, start, end, attrs, links, st.code in ERROR_CODES, st.message))
     return out
 
 

@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from hakaru.errors import ConfigError
-from hakaru.otel.values import Attributes, Batch, Span, attributes, loads, value_of
+from hakaru.otel.values import (
+    ERROR_CODES,
+    Attributes,
+    Batch,
+    Span,
+    attributes,
+    loads,
+    value_of,
+)
 
 _loads: Callable[[bytes], Any] = loads  # the parser of a line read as dicts (tests run both)
 _typed: Callable[[bytes], list[Batch] | None] | None  # the typed reading of a line, else None
@@ -43,7 +51,6 @@ __all__ = ["MAX_LINE", "Attributes", "Batch", "ReadProblems", "Span", "attribute
 
 MAX_LINE = 256 << 20  # bytes: a JSON line longer than this is read as one streamed object
 _BUFFER = 1 << 20  # bytes read at a time (a line of 512 spans is some 370 kB)
-_ERROR = (2, "STATUS_CODE_ERROR")
 
 
 @dataclass
@@ -135,7 +142,7 @@ def _span_of(span: Any, problems: ReadProblems) -> Span | None:
     if type(state) is not dict:
         state = {}
     attrs = attributes(span.get("attributes"))
-    return (trace, span_id, start, end, attrs, links or None, state.get("code") in _ERROR,
+    return (trace, span_id, start, end, attrs, links or None, state.get("code") in ERROR_CODES,
             state.get("message", ""))  # fmt: skip
 
 

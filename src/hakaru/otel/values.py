@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Attributes", "Batch", "Span", "attributes", "loads", "value_of"]
+__all__ = ["ERROR_CODES", "Attributes", "Batch", "Span", "attributes", "loads", "value_of"]
 
 loads: Callable[[bytes], Any]  # the parser of a JSON text (tests run both)
 try:
@@ -31,6 +31,7 @@ Attributes = dict[str, Any]
 # ERROR, and the status message. ``None`` stands for a span without ids or times (a counted skip).
 Span = tuple[str, str, int, int, Attributes, list[str] | None, bool, Any]
 Batch = tuple[Attributes, list[Span | None]]  # a resource's attributes, spans of one scope
+ERROR_CODES = (2, "STATUS_CODE_ERROR")  # a span status of ERROR: the enum's number or its name
 
 
 def _same(v: Any) -> Any:
