@@ -5,6 +5,8 @@ records."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,33 @@ def test_malformed_attribute_items_are_read_one_by_one() -> None:
     got = reader.attributes(good[:3] + bad + good[3:])
     assert got == {**expected, "empty": None, "nan": None, "odd": None}
     assert reader.attributes(None) == {} and reader.attributes([]) == {}
+
+
+def test_without_msgspec_the_lines_are_read_as_dicts_alike(tmp_path: Path) -> None:
+    """A Python where msgspec cannot be imported (as without the otel extra): the reader
+    falls back to the dict reading, and the import is the same."""
+    typed = _imported(tmp_path, "typed")
+    program = (
+        "import sys, json; sys.modules['msgspec'] = None\n"  # import msgspec: ImportError
+        "from pathlib import Path\n"
+        "from hakaru.otel import reader\n"
+        "from hakaru.otel.importer import import_traces\n"
+        "from hakaru.store import RunStore\n"
+        "from hakaru.types import record_of\n"
+        "assert reader._typed is None and 'hakaru.otel.otlp_structs' not in sys.modules\n"
+        "folder = Path(sys.argv[1])\n"
+        "with RunStore(folder / 'plain.db') as store:\n"
+        "    report = import_traces(store, [folder / 't.jsonl'], size_attribute='app.size')\n"
+        "    report = report.as_dict()\n"
+        "    records = [record_of(r)[:-1] for run in report['runs']\n"
+        "               for r in store.calls(run['run_id'])]\n"
+        "for run in report['runs']:\n"
+        "    run.pop('run_id')\n"
+        "print(json.dumps([report, records]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    report, records = json.loads(done.stdout)
+    assert report == json.loads(json.dumps(typed[0]))
+    assert records == json.loads(json.dumps(typed[1]))
