@@ -67,3 +67,31 @@ def test_a_status_attribute_that_is_not_text_is_ignored(tmp_path: Path) -> None:
     )
     report, runs = _import(tmp_path, [odd])
     assert report.calls == 1 and runs[0][0].status == "ok"
+
+
+@pytest.mark.parametrize("typed", [True, False])  # msgspec's reading first, or dicts only
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ({"resourceSpans": "x"}, "resourceSpans that is not a list"),
+        ({"resourceSpans": [1]}, "resourceSpans item that is not an object"),
+        ({"resourceSpans": [{"scopeSpans": 5}]}, "scopeSpans that is not a list"),
+        ({"resourceSpans": [{"scopeSpans": [3]}]}, "scopeSpans item that is not an object"),
+        ({"resourceSpans": [{"scopeSpans": [{"spans": "abc"}]}]}, "spans that are not a list"),
+    ],
+)
+def test_a_batch_of_another_shape_than_otlp_is_a_counted_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, doc: Any, reason: str, typed: bool
+) -> None:
+    from hakaru.otel import reader
+
+    if not typed:
+        monkeypatch.setattr(reader, "_typed", None)
+    good = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("a", 10, 20, 100)]}]}]}
+    odd = {"resourceSpans": [{"resource": 5, "scopeSpans": [{"spans": [_span("b", 30, 40, 7)]}]}]}
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in (good, doc, odd)))
+    with RunStore(tmp_path / "r.db") as store:
+        report = import_traces(store, [path])
+    assert report.skipped == {reason: 1}
+    assert report.calls == 2  # the good line's call, and the one under a resource of no shape

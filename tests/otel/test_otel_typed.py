@@ -23,7 +23,7 @@ def _dicts(line: bytes) -> tuple[Any, ReadProblems]:
     """What the dict reading makes of ``line`` (or the exception it raises)."""
     problems = ReadProblems()
     try:
-        return list(reader._batch(reader._loads(line), problems)), problems
+        return list(reader._batch(reader._loads(line), problems, "line")), problems
     except Exception as exc:  # the dict reading's own failures: the typed one must decline
         return exc, problems
 

@@ -104,13 +104,35 @@ def _shape(doc: Any) -> str:
     return f"a JSON {type(doc).__name__}"
 
 
-def _batch(doc: dict[str, Any], problems: ReadProblems) -> Iterator[Batch]:
-    for rs in doc.get("resourceSpans") or ():
-        resource = attributes((rs.get("resource") or {}).get("attributes"))
-        for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
+def _batch(doc: dict[str, Any], problems: ReadProblems, where: str) -> Iterator[Batch]:
+    """The batches of one OTLP object parsed as dicts; a part of another shape than OTLP's
+    (a list that is not a list, an item that is not an object) is skipped and counted."""
+    for rs in _items(doc.get("resourceSpans"), "resourceSpans", problems, where):
+        res = rs.get("resource")
+        resource = attributes(res.get("attributes") if isinstance(res, dict) else None)
+        scopes = rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans")
+        for ss in _items(scopes, "scopeSpans", problems, where):
             spans = ss.get("spans")
-            if spans:
-                yield resource, [_span_of(span, problems) for span in spans]
+            if not spans:
+                continue
+            if not isinstance(spans, list):
+                problems.skip("spans that are not a list", where)
+                continue
+            yield resource, [_span_of(span, problems) for span in spans]
+
+
+def _items(value: Any, name: str, problems: ReadProblems, where: str) -> Iterator[dict[str, Any]]:
+    """The objects of the OTLP list ``name``; anything else in its place is a counted skip."""
+    if not value:
+        return
+    if not isinstance(value, list):
+        problems.skip(f"{name} that is not a list", where)
+        return
+    for item in value:
+        if isinstance(item, dict):
+            yield item
+        else:
+            problems.skip(f"{name} item that is not an object", where)
 
 
 def _span_of(span: Any, problems: ReadProblems) -> Span | None:
@@ -149,7 +171,7 @@ def _span_of(span: Any, problems: ReadProblems) -> Span | None:
 def _lines(
     path: Path, fh: IO[bytes], doc: dict[str, Any], problems: ReadProblems
 ) -> Iterator[Batch]:
-    yield from _batch(doc, problems)
+    yield from _batch(doc, problems, f"{path}:1")
     number = 1
     while True:
         line = fh.readline(MAX_LINE)
@@ -177,7 +199,7 @@ def _lines(
         if not isinstance(doc, dict) or "resourceSpans" not in doc:
             problems.skip("line that is not OTLP (no resourceSpans)", f"{path}:{number}")
             continue
-        yield from _batch(doc, problems)
+        yield from _batch(doc, problems, f"{path}:{number}")
 
 
 _RESOURCE = "resourceSpans.item.resource"
