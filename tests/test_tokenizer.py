@@ -1,4 +1,5 @@
-"""The token counter's ASCII path gives exactly the regex's count."""
+"""The token counter's ASCII path gives exactly the regex's count (both paths are checked:
+texts under 24 characters take the regex in ``count_tokens``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import string
 
 import pytest
 
-from hakaru.tokenizer import _TOKEN, count_tokens, tokenize
+from hakaru.tokenizer import _TOKEN, _count_ascii, count_tokens, tokenize
 
 
 def _regex_count(text: str) -> int:
@@ -18,7 +19,8 @@ def _regex_count(text: str) -> int:
 def test_every_ascii_code_point_counts_as_the_regex_does(code: int) -> None:
     c = chr(code)
     for text in (c, c * 5, f"a{c}1", f"{c}abcde{c}1234{c}", f" {c}{c} "):
-        assert count_tokens(text) == _regex_count(text) == len(tokenize(text)), repr(text)
+        assert _count_ascii(text) == count_tokens(text) == _regex_count(text), repr(text)
+        assert count_tokens(text) == len(tokenize(text))
 
 
 def test_random_ascii_text_counts_as_the_regex_does() -> None:
@@ -34,7 +36,7 @@ def test_random_ascii_text_counts_as_the_regex_does() -> None:
     for _ in range(20_000):
         pool = rng.choice(pools)
         text = "".join(rng.choice(pool) for _ in range(rng.randrange(0, 60)))
-        assert count_tokens(text) == _regex_count(text), repr(text)
+        assert _count_ascii(text) == count_tokens(text) == _regex_count(text), repr(text)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ _TOKEN = re.compile(r"[A-Za-z]{1,4}|[0-9]{1,3}|[^\sA-Za-z0-9]")
 _LETTERS = bytes(ord("a") if chr(c) in string.ascii_letters else 32 for c in range(256))
 _DIGITS = bytes(ord("0") if chr(c) in string.digits else 32 for c in range(256))
 _NOT_SINGLE = bytes(c for c in range(128) if re.fullmatch(r"[\sA-Za-z0-9]", chr(c)))
+_SHORT = 24  # characters: below this the regex is as fast (the tables' fixed cost, ~0.7 µs)
 
 
 def tokenize(text: str) -> list[str]:
@@ -40,8 +41,13 @@ def count_tokens(text: str) -> int:
     >>> count_tokens("Add these numbers: 12, 7")
     9
     """
-    if not text.isascii():
+    if len(text) < _SHORT or not text.isascii():
         return len(_TOKEN.findall(text))
+    return _count_ascii(text)
+
+
+def _count_ascii(text: str) -> int:
+    """:func:`count_tokens` of ASCII text, without the regex."""
     # A run of L letters is ceil(L/4) tokens: one for the run, plus one per 4 letters after its
     # first (runs are counted by the space in front of them, then each first letter dropped).
     # Digits the same with 3. Every other byte that is not a space is a token.
