@@ -198,3 +198,31 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path, enabled: bool) 
             assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize(
+    ("parts", "skipped"),
+    [
+        ([5], {"resourceSpans item that is not an object": 1}),
+        ([{"scopeSpans": 5}], {"scopeSpans that is not a list": 1}),
+        ([{"scopeSpans": [3, [1]]}], {"scopeSpans item that is not an object": 2}),
+        ([{"scopeSpans": [{"spans": "abc"}]}], {"spans that are not a list": 1}),
+        (
+            [{"scopeSpans": [{"spans": [5, None, [2]]}]}],
+            {"span without trace id, span id or times": 3},
+        ),
+        ([{"scopeSpans": None}, {"scopeSpans": [{"spans": None}, {"spans": []}]}], {}),
+    ],
+)
+def test_parts_of_another_shape_are_counted_alike_streamed_or_as_lines(
+    tmp_path: Path, parts: list[Any], skipped: dict[str, int]
+) -> None:
+    whole = doc(span("01", 10, 20, chat(**USAGE)))
+    whole["resourceSpans"] += parts
+    lines = write_lines(tmp_path / "l.jsonl", whole)
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(whole, indent=2))  # read as a stream, by ijson
+    for path in (lines, one):
+        report, records = run_import(tmp_path, path)
+        assert report.skipped == skipped, path.name
+        assert [r.input_tokens for r in records[0]] == [100]

@@ -205,6 +205,24 @@ def _lines(
 _RESOURCE = "resourceSpans.item.resource"
 _SPAN = "resourceSpans.item.scopeSpans.item.spans.item"
 _SPAN_OLD = "resourceSpans.item.instrumentationLibrarySpans.item.spans.item"
+# A streamed document's parts of another shape than OTLP's, counted as the dict reading counts
+# them: where a list belongs, anything but a list (or nothing) ...
+_NOT_LIST = {
+    "resourceSpans": "resourceSpans that is not a list",
+    "resourceSpans.item.scopeSpans": "scopeSpans that is not a list",
+    "resourceSpans.item.instrumentationLibrarySpans": "scopeSpans that is not a list",
+    _SPAN[:-5]: "spans that are not a list",
+    _SPAN_OLD[:-5]: "spans that are not a list",
+}
+# ... and where an object belongs in a list, anything but an object.
+_NOT_OBJECT = {
+    "resourceSpans.item": "resourceSpans item that is not an object",
+    "resourceSpans.item.scopeSpans.item": "scopeSpans item that is not an object",
+    "resourceSpans.item.instrumentationLibrarySpans.item": "scopeSpans item that is not an object",
+    _SPAN: "span without trace id, span id or times",
+    _SPAN_OLD: "span without trace id, span id or times",
+}
+_CLOSING = ("end_map", "end_array", "map_key")
 
 
 def _streamed(path: Path, fh: IO[bytes], problems: ReadProblems) -> Iterator[Batch]:
@@ -247,6 +265,8 @@ def _streamed(path: Path, fh: IO[bytes], problems: ReadProblems) -> Iterator[Bat
                 building = prefix
             elif prefix == "" and event == "map_key" and value == "resourceSpans":
                 has_spans = True
+            elif event not in _CLOSING:
+                _check_shape(prefix, event, value, problems, str(path))
     except ijson.JSONError as exc:
         if not seen_root:
             raise _not_otlp(path, f"it is not JSON ({exc})") from None
@@ -254,3 +274,16 @@ def _streamed(path: Path, fh: IO[bytes], problems: ReadProblems) -> Iterator[Bat
         return
     if not has_spans:
         raise _not_otlp(path, "it is a JSON object without 'resourceSpans'")
+
+
+def _check_shape(prefix: str, event: str, value: Any, problems: ReadProblems, where: str) -> None:
+    """Count a value that starts where OTLP has a list or an object of another kind (a null or
+    empty value where a list belongs is nothing, as in the dict reading)."""
+    reason = _NOT_OBJECT.get(prefix)
+    if reason is not None:
+        if event != "start_map":
+            problems.skip(reason, where)
+        return
+    reason = _NOT_LIST.get(prefix)
+    if reason is not None and event != "start_array" and (value or event == "start_map"):
+        problems.skip(reason, where)
