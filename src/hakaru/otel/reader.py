@@ -34,7 +34,6 @@ from hakaru.otel.values import (
     Span,
     attributes,
     loads,
-    value_of,
 )
 
 _loads: Callable[[bytes], Any] = loads  # the parser of a line read as dicts (tests run both)
@@ -46,11 +45,21 @@ except ImportError:
 else:
     from hakaru.otel.otlp_structs import spans_of as _typed
 
-__all__ = ["MAX_LINE", "Attributes", "Batch", "ReadProblems", "Span", "attributes", "read_spans",
-           "value_of"]  # fmt: skip
+__all__ = ["MAX_LINE", "Attributes", "Batch", "ReadProblems", "Span", "attributes", "read_spans"]
 
 MAX_LINE = 256 << 20  # bytes: a JSON line longer than this is read as one streamed object
 _BUFFER = 1 << 20  # bytes read at a time (a line of 512 spans is some 370 kB)
+_NO_IDS = "span without trace id, span id or times"  # what a skipped span is counted as
+
+
+def _not_list(name: str) -> str:
+    """The skip reason of a part ``name`` (an OTLP list) that is not a list."""
+    return "spans that are not a list" if name == "spans" else f"{name} that is not a list"
+
+
+def _not_object(name: str) -> str:
+    """The skip reason of an item of the OTLP list ``name`` that is not an object."""
+    return _NO_IDS if name == "spans" else f"{name} item that is not an object"
 
 
 @dataclass
@@ -116,7 +125,7 @@ def _batch(doc: dict[str, Any], problems: ReadProblems, where: str) -> Iterator[
             if not spans:
                 continue
             if not isinstance(spans, list):
-                problems.skip("spans that are not a list", where)
+                problems.skip(_not_list("spans"), where)
                 continue
             yield resource, [_span_of(span, problems) for span in spans]
 
@@ -126,13 +135,13 @@ def _items(value: Any, name: str, problems: ReadProblems, where: str) -> Iterato
     if not value:
         return
     if not isinstance(value, list):
-        problems.skip(f"{name} that is not a list", where)
+        problems.skip(_not_list(name), where)
         return
     for item in value:
         if isinstance(item, dict):
             yield item
         else:
-            problems.skip(f"{name} item that is not an object", where)
+            problems.skip(_not_object(name), where)
 
 
 def _span_of(span: Any, problems: ReadProblems) -> Span | None:
@@ -146,7 +155,7 @@ def _span_of(span: Any, problems: ReadProblems) -> Span | None:
         start = end = -1
     if not trace or not span_id or start < 0 or type(trace) is not str or type(span_id) is not str:
         where = span.get("name", "?") if isinstance(span, dict) else "?"
-        problems.skip("span without trace id, span id or times", f"span {where}")
+        problems.skip(_NO_IDS, f"span {where}")
         return None
     links = span.get("links")
     if links:
@@ -203,25 +212,21 @@ def _lines(
 
 
 _RESOURCE = "resourceSpans.item.resource"
+# Where a streamed document's OTLP lists are (ijson's prefixes), by the list's name in the
+# skip reasons; "scopeSpans" had another name before OTLP 1.0.
+_LISTS = {
+    "resourceSpans": "resourceSpans",
+    "resourceSpans.item.scopeSpans": "scopeSpans",
+    "resourceSpans.item.instrumentationLibrarySpans": "scopeSpans",
+    "resourceSpans.item.scopeSpans.item.spans": "spans",
+    "resourceSpans.item.instrumentationLibrarySpans.item.spans": "spans",
+}
 _SPAN = "resourceSpans.item.scopeSpans.item.spans.item"
 _SPAN_OLD = "resourceSpans.item.instrumentationLibrarySpans.item.spans.item"
-# A streamed document's parts of another shape than OTLP's, counted as the dict reading counts
-# them: where a list belongs, anything but a list (or nothing) ...
-_NOT_LIST = {
-    "resourceSpans": "resourceSpans that is not a list",
-    "resourceSpans.item.scopeSpans": "scopeSpans that is not a list",
-    "resourceSpans.item.instrumentationLibrarySpans": "scopeSpans that is not a list",
-    _SPAN[:-5]: "spans that are not a list",
-    _SPAN_OLD[:-5]: "spans that are not a list",
-}
-# ... and where an object belongs in a list, anything but an object.
-_NOT_OBJECT = {
-    "resourceSpans.item": "resourceSpans item that is not an object",
-    "resourceSpans.item.scopeSpans.item": "scopeSpans item that is not an object",
-    "resourceSpans.item.instrumentationLibrarySpans.item": "scopeSpans item that is not an object",
-    _SPAN: "span without trace id, span id or times",
-    _SPAN_OLD: "span without trace id, span id or times",
-}
+# A part of another shape than OTLP's, counted as the dict reading counts it: where a list
+# belongs, anything but a list (or nothing); where an item belongs, anything but an object.
+_NOT_LIST = {prefix: _not_list(name) for prefix, name in _LISTS.items()}
+_NOT_OBJECT = {f"{prefix}.item": _not_object(name) for prefix, name in _LISTS.items()}
 _CLOSING = ("end_map", "end_array", "map_key")
 
 
