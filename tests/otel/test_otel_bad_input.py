@@ -226,3 +226,30 @@ def test_parts_of_another_shape_are_counted_alike_streamed_or_as_lines(
         report, records = run_import(tmp_path, path)
         assert report.skipped == skipped, path.name
         assert [r.input_tokens for r in records[0]] == [100]
+
+
+def test_a_binary_file_is_refused_in_printable_words(tmp_path: Path) -> None:
+    path = tmp_path / "random.bin"
+    path.write_bytes(bytes([0x5C, 0x40, 0x2D, 0xC5, 0xCE, 0x83, 0x00, 0x1B, 0x07]) * 300)
+    with pytest.raises(ConfigError, match=r"is not OTLP/JSON: it is not JSON") as err:
+        run_import(tmp_path, path)
+    assert str(err.value).isprintable()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": -5.0}, "--size is -5. Give the problem size as a positive number."),
+        ({"size": 0.0}, "--size is 0. Give the problem size as a positive number."),
+        ({"size": float("nan")}, "--size is nan. Give the problem size as a positive number."),
+        ({"size": float("inf")}, "--size is inf. Give the problem size as a positive number."),
+        ({"size_attribute": " "}, "--size-attribute is empty. Name the span attribute"),
+    ],
+)
+def test_a_size_that_is_no_problem_size_is_refused(
+    tmp_path: Path, options: dict[str, Any], message: str
+) -> None:
+    path = write_lines(tmp_path / "t.jsonl", doc(span("01", 10, 20, chat(**USAGE))))
+    with pytest.raises(ConfigError) as err:
+        run_import(tmp_path, path, **options)
+    assert str(err.value).startswith(message)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import json
 import marshal
+import math
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -108,6 +109,13 @@ def import_traces(
     """
     if size_attribute is not None and size is not None:
         raise ConfigError("Give --size-attribute or --size, not both.")
+    if size is not None and not (math.isfinite(size) and size > 0):
+        raise ConfigError(f"--size is {size:g}. Give the problem size as a positive number.")
+    if size_attribute is not None and not size_attribute.strip():
+        raise ConfigError(
+            "--size-attribute is empty. Name the span attribute that holds the problem size "
+            "(e.g. --size-attribute app.problem.size)."
+        )
     files = [Path(p) for p in paths]
     if not files:
         raise ConfigError("No file given. Name the OTLP/JSON files to import.")

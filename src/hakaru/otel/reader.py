@@ -274,7 +274,7 @@ def _streamed(path: Path, fh: IO[bytes], problems: ReadProblems) -> Iterator[Bat
                 _check_shape(prefix, event, value, problems, str(path))
     except ijson.JSONError as exc:
         if not seen_root:
-            raise _not_otlp(path, f"it is not JSON ({exc})") from None
+            raise _not_otlp(path, f"it is not JSON ({_first_line(exc)})") from None
         problems.skip("truncated or malformed document (the spans after the break)", str(path))
         return
     if not has_spans:
@@ -292,3 +292,13 @@ def _check_shape(prefix: str, event: str, value: Any, problems: ReadProblems, wh
     reason = _NOT_LIST.get(prefix)
     if reason is not None and event != "start_array" and (value or event == "start_map"):
         problems.skip(reason, where)
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of a parser's error, printable: ijson's quotes the bytes it stopped at,
+    which in a binary file are not text."""
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    line = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
+    return "".join(c if c.isprintable() else "?" for c in line)[:120]
