@@ -253,3 +253,17 @@ def test_a_size_that_is_no_problem_size_is_refused(
     with pytest.raises(ConfigError) as err:
         run_import(tmp_path, path, **options)
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize("value", ["abc", "NaN", -3, 0, True])
+def test_a_size_attribute_that_holds_no_problem_size_is_refused(tmp_path: Path, value: Any) -> None:
+    path = write_lines(tmp_path / "t.jsonl", doc(span("01", 10, 20, chat(**USAGE, **{"app.n": 1}))))
+    good, _ = run_import(tmp_path, path, size_attribute="app.n")
+    assert [r.size for r in good.runs] == [1.0]
+    bad = write_lines(
+        tmp_path / "b.jsonl", doc(span("02", 10, 20, {**chat(**USAGE), "app.n": value}))
+    )
+    with pytest.raises(
+        ConfigError, match=r"The size attribute app.n has the value .*, which is not a"
+    ):
+        run_import(tmp_path, bad, size_attribute="app.n")
