@@ -276,9 +276,9 @@ def _size(blob: str | None, key: str) -> float | None:
     if blob is None:
         return None
     value = json.loads(blob)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if math.isfinite(value) and value > 0:
-            return float(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and math.isfinite(value) and value > 0:
+        return float(value)
     raise ConfigError(
         f"The size attribute {key} has the value {value!r}, which is not a positive number. "
         "Choose an attribute that holds each trace's problem size as a number above 0."
