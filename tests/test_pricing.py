@@ -18,7 +18,14 @@ from tests.fakes import ScriptedBackend
 
 from hakaru import Budget, ConfigError, ModelSpec, Response, Session, Usage
 from hakaru.ledger import Ledger
-from hakaru.pricing import TOKEN_CLASSES, PriceBook, Prices, catalog_prices, class_tokens
+from hakaru.pricing import (
+    TOKEN_CLASSES,
+    PriceBook,
+    Prices,
+    catalog_prices,
+    class_tokens,
+    dollars_of,
+)
 from hakaru.pricing.price_file import load_price_file, parse_prices
 from hakaru.store import RunStore
 from hakaru.types import CallRecord
@@ -44,6 +51,17 @@ def test_each_class_at_its_own_rate_and_the_split_adds_up() -> None:
     assert usd == pytest.approx((500 * 3 + 400 * 0.3 + 100 * 3.75 + 150 * 15 + 50 * 20) / 1e6)
     assert math.fsum(p.split(1000, class_tokens(1000, 200, 50, 400, 100))) == pytest.approx(usd)
     assert p.worst(1000, 200) >= usd
+
+
+def test_dollars_of_a_record_or_a_usage_and_none_when_unpriced() -> None:
+    p = Prices.of(3.0, 15.0, cache_read=0.3, cache_write=3.75, reasoning=20.0)
+    usage = Usage(1000, 200, reasoning_tokens=50, cache_read_tokens=400, cache_write_tokens=100)
+    record = CallRecord(
+        1, (), "r", "m", input_tokens=1000, output_tokens=200, reasoning_tokens=50,
+        cache_read_tokens=400, cache_write_tokens=100,
+    )  # fmt: skip
+    assert dollars_of(p, usage) == dollars_of(p, record) == p.dollars(1000, 200, 50, 400, 100)
+    assert dollars_of(None, usage) is None  # unpriced is unknown, never free
 
 
 def test_a_tier_prices_the_whole_call_above_its_threshold() -> None:

@@ -31,7 +31,7 @@ from hakaru.backends.sim.models import BUILTIN_MODELS
 from hakaru.capture.spans import LlmCall
 from hakaru.dependencies import InferredDependencies
 from hakaru.ledger import Ledger
-from hakaru.pricing import PriceBook, Prices, PriceSource
+from hakaru.pricing import PriceBook, Prices, PriceSource, dollars_of
 from hakaru.store import RunStore
 from hakaru.types import CallRecord, ModelSpec
 
@@ -202,18 +202,7 @@ class CapturedRun:
             self._calls[started.id] = (started.path, started.parents, end_ns)
             dollars: float | None = 0.0
             if not failed:
-                prices = self.prices(call.model)
-                dollars = (
-                    None
-                    if prices is None
-                    else prices.dollars(
-                        call.input_tokens,
-                        call.output_tokens,
-                        call.reasoning_tokens,
-                        call.cache_read_tokens,
-                        call.cache_write_tokens,
-                    )
-                )
+                dollars = dollars_of(self.prices(call.model), call)
             spec = self.models.get(call.model)
             begun = (started.start_ns - self._t0_ns) * _NS
             ended = (end_ns - self._t0_ns) * _NS

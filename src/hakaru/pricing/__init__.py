@@ -4,13 +4,15 @@ spec → price file → the genai-prices snapshot → unknown); the user's price
 
 from hakaru.pricing.book import PriceBook, PriceSource
 from hakaru.pricing.catalog import catalog_prices
-from hakaru.pricing.prices import TOKEN_CLASSES, Prices, class_tokens
+from hakaru.pricing.prices import TOKEN_CLASSES, Prices, TokenCounts, class_tokens, dollars_of
 
 __all__ = [
     "TOKEN_CLASSES",
     "PriceBook",
     "PriceSource",
     "Prices",
+    "TokenCounts",
     "catalog_prices",
     "class_tokens",
+    "dollars_of",
 ]

@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hakaru.errors import ConfigError
 
-__all__ = ["TOKEN_CLASSES", "Prices", "class_tokens"]
+__all__ = ["TOKEN_CLASSES", "Prices", "TokenCounts", "class_tokens", "dollars_of"]
 
 #: The token classes, in the order every breakdown shows them.
 TOKEN_CLASSES: tuple[str, ...] = (
@@ -57,6 +57,42 @@ def class_tokens(
         cache_write,
         output_tokens - reasoning,
         reasoning,
+    )
+
+
+class TokenCounts(Protocol):
+    """What has a call's token counts by class: a record, a :class:`~hakaru.types.Usage`."""
+
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_write_tokens(self) -> int: ...
+
+
+def dollars_of(prices: Prices | None, tokens: TokenCounts) -> float | None:
+    """USD of one call with these token counts at ``prices``; ``None`` when the model is
+    priced nowhere (``prices`` is ``None``), which a total must not count as free.
+
+    >>> from hakaru.types import Usage
+    >>> round(dollars_of(Prices.of(input=0.4, output=1.6), Usage(1000, 200)), 9)
+    0.00072
+    >>> dollars_of(None, Usage(1000, 200)) is None
+    True
+    """
+    if prices is None:
+        return None
+    return prices.dollars(
+        tokens.input_tokens,
+        tokens.output_tokens,
+        tokens.reasoning_tokens,
+        tokens.cache_read_tokens,
+        tokens.cache_write_tokens,
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any, Final, Literal
 from hakaru.analysis import fit_series
 from hakaru.errors import ConfigError
 from hakaru.ledger import Ledger, ledger_of
-from hakaru.pricing import PriceBook, Prices
+from hakaru.pricing import PriceBook, Prices, dollars_of
 from hakaru.store import RunStore
 from hakaru.types import CallRecord
 
@@ -267,19 +267,7 @@ def _cassette_side(path: Path) -> Side:
     prices = {m: book.resolve(m, sim.model_spec(m)) for m in {r.model for r in records}}
     priced = []
     for r in records:
-        rate = prices[r.model]
-        usd = (
-            None
-            if rate is None
-            else rate.dollars(
-                r.input_tokens,
-                r.output_tokens,
-                r.reasoning_tokens,
-                r.cache_read_tokens,
-                r.cache_write_tokens,
-            )
-        )
-        priced.append(replace(r, dollars=usd))
+        priced.append(replace(r, dollars=dollars_of(prices[r.model], r)))
     ledger = ledger_of(priced, prices)
     totals = _flat(ledger.totals())
     for unknown in ("span_forward_passes", "depth"):
