@@ -15,12 +15,15 @@ The engine runs twice: with the store and without one (``store=None``: the same 
 nothing written). Each prints LLM primitives per second — calls (one sampled response each) and
 forward passes (output tokens) — and its cost relative to the direct loop, in wall and CPU time;
 the store's bytes per recorded call and the process's peak memory (max RSS) after the run with
-the store. ``--repeats N`` interleaves N rounds of the three and prints medians (the machine
-is shared: ratios of runs side by side are what to read). The full paper-scale run is
-``--disks 20`` (1,048,575 steps, k = 3); ``--disks 12`` takes seconds.
+the store. ``--floor`` adds the floor under any engine, with the store and without: the direct
+loop with each call recorded as the engine records it — its row, the ledger, the store's rows —
+and nothing else (:class:`Floor`), and the engine's cost relative to it. ``--repeats N``
+interleaves N rounds of the runs and prints medians (the machine is shared: ratios of runs side
+by side are what to read). The full paper-scale run is ``--disks 20`` (1,048,575 steps,
+k = 3); ``--disks 12`` takes seconds.
 
 Run: ``python benchmarks/mdap_scale.py [--disks 20] [--k 3] [--repeats 3] [--no-store]
-[--skip-direct] [--json]``.
+[--skip-direct] [--floor] [--json]``.
 """
 
 from __future__ import annotations
@@ -38,12 +41,18 @@ from dataclasses import replace
 from typing import Any
 
 from hakaru.backends.sim import SimBackend
+from hakaru.errors import RedFlag
+from hakaru.happens_before import Frontier
+from hakaru.ledger import Ledger
 from hakaru.mdap.batched_store import BatchedStore
 from hakaru.mdap.driver import DriverConfig, MdapResult, run_mdap
 from hakaru.mdap.hanoi import HANOI_MODELS, HanoiTask
 from hakaru.patterns.validators import strict
 from hakaru.patterns.vote import decided
+from hakaru.pricing import PriceBook, dollars_of
 from hakaru.session import Session
+from hakaru.store import RunStore
+from hakaru.types import CallStatus, RecordRow, Request, Response, record_row
 
 MODEL = "sim-hanoi-mini"
 
@@ -71,8 +80,11 @@ async def engine(
     return time.perf_counter() - t0, time.process_time() - c0, result
 
 
-async def direct(disks: int, k: int) -> tuple[float, float, dict[str, Any]]:
-    """The same MDAP without the engine: the backend called in a loop, votes tallied inline."""
+async def direct(
+    disks: int, k: int, floor: Floor | None = None
+) -> tuple[float, float, dict[str, Any]]:
+    """The same MDAP without the engine: the backend called in a loop, votes tallied inline.
+    With ``floor``, each call is also recorded as :class:`Floor` records it."""
     backend = SimBackend(seed=1, models=HANOI_MODELS.values())
     task = HanoiTask(disks)
     config = DriverConfig(MODEL, k=k)
@@ -80,10 +92,17 @@ async def direct(disks: int, k: int) -> tuple[float, float, dict[str, Any]]:
     previous, state = task.start()
     calls = out_tokens = 0
     wrong = 0
+    began = 0.0
     t0, c0 = time.perf_counter(), time.process_time()
+    if floor is not None:
+        floor.open(backend)
     for step in range(1, task.steps + 1):
         base = task.kind.request(
-            MODEL, task.payload(previous, state), step=step, max_tokens=config.max_tokens
+            MODEL,
+            task.payload(previous, state),
+            role=config.role,
+            step=step,
+            max_tokens=config.max_tokens,
         )
         counts: dict[Any, int] = {}
         seen: dict[float, int] = {}  # samples per temperature: the session numbers them so
@@ -95,20 +114,151 @@ async def direct(disks: int, k: int) -> tuple[float, float, dict[str, Any]]:
             seen[t] = sample + 1
             request = replace(base, temperature=t, vote=draw, sample=sample)
             draw += 1
+            if floor is not None:
+                began = time.perf_counter()
             response = await backend.complete(request)
             calls += 1
             out_tokens += response.usage.output_tokens
             try:
                 cand = validate(response)
-            except Exception:
+            except RedFlag as flag:
+                if floor is not None:
+                    floor.flagged(request, response, flag, began)
                 continue
             counts[cand] = counts.get(cand, 0) + 1
+            if floor is not None:
+                floor.voted(request, response, cand, began, counts, k)
             if decided(counts, cand, k):
                 winner = cand
         wrong += winner != task.truth(previous, state)
         previous, state = winner
+    if floor is not None:
+        floor.close()
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     return elapsed, cpu, {"calls": calls, "output_tokens": out_tokens, "wrong_steps": wrong}
+
+
+class Floor:
+    """What any engine that records what the issue asks for must do per call, and nothing else.
+
+    Each call's record is built as the session builds it (:func:`~hakaru.types.record_row`),
+    with the same fields: id, tokens, dollars at the model's prices, wall and simulated times,
+    step, vote, candidate or red flag, and the parents the engine's vote gives it — a round of
+    draws depends on the round before (the step before, for the first), a redraw on the
+    flagged draw it replaces (:mod:`hakaru.patterns.vote`). Each record is added to a
+    :class:`~hakaru.ledger.Ledger` (totals, online work and span under the six cost models)
+    and, with a store, written with :meth:`RunStore.add_rows <hakaru.store.RunStore.add_rows>`
+    in transactions of 4,096 rows. No session, admission, sample numbering, budget,
+    happens-before context, vote bookkeeping, diagnostics, verification or checkpoints: the
+    cost of the recording alone, the floor under any engine. The records equal the engine's
+    but for wall-clock times and run ids (``tests/test_benchmarks_smoke.py`` checks it).
+    """
+
+    def __init__(self, store: str | None) -> None:
+        self.ledger = Ledger(keep_records=False)
+        self.path = store
+
+    def open(self, backend: SimBackend) -> None:
+        spec = backend.model_spec(MODEL)
+        assert spec is not None
+        self.size = spec.size
+        self.prices = PriceBook().resolve(MODEL, spec)
+        self.store = None if self.path is None else RunStore(self.path)
+        self.run_id = "floor" if self.store is None else self.store.new_run("maker", "floor")
+        self.rows: list[RecordRow] = []
+        self.next_id = 1
+        self.lat = self.ledger.names.index("latency")
+        self.fork: Frontier = ((), self.ledger.zero)  # where the round's draws start
+        self.here: Frontier = self.fork  # where the next draw starts
+        self.ended: list[Frontier] = []  # the round's valid draws
+        self.left = 0  # valid draws left in the round; 0: a new step
+        self.last: tuple[Any, str] = (None, "")
+        self.t0 = time.perf_counter()
+
+    def flagged(self, request: Request, response: Response, flag: RedFlag, began: float) -> None:
+        """A flagged draw: recorded; the redraw depends on it."""
+        row = self._row(request, response, "flagged", "red_flag", str(flag)[:500], "", began)
+        self.here = ((row[0],), self.ledger.add_row(row, self.here[1]))
+
+    def voted(
+        self,
+        request: Request,
+        response: Response,
+        cand: Any,
+        began: float,
+        counts: dict[Any, int],
+        k: int,
+    ) -> None:
+        """A valid draw (``counts`` tallied with it): recorded; a round ends after its
+        ``k − margin`` valid draws, and the next round depends on them."""
+        if cand is self.last[0]:
+            candidate = self.last[1]
+        else:
+            candidate = repr(cand)[:200]
+            self.last = (cand, candidate)
+        row = self._row(request, response, "ok", "", "", candidate, began)
+        if self.left == 0:  # the first round of a step: k draws
+            self.left = k
+        self.ended.append(((row[0],), self.ledger.add_row(row, self.here[1])))
+        self.left -= 1
+        if self.left <= 0:  # the round is over: the next draws depend on all of it
+            ended = self.ended
+            if len(ended) == 1:
+                self.fork = ended[0]
+            else:
+                ids = tuple(sorted(i for f in ended for i in f[0]))
+                self.fork = (ids, tuple(map(max, *(f[1] for f in ended))))
+            self.ended = []
+            top = [*sorted(counts.values(), reverse=True), 0]
+            self.left = max(0, k - (top[0] - top[1]))  # 0: the step is decided
+        self.here = self.fork
+
+    def _row(
+        self,
+        request: Request,
+        response: Response,
+        status: CallStatus,
+        kind: str,
+        error: str,
+        candidate: str,
+        began: float,
+    ) -> RecordRow:
+        rid = self.next_id
+        self.next_id = rid + 1
+        now = time.perf_counter()
+        u = response.usage
+        parents, start = self.here
+        sim_start = start[self.lat]
+        dollars = dollars_of(self.prices, u)
+        t0 = self.t0
+        row = record_row(
+            rid, parents, request.role, request.model, 1, status, kind, error,
+            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cache_read_tokens,
+            u.cache_write_tokens, u.source, self.size, dollars, response.latency, began - t0,
+            now - t0, sim_start, sim_start + response.latency, request.step, request.vote,
+            candidate, response.finish_reason, request.reasoning_budget, self.run_id,
+        )  # fmt: skip
+        if self.store is not None:
+            self.rows.append(row)
+            if len(self.rows) >= 4096:
+                self.store.add_rows(self.run_id, self.rows)
+                self.rows = []
+        return row
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.add_rows(self.run_id, self.rows)
+            self.store.finish_run(self.run_id)
+            self.store.close()
+
+
+#: The runs by their names in the printed figures.
+NAMES = {
+    "store": "engine",
+    "memory": "engine_no_store",
+    "floor": "floor",
+    "floor_no_store": "floor_no_store",
+}
 
 
 def _median(values: list[float]) -> float:
@@ -138,12 +288,21 @@ def main() -> None:
         default=1,
         help="Rounds of (engine with store, engine without, direct), interleaved; medians.",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="Also the direct loop with each call recorded and nothing else (class Floor), "
+        "with the store and without: the floor under any engine.",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.floor and args.skip_direct:
+        parser.error("--floor is measured against the direct loop: drop --skip-direct")
     variants = (
         ["memory"] if args.no_store else ["store"] if args.skip_no_store else ["store", "memory"]
     )
-    seconds: dict[str, list[float]] = {v: [] for v in [*variants, "direct"]}
+    floors = ["floor", "floor_no_store"] if args.floor else []
+    seconds: dict[str, list[float]] = {v: [] for v in [*variants, *floors, "direct"]}
     cpu: dict[str, list[float]] = {v: [] for v in seconds}
     result: MdapResult | None = None
     db_bytes = 0
@@ -165,6 +324,15 @@ def main() -> None:
             t, c, d = asyncio.run(direct(args.disks, args.k))
             seconds["direct"].append(t)
             cpu["direct"].append(c)
+        for variant in floors:
+            with tempfile.TemporaryDirectory() as tmp:
+                store = os.path.join(tmp, "floor.db") if variant == "floor" else None
+                floor = Floor(store)
+                gc.collect()
+                t, c, _ = asyncio.run(direct(args.disks, args.k, floor))
+            seconds[variant].append(t)
+            cpu[variant].append(c)
+            floor_totals = floor.ledger.totals()
     assert result is not None
     out = result.to_json()
     calls = out["calls"]
@@ -188,7 +356,7 @@ def main() -> None:
     }
     for variant in variants:
         t, c = _median(seconds[variant]), _median(cpu[variant])
-        name = "engine" if variant == "store" else "engine_no_store"
+        name = NAMES[variant]
         row.update(
             {
                 f"{name}_seconds": round(t, 2),
@@ -214,18 +382,33 @@ def main() -> None:
                 "direct_forward_passes_per_second": round(d["output_tokens"] / t_direct),
             }
         )
-        for variant in variants:
-            name = "engine" if variant == "store" else "engine_no_store"
+        if floors:
+            row.update(
+                floor_calls=floor_totals["calls"], floor_dollars=round(floor_totals["dollars"], 2)
+            )
+            for variant in floors:
+                row[f"{variant}_seconds"] = round(_median(seconds[variant]), 2)
+                row[f"{variant}_cpu_seconds"] = round(_median(cpu[variant]), 2)
+        for variant in [*variants, *floors]:
+            name = NAMES[variant]
             # The same calls on both sides (the simulated answers are the same); scaled anyway.
-            scale = d["calls"] / calls
+            scale = 1.0 if variant in floors else d["calls"] / calls
             row[f"{name}_over_direct"] = round(_median(seconds[variant]) / t_direct * scale, 2)
             row[f"{name}_over_direct_cpu"] = round(_median(cpu[variant]) / cpu_direct * scale, 2)
-            # Round by round: each engine run against the direct run of its own round, which
-            # the machine's slower and faster minutes move far less than the medians.
+            # Round by round: each run against the direct run of its own round, which the
+            # machine's slower and faster minutes move far less than the medians.
             row[f"{name}_over_direct_cpu_rounds"] = [
                 round(c / c_direct * scale, 3)
                 for c, c_direct in zip(cpu[variant], cpu["direct"], strict=True)
             ]
+        for engine_run, floor_run in (("store", "floor"), ("memory", "floor_no_store")):
+            if engine_run in variants and floor_run in floors:
+                # What the engine adds to the recording, run against run in the same round.
+                name = f"{NAMES[engine_run]}_over_floor_cpu_rounds"
+                row[name] = [
+                    round(c / c_floor * d["calls"] / calls, 3)
+                    for c, c_floor in zip(cpu[engine_run], cpu[floor_run], strict=True)
+                ]
     if args.json:
         print(json.dumps(row))
         return
@@ -245,11 +428,13 @@ def _print(
         f"{repeats}; load average {row['load_average'][0]:.2f}"
     )
     labels = {
-        "store": ("engine", "engine (store)"),
-        "memory": ("engine_no_store", "engine (no store)"),
+        "store": "engine (store)",
+        "memory": "engine (no store)",
+        "floor": "floor (store)",
+        "floor_no_store": "floor (no store)",
     }
     for variant in variants:
-        name, label = labels[variant]
+        name, label = NAMES[variant], labels[variant]
         print(
             f"  {label:18s} {row[f'{name}_seconds']:8.1f} s  "
             f"{row[f'{name}_calls_per_second']:>8,} calls/s  "
@@ -263,8 +448,15 @@ def _print(
             f"{row['direct_forward_passes_per_second']:>11,} forward passes/s  "
             f"({row['direct_cpu_seconds']:,.1f} s CPU)"
         )
-        for variant in variants:
-            name, label = labels[variant]
+        floors = [v for v in ("floor", "floor_no_store") if f"{v}_seconds" in row]
+        for variant in floors:
+            print(
+                f"  {labels[variant]:18s} {row[f'{variant}_seconds']:8.1f} s  "
+                f"({row[f'{variant}_cpu_seconds']:,.1f} s CPU): the direct loop with each call "
+                "recorded, nothing else"
+            )
+        for variant in [*variants, *floors]:
+            name, label = NAMES[variant], labels[variant]
             rounds = row[f"{name}_over_direct_cpu_rounds"]
             per_round = (
                 f" (round by round in CPU time: {min(rounds):.2f}–{max(rounds):.2f}, median "
@@ -275,6 +467,19 @@ def _print(
             print(
                 f"  {label} / direct: {row[f'{name}_over_direct']:.2f} in wall time, "
                 f"{row[f'{name}_over_direct_cpu']:.2f} in CPU time{per_round}"
+            )
+        for variant in variants:
+            name, label = NAMES[variant], labels[variant]
+            over = row.get(f"{name}_over_floor_cpu_rounds")
+            if over:
+                print(
+                    f"  {label} / {labels['floor' if variant == 'store' else 'floor_no_store']}:"
+                    f" {_median(over):.2f} in CPU time, round by round "
+                    f"{min(over):.2f}–{max(over):.2f}"
+                )
+        if floors:
+            print(
+                f"  the floor recorded {row['floor_calls']:,} calls, ${row['floor_dollars']:,.2f}"
             )
     verdict = "solved" if result.solved else f"FAILED ({result.reason})"
     print(

@@ -77,3 +77,52 @@ def test_report_scale() -> None:
     for cost in (size["run"], *size["reports"].values()):
         assert cost["seconds"] > 0 and cost["peak_mb"] > 0
     assert size["html_mb"] > 0 and set(size["met"]) == {"peak", "time", "cpu", "html"}
+
+
+def test_mdap_scale() -> None:
+    out = json.loads(run("mdap_scale.py", "--disks", "4", "--floor", "--json"))
+    assert out["solved"] and out["steps"] == 15
+    assert out["floor_calls"] == out["direct_calls"] == out["calls"]
+    assert out["floor_dollars"] == out["dollars"]
+    for name in ("engine", "engine_no_store", "floor", "floor_no_store"):
+        assert out[f"{name}_over_direct_cpu"] > 0
+    for name in ("engine", "engine_no_store"):
+        assert len(out[f"{name}_over_floor_cpu_rounds"]) == 1
+    assert out["store_bytes_per_call"] > 0
+
+
+def test_the_floor_records_what_the_engine_records(tmp_path: Path) -> None:
+    """The floor of ``mdap_scale.py --floor`` records each call as the engine does — the
+    same ids, parents (redraws after a flag and votes' later rounds included), tokens,
+    dollars and simulated times — or it would not be a floor under the engine."""
+    import asyncio
+    import dataclasses
+    import importlib.util
+
+    from hakaru.store import RunStore
+
+    spec = importlib.util.spec_from_file_location(
+        "mdap_scale", ROOT / "benchmarks" / "mdap_scale.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    engine, floor = tmp_path / "engine.db", tmp_path / "floor.db"
+    asyncio.run(bench.engine(8, 3, 10_000, str(engine)))
+    asyncio.run(bench.direct(8, 3, bench.Floor(str(floor))))
+
+    def records(path: Path) -> list[dict[str, object]]:
+        store = RunStore(path)
+        (run,) = store.runs()
+        clocks = ("started", "ended", "run_id")  # wall-clock times and the run's own id
+        found = [
+            {k: v for k, v in dataclasses.asdict(r).items() if k not in clocks}
+            for r in store.calls(run.id)
+        ]
+        store.close()
+        return found
+
+    mine, its = records(floor), records(engine)
+    assert mine == its
+    assert any(r["status"] == "flagged" for r in its)  # the redraw path is exercised
+    assert max(r["vote"] for r in its) >= 3  # so are later rounds (k = 3)
