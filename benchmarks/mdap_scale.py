@@ -296,6 +296,8 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: give 1 or more rounds")
     if args.floor and args.skip_direct:
         parser.error("--floor is measured against the direct loop: drop --skip-direct")
     variants = (
