@@ -42,17 +42,18 @@ from typing import Any
 
 from hakaru.backends.sim import SimBackend
 from hakaru.errors import RedFlag
-from hakaru.happens_before import Frontier
+from hakaru.happens_before import Frontier, merge
 from hakaru.ledger import Ledger
 from hakaru.mdap.batched_store import BatchedStore
 from hakaru.mdap.driver import DriverConfig, MdapResult, run_mdap
 from hakaru.mdap.hanoi import HANOI_MODELS, HanoiTask
 from hakaru.patterns.validators import strict
-from hakaru.patterns.vote import decided
-from hakaru.pricing import PriceBook, dollars_of
+from hakaru.patterns.vote import decided, margin
+from hakaru.pricing import PriceBook, Prices
+from hakaru.records import RecordKeeping
 from hakaru.session import Session
 from hakaru.store import RunStore
-from hakaru.types import CallStatus, RecordRow, Request, Response, record_row
+from hakaru.types import CallStatus, RecordRow, Request, Response
 
 MODEL = "sim-hanoi-mini"
 
@@ -141,9 +142,9 @@ async def direct(
 class Floor:
     """What any engine that records what the issue asks for must do per call, and nothing else.
 
-    Each call's record is built as the session builds it (:func:`~hakaru.types.record_row`),
-    with the same fields: id, tokens, dollars at the model's prices, wall and simulated times,
-    step, vote, candidate or red flag, and the parents the engine's vote gives it — a round of
+    Each call's record is built by the session's own code (``RecordKeeping._record``, with
+    the same fields: id, tokens, dollars at the model's prices, wall and simulated times, step,
+    vote, candidate or red flag), with the parents the engine's vote gives it — a round of
     draws depends on the round before (the step before, for the first), a redraw on the
     flagged draw it replaces (:mod:`hakaru.patterns.vote`). Each record is added to a
     :class:`~hakaru.ledger.Ledger` (totals, online work and span under the six cost models)
@@ -161,23 +162,19 @@ class Floor:
     def open(self, backend: SimBackend) -> None:
         spec = backend.model_spec(MODEL)
         assert spec is not None
-        self.size = spec.size
-        self.prices = PriceBook().resolve(MODEL, spec)
+        self.spec = spec
         self.store = None if self.path is None else RunStore(self.path)
-        self.run_id = "floor" if self.store is None else self.store.new_run("maker", "floor")
+        run_id = "floor" if self.store is None else self.store.new_run("maker", "floor")
+        self.records = _Records(run_id, PriceBook().resolve(MODEL, spec), self.ledger)
         self.rows: list[RecordRow] = []
-        self.next_id = 1
-        self.lat = self.ledger.names.index("latency")
         self.fork: Frontier = ((), self.ledger.zero)  # where the round's draws start
         self.here: Frontier = self.fork  # where the next draw starts
         self.ended: list[Frontier] = []  # the round's valid draws
         self.left = 0  # valid draws left in the round; 0: a new step
-        self.last: tuple[Any, str] = (None, "")
-        self.t0 = time.perf_counter()
 
     def flagged(self, request: Request, response: Response, flag: RedFlag, began: float) -> None:
         """A flagged draw: recorded; the redraw depends on it."""
-        row = self._row(request, response, "flagged", "red_flag", str(flag)[:500], "", began)
+        row = self._row(request, response, "flagged", flag, began)
         self.here = ((row[0],), self.ledger.add_row(row, self.here[1]))
 
     def voted(
@@ -191,26 +188,16 @@ class Floor:
     ) -> None:
         """A valid draw (``counts`` tallied with it): recorded; a round ends after its
         ``k − margin`` valid draws, and the next round depends on them."""
-        if cand is self.last[0]:
-            candidate = self.last[1]
-        else:
-            candidate = repr(cand)[:200]
-            self.last = (cand, candidate)
-        row = self._row(request, response, "ok", "", "", candidate, began)
+        response.parsed = cand  # as the session stores what the validator returned
+        row = self._row(request, response, "ok", None, began)
         if self.left == 0:  # the first round of a step: k draws
             self.left = k
         self.ended.append(((row[0],), self.ledger.add_row(row, self.here[1])))
         self.left -= 1
         if self.left <= 0:  # the round is over: the next draws depend on all of it
-            ended = self.ended
-            if len(ended) == 1:
-                self.fork = ended[0]
-            else:
-                ids = tuple(sorted(i for f in ended for i in f[0]))
-                self.fork = (ids, tuple(map(max, *(f[1] for f in ended))))
+            self.fork = merge(self.ended)
             self.ended = []
-            top = [*sorted(counts.values(), reverse=True), 0]
-            self.left = max(0, k - (top[0] - top[1]))  # 0: the step is decided
+            self.left = max(0, k - margin(counts))  # 0: the step is decided
         self.here = self.fork
 
     def _row(
@@ -218,38 +205,38 @@ class Floor:
         request: Request,
         response: Response,
         status: CallStatus,
-        kind: str,
-        error: str,
-        candidate: str,
+        flag: RedFlag | None,
         began: float,
     ) -> RecordRow:
-        rid = self.next_id
-        self.next_id = rid + 1
-        now = time.perf_counter()
-        u = response.usage
         parents, start = self.here
-        sim_start = start[self.lat]
-        dollars = dollars_of(self.prices, u)
-        t0 = self.t0
-        row = record_row(
-            rid, parents, request.role, request.model, 1, status, kind, error,
-            u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cache_read_tokens,
-            u.cache_write_tokens, u.source, self.size, dollars, response.latency, began - t0,
-            now - t0, sim_start, sim_start + response.latency, request.step, request.vote,
-            candidate, response.finish_reason, request.reasoning_budget, self.run_id,
-        )  # fmt: skip
+        row = self.records._record(
+            request, self.spec, parents, 1, status, began, start, response, flag
+        )
         if self.store is not None:
             self.rows.append(row)
             if len(self.rows) >= 4096:
-                self.store.add_rows(self.run_id, self.rows)
+                self.store.add_rows(self.records.run_id, self.rows)
                 self.rows = []
         return row
 
     def close(self) -> None:
         if self.store is not None:
-            self.store.add_rows(self.run_id, self.rows)
-            self.store.finish_run(self.run_id)
+            self.store.add_rows(self.records.run_id, self.rows)
+            self.store.finish_run(self.records.run_id)
             self.store.close()
+
+
+class _Records(RecordKeeping):
+    """The session's record building (:class:`~hakaru.records.RecordKeeping`) with the state
+    it reads, and no session around it."""
+
+    def __init__(self, run_id: str, prices: Prices | None, ledger: Ledger) -> None:
+        self.run_id = run_id
+        self._priced = {MODEL: prices}
+        self._next_id = 1
+        self._t0 = time.perf_counter()
+        self._lat = ledger.names.index("latency")
+        self._last_parsed = (None, "")
 
 
 #: The runs by their names in the printed figures.
@@ -334,7 +321,6 @@ def main() -> None:
                 t, c, _ = asyncio.run(direct(args.disks, args.k, floor))
             seconds[variant].append(t)
             cpu[variant].append(c)
-            floor_totals = floor.ledger.totals()
     assert result is not None
     out = result.to_json()
     calls = out["calls"]
@@ -385,9 +371,8 @@ def main() -> None:
             }
         )
         if floors:
-            row.update(
-                floor_calls=floor_totals["calls"], floor_dollars=round(floor_totals["dollars"], 2)
-            )
+            totals = floor.ledger.totals()  # the last floor run's: every run records the same
+            row.update(floor_calls=totals["calls"], floor_dollars=round(totals["dollars"], 2))
             for variant in floors:
                 row[f"{variant}_seconds"] = round(_median(seconds[variant]), 2)
                 row[f"{variant}_cpu_seconds"] = round(_median(cpu[variant]), 2)

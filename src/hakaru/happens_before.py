@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from hakaru.types import Response
 
-__all__ = ["Frontier", "HappensBefore"]
+__all__ = ["Frontier", "HappensBefore", "merge"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -109,26 +109,30 @@ class HappensBefore:
         return await self.gather(*(bounded(x) for x in items))
 
     def _merge(self, frontiers: Sequence[Frontier]) -> None:
-        if not frontiers:
-            return
-        if len(frontiers) == 1:
-            self._frontier.set(frontiers[0])
-            return
-        finish = frontiers[0][1]
-        if len(finish) == 6:  # the built-in cost models: unrolled, a fifth of map(max, ...)
-            for f in frontiers[1:]:
-                finish = _max6(finish, f[1])
-        else:
-            finish = tuple(map(max, *(f[1] for f in frontiers)))
-        merged: set[int] = set()
-        for f in frontiers:
-            merged.update(f[0])
-        self._frontier.set((tuple(sorted(merged)), finish))
+        if frontiers:
+            self._frontier.set(merge(frontiers))
 
     def after(self, *responses: Response) -> None:
         """Declare that the next calls depend on these responses (for code that forked
         with bare ``asyncio.gather``). Replaces the current frontier."""
         self._merge([((r.call_id,), r.finish) for r in responses if r.call_id > 0 and r.finish])
+
+
+def merge(frontiers: Sequence[Frontier]) -> Frontier:
+    """The frontier after a join of these (at least one): every call id once, in order, and
+    the largest finish time per cost model."""
+    if len(frontiers) == 1:
+        return frontiers[0]
+    finish = frontiers[0][1]
+    if len(finish) == 6:  # the built-in cost models: unrolled, a fifth of map(max, ...)
+        for f in frontiers[1:]:
+            finish = _max6(finish, f[1])
+    else:
+        finish = tuple(map(max, *(f[1] for f in frontiers)))
+    merged: set[int] = set()
+    for f in frontiers:
+        merged.update(f[0])
+    return (tuple(sorted(merged)), finish)
 
 
 def _max6(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:

@@ -300,5 +300,6 @@ def _first_line(exc: Exception) -> str:
     text = exc.args[0] if exc.args else str(exc)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    line = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
+    text = str(text).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
     return "".join(c if c.isprintable() else "?" for c in line)[:120]

@@ -34,7 +34,7 @@ from hakaru.types import Request, Response
 if TYPE_CHECKING:
     from hakaru.session import Session
 
-__all__ = ["DEFAULT_TEMPERATURES", "VoteResult", "decided", "tally", "vote"]
+__all__ = ["DEFAULT_TEMPERATURES", "VoteResult", "decided", "margin", "tally", "vote"]
 
 C = TypeVar("C", bound=Hashable)
 _DRAW_FIELDS = ("temperature", "vote", "sample")
@@ -125,7 +125,13 @@ def tally(sequence: Sequence[C], k: int) -> tuple[C | None, int, dict[C, int]]:
     return None, len(sequence), counts
 
 
-def _margin(counts: dict[Any, int]) -> int:
+def margin(counts: dict[Any, int]) -> int:
+    """The leader's lead over the runner-up (a lone candidate's: its count); 0 with no votes.
+    A round of draws asks for ``k − margin`` more (see the module docstring).
+
+    >>> margin({"A": 3, "B": 1}), margin({"A": 2}), margin({})
+    (2, 2, 0)
+    """
     if not counts:
         return 0
     top = second = 0
@@ -290,7 +296,7 @@ async def vote(
                         rounds=rounds,
                         response=response,
                     )
-            need = k - _margin(counts)
+            need = k - margin(counts)
     except _CapReached as cap:
         raise _failure(request, k, cap.which, draws) from None
 
